@@ -1,0 +1,28 @@
+"""The only place that imports CuPy: array-module choice, conversions and the kernel loader."""
+
+from gpuk._array.arrays import asarray, get_array_module, is_array, to_numpy
+from gpuk._array.device import (
+    DEVICES,
+    cupy_module,
+    default_module,
+    device,
+    gpu_unavailable_reason,
+    set_device,
+)
+from gpuk._array.random import fresh_seed, generator, set_seed
+
+__all__ = [
+    "DEVICES",
+    "asarray",
+    "cupy_module",
+    "default_module",
+    "device",
+    "fresh_seed",
+    "generator",
+    "set_seed",
+    "get_array_module",
+    "gpu_unavailable_reason",
+    "is_array",
+    "set_device",
+    "to_numpy",
+]

@@ -1,0 +1,60 @@
+"""The Function contract: an op with a forward on arrays and a hand-written backward."""
+
+from gpuk.autograd import recording
+from gpuk.autograd.tensor import Tensor, as_array
+
+
+class Node:
+    """One recorded application of a Function: what backward needs to walk the graph."""
+
+    __slots__ = ("function", "inputs", "output_meta")
+
+    def __init__(self, function, inputs, outputs):
+        self.function = function
+        self.inputs = inputs
+        self.output_meta = [(o.shape, o.dtype) for o in outputs]
+
+
+class Function:
+    """Base class of differentiable operations.
+
+    Subclasses implement ``forward(*arrays) -> tuple of arrays`` and
+    ``backward(*output_grads) -> tuple`` with one entry per input (``None`` where no
+    gradient flows). Keyword arguments given to :meth:`apply` arrive in ``__init__`` and are
+    kept as attributes; keep on ``self`` only what backward needs, and never mutate inputs.
+    ``self.needs_input_grad`` tells backward which input gradients are wanted.
+    """
+
+    def __init__(self, **params):
+        for key, value in params.items():
+            setattr(self, key, value)
+        self.needs_input_grad = ()
+
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def backward(self, *grads):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run the op on Tensors (or arrays and numbers) and record it when a tape is active.
+
+        Returns one Tensor, or a tuple of Tensors when ``forward`` returns several arrays.
+        """
+        like = next((i.data for i in inputs if isinstance(i, Tensor)), None)
+        tensors = [i if isinstance(i, Tensor) else Tensor(as_array(i, like)) for i in inputs]
+        function = cls(**params)
+        record = recording.is_recording() and any(t.requires_grad for t in tensors)
+        if record:
+            function.needs_input_grad = tuple(t.requires_grad for t in tensors)
+        outputs = function.forward(*(t.data for t in tensors))
+        single = not isinstance(outputs, tuple)
+        results = [Tensor(o) for o in ((outputs,) if single else outputs)]
+        if record:
+            node = Node(function, tensors, results)
+            for index, result in enumerate(results):
+                result.requires_grad = True
+                result.node = node
+                result.index = index
+        return results[0] if single else tuple(results)

@@ -1,0 +1,14 @@
+"""Public settings: default float type, epsilon and the compute device.
+
+Example::
+
+    import gpuk
+    gpuk.config.set_floatx("float64")
+    gpuk.config.set_device("cpu")
+    gpuk.config.device()  # 'cpu'
+"""
+
+from gpuk._array import DEVICES, device, set_device
+from gpuk._config import epsilon, floatx, set_epsilon, set_floatx
+
+__all__ = ["DEVICES", "device", "epsilon", "floatx", "set_device", "set_epsilon", "set_floatx"]

@@ -1,0 +1,43 @@
+"""Python operators on Tensor (``+ - * / ** @``, unary minus, ``abs``, comparisons, ``[]``)."""
+
+from gpuk.autograd import Tensor
+from gpuk.ops import compare, linalg, math, reduce, shape
+
+
+def _swap(op):
+    return lambda self, other: op(other, self)
+
+
+def install():
+    """Attach the operators to Tensor; called once when gpuk.ops is imported."""
+    methods = {
+        "__add__": math.add,
+        "__radd__": _swap(math.add),
+        "__sub__": math.subtract,
+        "__rsub__": _swap(math.subtract),
+        "__mul__": math.multiply,
+        "__rmul__": _swap(math.multiply),
+        "__truediv__": math.divide,
+        "__rtruediv__": _swap(math.divide),
+        "__pow__": math.pow,
+        "__rpow__": _swap(math.pow),
+        "__matmul__": linalg.matmul,
+        "__rmatmul__": _swap(linalg.matmul),
+        "__neg__": math.negative,
+        "__pos__": lambda self: self,
+        "__abs__": math.abs,
+        "__getitem__": shape.getitem,
+        "__lt__": compare.less,
+        "__le__": compare.less_equal,
+        "__gt__": compare.greater,
+        "__ge__": compare.greater_equal,
+        "__eq__": compare.equal,
+        "__ne__": compare.not_equal,
+        "reshape": lambda self, *s: shape.reshape(self, s[0] if len(s) == 1 else s),
+        "sum": lambda self, axis=None, keepdims=False: reduce.sum(self, axis, keepdims),
+        "mean": lambda self, axis=None, keepdims=False: reduce.mean(self, axis, keepdims),
+        "T": property(lambda self: shape.transpose(self)),
+    }
+    for name, method in methods.items():
+        setattr(Tensor, name, method)
+    Tensor.__hash__ = object.__hash__

@@ -1,0 +1,23 @@
+"""Utilities with no dependencies inside gpuk: serialization registry, seeding, progress bar."""
+
+from gpuk.utils.random import set_random_seed
+from gpuk.utils.serialization import (
+    CustomObjectScope,
+    custom_object_scope,
+    deserialize_keras_object,
+    get_custom_objects,
+    get_registered_name,
+    register_keras_serializable,
+    serialize_keras_object,
+)
+
+__all__ = [
+    "CustomObjectScope",
+    "custom_object_scope",
+    "deserialize_keras_object",
+    "get_custom_objects",
+    "get_registered_name",
+    "register_keras_serializable",
+    "serialize_keras_object",
+    "set_random_seed",
+]
