@@ -1,5 +1,7 @@
 """Utilities with no dependencies inside gpuk: serialization registry, seeding, progress bar."""
 
+from gpuk.utils.data import PyDataset, Sequence
+from gpuk.utils.progbar import Progbar
 from gpuk.utils.random import set_random_seed
 from gpuk.utils.serialization import (
     CustomObjectScope,
@@ -12,6 +14,9 @@ from gpuk.utils.serialization import (
 )
 
 __all__ = [
+    "Progbar",
+    "PyDataset",
+    "Sequence",
     "CustomObjectScope",
     "custom_object_scope",
     "deserialize_keras_object",
