@@ -1,0 +1,971 @@
+"""The Layer base class, the symbolic ``KerasTensor`` and the ``Node`` that links them.
+
+Two ways to call a layer (DESIGN.md, "Two graphs"):
+
+* on symbolic ``KerasTensor`` inputs (from ``gpuk.Input``) the layer builds its weights, records
+  a :class:`Node` and infers the output shape with :meth:`Layer.compute_output_shape`; nothing is
+  computed, so shape errors surface while the model is defined;
+* on real values (Tensors, NumPy/CuPy arrays) it runs eagerly and returns Tensors.
+
+Automatic names (``dense``, ``dense_1``, ...) come from a per-prefix counter kept here;
+:func:`clear_session` resets it (``gpuk.backend.clear_session`` should call it).
+
+Masks travel on eager Tensors as the attribute ``_keras_mask`` (a boolean ``(batch, time)`` array
+or Tensor), as in Keras; a layer whose ``call`` accepts ``mask`` receives it automatically.
+"""
+
+import contextlib
+import inspect
+import re
+import threading
+
+import numpy as np
+
+from gpuk import _config
+from gpuk._array import asarray, is_array, to_numpy
+from gpuk.autograd import Tensor, Variable, no_grad
+
+__all__ = [
+    "InputSpec",
+    "KerasTensor",
+    "Layer",
+    "Node",
+    "clear_session",
+    "is_keras_tensor",
+    "to_snake_case",
+    "unique_name",
+]
+
+# ----------------------------------------------------------------------------- names
+
+_NAME_COUNTS = {}
+
+
+def to_snake_case(name):
+    """Keras's snake case: ``Dense -> dense``, ``GRUCell -> gru_cell``, ``ReLU -> re_lu``."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_name(prefix):
+    """Return ``prefix`` the first time, then ``prefix_1``, ``prefix_2``, ... (Keras's rule)."""
+    count = _NAME_COUNTS.get(prefix, 0)
+    _NAME_COUNTS[prefix] = count + 1
+    return prefix if count == 0 else f"{prefix}_{count}"
+
+
+def clear_session():
+    """Reset automatic layer and model names, so the next Dense is ``dense`` again."""
+    _NAME_COUNTS.clear()
+
+
+# ----------------------------------------------------------------------------- nested structures
+
+
+def flatten(structure):
+    """Leaves of nested lists, tuples and dicts (dicts in sorted-key order, as Keras's tree)."""
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in flatten(item)]
+    if isinstance(structure, dict):
+        return [leaf for key in sorted(structure) for leaf in flatten(structure[key])]
+    return [structure]
+
+
+def map_structure(fn, structure):
+    """Apply ``fn`` to every leaf, keeping lists, tuples and dicts."""
+    if isinstance(structure, list):
+        return [map_structure(fn, item) for item in structure]
+    if isinstance(structure, tuple):
+        return tuple(map_structure(fn, item) for item in structure)
+    if isinstance(structure, dict):
+        return {key: map_structure(fn, value) for key, value in structure.items()}
+    return fn(structure)
+
+
+def pack_like(structure, leaves):
+    """Inverse of :func:`flatten`: rebuild ``structure`` with ``leaves`` in its place."""
+    iterator = iter(leaves)
+
+    def rebuild(item):
+        if isinstance(item, list):
+            return [rebuild(i) for i in item]
+        if isinstance(item, tuple):
+            return tuple(rebuild(i) for i in item)
+        if isinstance(item, dict):
+            rebuilt = {key: rebuild(item[key]) for key in sorted(item)}
+            return {key: rebuilt[key] for key in item}
+        return next(iterator)
+
+    return rebuild(structure)
+
+
+def is_shape(value):
+    """True for one shape: a tuple/list of ints and Nones (not a list of shapes)."""
+    return isinstance(value, (tuple, list)) and all(
+        v is None or isinstance(v, (int, np.integer)) for v in value
+    )
+
+
+def normalize_shape(shape):
+    """A shape as a tuple of Python ints and Nones."""
+    return tuple(None if s is None else int(s) for s in shape)
+
+
+def map_shapes(fn, shapes):
+    """Apply ``fn`` to each shape in a shape structure (one shape, a list or a dict of them)."""
+    if is_shape(shapes):
+        return fn(normalize_shape(shapes))
+    if isinstance(shapes, dict):
+        return {key: map_shapes(fn, value) for key, value in shapes.items()}
+    return [map_shapes(fn, s) for s in shapes]
+
+
+# ----------------------------------------------------------------------------- symbolic tensors
+
+
+class KerasTensor:
+    """A symbolic tensor: a shape (``None`` for unknown sizes) and a dtype, no values.
+
+    Attributes:
+        shape: tuple such as ``(None, None, 16)``.
+        dtype: dtype name, e.g. ``"float32"``.
+        name: a readable name (the producing layer's, for layer outputs).
+        _keras_history: ``(layer, node_index, tensor_index)`` locating the tensor in the graph.
+    """
+
+    __hash__ = object.__hash__
+
+    def __init__(self, shape, dtype="float32", name=None, history=None):
+        self.shape = normalize_shape(shape)
+        self.dtype = np.dtype(dtype).name
+        self.name = name or unique_name("keras_tensor")
+        self._keras_history = history
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __len__(self):
+        raise TypeError(
+            "A symbolic KerasTensor has no length; use .shape (its first dimension is the batch)."
+        )
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError(
+            f"KerasTensor {self.name!r} of shape {self.shape} is symbolic: it has no values "
+            "until the model is called on real data."
+        )
+
+    def __bool__(self):
+        raise TypeError(f"KerasTensor {self.name!r} is symbolic and has no truth value.")
+
+    def __repr__(self):
+        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+
+def is_keras_tensor(value):
+    """True for a symbolic tensor produced by ``Input`` or by a layer call on one."""
+    return isinstance(value, KerasTensor)
+
+
+class Node:
+    """One call of a layer on symbolic tensors.
+
+    Attributes:
+        layer: the layer called.
+        call_args, call_kwargs: the arguments as given, KerasTensors included.
+        input_tensors: the KerasTensors found in the arguments, flattened in order.
+        outputs: the output structure; ``output_tensors`` is it flattened.
+    """
+
+    def __init__(self, layer, call_args=(), call_kwargs=None, outputs=None):
+        self.layer = layer
+        self.call_args = tuple(call_args)
+        self.call_kwargs = dict(call_kwargs or {})
+        self.input_tensors = [
+            t for t in flatten([list(self.call_args), self.call_kwargs]) if is_keras_tensor(t)
+        ]
+        self.outputs = outputs
+        self.output_tensors = flatten(outputs) if outputs is not None else []
+        self.is_input = not self.input_tensors
+
+    @property
+    def parent_nodes(self):
+        """The nodes that produced this node's inputs."""
+        parents = []
+        for tensor in self.input_tensors:
+            layer, node_index, _ = tensor._keras_history
+            parents.append(layer._inbound_nodes[node_index])
+        return parents
+
+    @property
+    def input_shapes(self):
+        shapes = [t.shape for t in self.input_tensors]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shapes(self):
+        shapes = [t.shape for t in self.output_tensors]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+
+class InputSpec:
+    """What a layer accepts: ``ndim``, ``min_ndim``, ``max_ndim``, ``axes``, ``dtype``, ``shape``.
+
+    Set ``self.input_spec`` in a layer to have inputs checked when the layer is called.
+    """
+
+    def __init__(
+        self,
+        dtype=None,
+        shape=None,
+        ndim=None,
+        max_ndim=None,
+        min_ndim=None,
+        axes=None,
+        allow_last_axis_squeeze=False,
+        name=None,
+    ):
+        self.dtype = dtype
+        self.shape = normalize_shape(shape) if shape is not None else None
+        self.ndim = len(shape) if shape is not None else ndim
+        self.max_ndim = max_ndim
+        self.min_ndim = min_ndim
+        self.axes = {int(k): v for k, v in (axes or {}).items()}
+        self.name = name
+
+    def check(self, layer, shape):
+        """Raise a ValueError naming ``layer`` when ``shape`` does not fit this spec."""
+        rank = len(shape)
+        problem = None
+        if self.ndim is not None and rank != self.ndim:
+            problem = f"expected ndim={self.ndim}, found ndim={rank}"
+        elif self.min_ndim is not None and rank < self.min_ndim:
+            problem = f"expected min_ndim={self.min_ndim}, found ndim={rank}"
+        elif self.max_ndim is not None and rank > self.max_ndim:
+            problem = f"expected max_ndim={self.max_ndim}, found ndim={rank}"
+        else:
+            for axis, size in self.axes.items():
+                if -rank <= axis < rank:
+                    found = shape[axis]
+                    if size is not None and found is not None and found != size:
+                        problem = f"expected axis {axis} to have value {size}, found {found}"
+        if problem:
+            raise ValueError(
+                f"Input 0 of layer {layer.name!r} ({type(layer).__name__}) is incompatible with "
+                f"the layer: {problem}. Full shape received: {tuple(shape)}"
+            )
+
+    def get_config(self):
+        return {
+            "dtype": self.dtype,
+            "shape": self.shape,
+            "ndim": self.ndim,
+            "max_ndim": self.max_ndim,
+            "min_ndim": self.min_ndim,
+            "axes": self.axes,
+        }
+
+
+# ----------------------------------------------------------------------------- call context
+
+_context = threading.local()
+
+
+def _call_stack():
+    if not hasattr(_context, "stack"):
+        _context.stack = []
+    return _context.stack
+
+
+def current_training():
+    """The ``training`` value of the enclosing layer call, or None outside any call."""
+    for training in reversed(_call_stack()):
+        if training is not None:
+            return training
+    return None
+
+
+@contextlib.contextmanager
+def _calling(training):
+    stack = _call_stack()
+    stack.append(training)
+    try:
+        yield len(stack) == 1
+    finally:
+        stack.pop()
+
+
+# ----------------------------------------------------------------------------- dtypes
+
+
+def standardize_dtype(dtype):
+    """A dtype name from a string, NumPy dtype, or a Keras ``DTypePolicy`` config/object."""
+    if dtype is None:
+        return _config.floatx()
+    if isinstance(dtype, dict):
+        config = dtype.get("config", {})
+        dtype = config.get("name", _config.floatx()) if isinstance(config, dict) else config
+    elif hasattr(dtype, "name") and not isinstance(dtype, np.dtype) and isinstance(dtype.name, str):
+        dtype = dtype.name
+    if isinstance(dtype, str) and dtype.startswith("mixed_"):
+        # Mixed precision keeps float32 variables; gpuk computes in the variable dtype.
+        return "float32"
+    try:
+        return np.dtype(dtype).name
+    except TypeError:
+        raise TypeError(f"Invalid dtype: {dtype!r}") from None
+
+
+def _is_float_dtype(dtype):
+    return np.dtype(dtype).kind == "f"
+
+
+# ----------------------------------------------------------------------------- Layer
+
+_IGNORED_WEIGHT_KWARGS = (
+    "use_resource",
+    "synchronization",
+    "aggregation",
+    "autocast",
+    "overwrite_with_gradient",
+)
+
+
+class Layer:
+    """Base class of all layers, Keras's way: ``__init__`` -> ``build`` -> ``call``.
+
+    Subclass it and write ``build(input_shape)`` (create weights with :meth:`add_weight`) and
+    ``call(inputs)``; call ``super().__init__(**kwargs)`` first::
+
+        class Scale(gpuk.layers.Layer):
+            def build(self, input_shape):
+                self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+
+            def call(self, inputs):
+                return inputs * self.w
+
+    Args:
+        trainable: whether the layer's weights are updated by training.
+        name: unique name; by default the snake-case class name made unique (``dense_1``).
+        dtype: variable and compute dtype (``floatx()`` by default); a Keras ``DTypePolicy``
+            config is accepted.
+        **kwargs: ``input_shape``, ``input_dim``, ``batch_input_shape``, ``batch_size`` (used
+            by Sequential for its first layer), ``activity_regularizer``, ``autocast`` and
+            ``weights`` are accepted; anything else is a TypeError.
+    """
+
+    _default_supports_masking = False
+
+    def __init__(self, trainable=True, name=None, dtype=None, **kwargs):
+        object.__setattr__(self, "_layers", [])
+        self._trainable_variables = []
+        self._non_trainable_variables = []
+        self._losses = []
+        self._inbound_nodes = []
+        self._outbound_nodes = []
+        self._trainable = bool(trainable)
+        self.built = False
+        self.input_spec = None
+        self.dtype = standardize_dtype(dtype)
+        self.name = name if name else unique_name(to_snake_case(type(self).__name__))
+        if not isinstance(self.name, str):
+            raise TypeError(f"Layer name must be a string, received {self.name!r}")
+        activity_regularizer = kwargs.pop("activity_regularizer", None)
+        self.activity_regularizer = _get_regularizer(activity_regularizer)
+        self.supports_masking = getattr(self, "supports_masking", self._default_supports_masking)
+        kwargs.pop("autocast", None)
+        self._initial_weights = kwargs.pop("weights", None)
+        batch_size = kwargs.pop("batch_size", None)
+        input_dim = kwargs.pop("input_dim", None)
+        input_shape = kwargs.pop("input_shape", None)
+        batch_input_shape = kwargs.pop("batch_input_shape", None) or kwargs.pop("batch_shape", None)
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if input_shape is not None and batch_input_shape is None:
+            batch_input_shape = (batch_size, *tuple(input_shape))
+        self._batch_input_shape = (
+            normalize_shape(batch_input_shape) if batch_input_shape is not None else None
+        )
+        if kwargs:
+            raise TypeError(
+                f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
+            )
+        self._call_signature = inspect.signature(self.call)
+        params = self._call_signature.parameters
+        self._call_has_training = "training" in params
+        self._call_has_mask = "mask" in params
+        self._call_varkw = any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+    # ------------------------------------------------------------------ attribute tracking
+
+    def __setattr__(self, name, value):
+        if not name.startswith("_") or name == "_layers":
+            self._track(value)
+        object.__setattr__(self, name, value)
+
+    def _track(self, value):
+        if "_layers" not in self.__dict__:
+            return
+        if isinstance(value, Layer):
+            if value is not self and not any(value is layer for layer in self._layers):
+                self._layers.append(value)
+        elif isinstance(value, Variable):
+            known = self._trainable_variables + self._non_trainable_variables
+            if not any(value is v for v in known):
+                target = (
+                    self._trainable_variables if value.trainable else self._non_trainable_variables
+                )
+                target.append(value)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                if isinstance(item, (Layer, Variable)):
+                    self._track(item)
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        value = bool(value)
+        self._trainable = value
+        for variable in self._trainable_variables:
+            variable.trainable = value
+        for layer in self._layers:
+            layer.trainable = value
+
+    @property
+    def compute_dtype(self):
+        return self.dtype
+
+    @property
+    def variable_dtype(self):
+        return self.dtype
+
+    @property
+    def layers(self):
+        """Sub-layers tracked as attributes, in assignment order."""
+        return list(self._layers)
+
+    def _flatten_layers(self, include_self=True):
+        seen, out = set(), []
+
+        def walk(layer):
+            if id(layer) in seen:
+                return
+            seen.add(id(layer))
+            out.append(layer)
+            for sub in layer._layers:
+                walk(sub)
+
+        walk(self)
+        return out if include_self else out[1:]
+
+    @property
+    def weights(self):
+        """All weights: this layer's (trainable, then non-trainable), then its sub-layers'."""
+        out, seen = [], set()
+        for variable in self._trainable_variables + self._non_trainable_variables:
+            if id(variable) not in seen:
+                seen.add(id(variable))
+                out.append(variable)
+        for layer in self._layers:
+            for variable in layer.weights:
+                if id(variable) not in seen:
+                    seen.add(id(variable))
+                    out.append(variable)
+        return out
+
+    variables = weights
+
+    @property
+    def trainable_weights(self):
+        """Weights updated by training (empty when the layer is frozen)."""
+        if not self.trainable:
+            return []
+        return [v for v in self.weights if v.trainable]
+
+    trainable_variables = trainable_weights
+
+    @property
+    def non_trainable_weights(self):
+        if not self.trainable:
+            return self.weights
+        return [v for v in self.weights if not v.trainable]
+
+    non_trainable_variables = non_trainable_weights
+
+    @property
+    def losses(self):
+        """Regularization terms (from the current weights) plus losses added in the last call."""
+        out = []
+        for layer in self._flatten_layers():
+            out.extend(layer._losses)
+            for variable in layer._trainable_variables + layer._non_trainable_variables:
+                regularizer = getattr(variable, "regularizer", None)
+                if regularizer is not None:
+                    out.append(regularizer(variable))
+        return out
+
+    def add_loss(self, loss):
+        """Add a loss term (a scalar Tensor, or a zero-argument callable returning one)."""
+        if callable(loss) and not isinstance(loss, Tensor):
+            loss = loss()
+        if is_keras_tensor(loss):
+            raise ValueError(
+                f"Layer {self.name!r}: add_loss received a symbolic KerasTensor; add losses "
+                "inside call(), where values exist."
+            )
+        self._losses.append(loss)
+
+    def _clear_losses(self):
+        for layer in self._flatten_layers():
+            layer._losses = []
+
+    # ------------------------------------------------------------------ weights
+
+    def add_weight(
+        self,
+        name=None,
+        shape=None,
+        dtype=None,
+        initializer=None,
+        regularizer=None,
+        trainable=True,
+        constraint=None,
+        **kwargs,
+    ):
+        """Create a weight Variable owned by this layer (path ``layername/name``).
+
+        Args:
+            name: short name, e.g. ``"kernel"``.
+            shape: tuple of ints (``()`` for a scalar).
+            dtype: defaults to the layer's dtype.
+            initializer: name, config or callable ``(shape, dtype) -> array``; ``glorot_uniform``
+                for float weights by default, ``zeros`` otherwise.
+            regularizer: adds ``regularizer(weight)`` to :attr:`losses`.
+            trainable: whether training updates it.
+            constraint: callable applied to the value after each optimizer update.
+            **kwargs: ``use_resource``, ``synchronization``, ``aggregation``, ``autocast``
+                (tf.keras spellings, ignored).
+
+        Returns:
+            The new ``gpuk.Variable``.
+        """
+        for ignored in (
+            "use_resource",
+            "synchronization",
+            "aggregation",
+            "autocast",
+            "overwrite_with_gradient",
+        ):
+            kwargs.pop(ignored, None)
+        if kwargs:
+            raise TypeError(f"add_weight() got unexpected keyword arguments {sorted(kwargs)}")
+        shape = () if shape is None else normalize_shape(shape)
+        if any(s is None or s < 0 for s in shape):
+            raise ValueError(
+                f"Layer {self.name!r}: cannot create weight {name!r} with unknown or negative "
+                f"dimensions, shape {shape}"
+            )
+        dtype = standardize_dtype(dtype or self.dtype)
+        from gpuk import initializers
+
+        constraints, regularizers = _optional("constraints"), _optional("regularizers")
+        if initializer is None:
+            initializer = "glorot_uniform" if _is_float_dtype(dtype) else "zeros"
+        init = initializers.get(initializer)
+        value = init(shape, dtype=dtype)
+        value = value.data if isinstance(value, Tensor) else value
+        variable = Variable(
+            asarray(value, dtype=dtype),
+            dtype=dtype,
+            trainable=trainable,
+            name=name,
+            constraint=constraints.get(constraint),
+        )
+        variable.path = f"{self.name}/{variable.name}"
+        variable.regularizer = regularizers.get(regularizer)
+        if trainable and self._trainable:
+            self._trainable_variables.append(variable)
+        elif trainable:
+            # A frozen layer keeps the weight in its trainable list for when it is unfrozen.
+            variable.trainable = False
+            self._trainable_variables.append(variable)
+        else:
+            self._non_trainable_variables.append(variable)
+        return variable
+
+    add_variable = add_weight
+
+    def get_weights(self):
+        """The weights as NumPy arrays, in :attr:`weights` order."""
+        return [np.array(to_numpy(v.data)) for v in self.weights]
+
+    def set_weights(self, weights):
+        """Set the weights from NumPy arrays given in :attr:`weights` order.
+
+        Raises:
+            ValueError: naming the layer when the count or a shape does not match.
+        """
+        params = self.weights
+        weights = list(weights)
+        if len(params) != len(weights):
+            raise ValueError(
+                f"Layer {self.name!r} expected {len(params)} weights, but received "
+                f"{len(weights)} weights (shapes expected: {[p.shape for p in params]})."
+            )
+        for variable, value in zip(params, weights):
+            value = np.asarray(to_numpy(value.data if isinstance(value, Tensor) else value))
+            if tuple(value.shape) != variable.shape:
+                raise ValueError(
+                    f"Layer {self.name!r} weight shape mismatch for {variable.path!r}: expected "
+                    f"{variable.shape}, received {tuple(value.shape)}."
+                )
+        for variable, value in zip(params, weights):
+            variable.assign(value.data if isinstance(value, Tensor) else np.asarray(value))
+
+    def count_params(self):
+        """The number of scalars in all weights (the layer must be built)."""
+        if not self.built and not self.weights:
+            raise ValueError(
+                f"You tried to call count_params on layer {self.name!r}, but the layer isn't "
+                "built. You can build it manually via: layer.build(input_shape)."
+            )
+        return int(sum(int(np.prod(v.shape)) for v in self.weights))
+
+    # ------------------------------------------------------------------ build and call
+
+    def build(self, input_shape):
+        """Create the weights for inputs of ``input_shape``; the base version creates none."""
+        self.built = True
+
+    def _maybe_build(self, input_shape):
+        if self.built:
+            return
+        self._check_input_spec(input_shape)
+        self.build(input_shape)
+        self.built = True
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
+    def _check_input_spec(self, input_shape):
+        specs = self.input_spec
+        if specs is None:
+            return
+        if not isinstance(specs, (list, tuple)):
+            specs = [specs]
+        shapes = [input_shape] if is_shape(input_shape) else list(flatten_shapes(input_shape))
+        for spec, shape in zip(specs, shapes):
+            if spec is not None:
+                spec.check(self, shape)
+
+    def call(self, inputs, *args, **kwargs):
+        """The computation on real values; the base layer returns its inputs unchanged."""
+        return inputs
+
+    def __call__(self, *args, **kwargs):
+        if not args:
+            if "inputs" in kwargs:
+                args = (kwargs.pop("inputs"),)
+            else:
+                raise ValueError(f"Layer {self.name!r} was called without inputs.")
+        leaves = flatten([list(args), kwargs])
+        if any(is_keras_tensor(leaf) for leaf in leaves):
+            return self._symbolic_call(args, kwargs)
+        return self._eager_call(args, kwargs)
+
+    # symbolic -----------------------------------------------------------
+
+    def _symbolic_call(self, args, kwargs):
+        first = args[0]
+        for leaf in flatten(first):
+            if not is_keras_tensor(leaf):
+                raise TypeError(
+                    f"Layer {self.name!r} received a mix of symbolic and real inputs "
+                    f"({type(leaf).__name__}); call it on KerasTensors only, or on values only."
+                )
+        input_shape = map_structure(lambda t: t.shape, first)
+        self._check_input_spec(input_shape)
+        self._maybe_build(input_shape)
+        outputs = self.compute_output_spec(*args, **kwargs)
+        node_index = len(self._inbound_nodes)
+        flat = flatten(outputs)
+        for index, tensor in enumerate(flat):
+            tensor._keras_history = (self, node_index, index)
+        node = Node(self, args, kwargs, outputs)
+        self._inbound_nodes.append(node)
+        for parent in {
+            id(t._keras_history[0]): t._keras_history[0] for t in node.input_tensors
+        }.values():
+            parent._outbound_nodes.append(node)
+        return outputs
+
+    def compute_output_spec(self, *args, **kwargs):
+        """Symbolic outputs (KerasTensors with shape and dtype) for symbolic inputs.
+
+        The default uses :meth:`compute_output_shape` on the first argument's shapes.
+        """
+        first = args[0]
+        input_shape = map_structure(lambda t: t.shape, first)
+        input_dtypes = [t.dtype for t in flatten(first)]
+        self._last_dummy_dtypes = None
+        output_shape = self.compute_output_shape(input_shape)
+        dtypes = self._last_dummy_dtypes
+        counter = iter(range(1_000_000))
+
+        def make(shape):
+            i = next(counter)
+            if dtypes is not None and i < len(dtypes):
+                dtype = dtypes[i]
+            else:
+                dtype = self._output_dtype(input_dtypes)
+            return KerasTensor(shape, dtype=dtype, name=self.name if i == 0 else f"{self.name}_{i}")
+
+        return map_shapes(make, output_shape)
+
+    def _output_dtype(self, input_dtypes):
+        """Output dtype for inputs of ``input_dtypes``: the layer's compute dtype by default."""
+        return self.compute_dtype
+
+    def compute_output_shape(self, input_shape):
+        """Output shape(s) for ``input_shape`` (``None`` for unknown sizes).
+
+        The default runs :meth:`call` on small zero batches (unknown sizes set to 2, then 3) and
+        marks as unknown the output sizes that change; layers override it with a formula.
+        """
+        shapes_a = self._dummy_output_shapes(input_shape, 2)
+        shapes_b = self._dummy_output_shapes(input_shape, 3)
+
+        def merge(a, b):
+            return tuple(x if x == y else None for x, y in zip(a, b))
+
+        merged = [merge(a, b) for a, b in zip(shapes_a[0], shapes_b[0])]
+        self._last_dummy_dtypes = shapes_a[1]
+        if shapes_a[2]:
+            return merged[0]
+        return merged
+
+    def _dummy_output_shapes(self, input_shape, fill):
+        def dummy(shape):
+            concrete = tuple(fill if s is None else s for s in shape)
+            return Tensor(np.zeros(concrete, dtype=self.compute_dtype))
+
+        inputs = map_shapes(dummy, input_shape)
+        kwargs = {}
+        if self._call_has_training:
+            kwargs["training"] = False
+        try:
+            with no_grad():
+                outputs = self.call(inputs, **kwargs)
+        except Exception as error:
+            raise ValueError(
+                f"Layer {self.name!r} ({type(self).__name__}) could not infer its output shape "
+                f"for input shape {input_shape}: {error}. Implement compute_output_shape()."
+            ) from error
+        flat = flatten(outputs)
+        single = not isinstance(outputs, (list, tuple, dict))
+        shapes = [tuple(getattr(o, "shape", np.shape(o))) for o in flat]
+        dtypes = [np.dtype(getattr(o, "dtype", self.compute_dtype)).name for o in flat]
+        return shapes, dtypes, single
+
+    # eager --------------------------------------------------------------
+
+    def _convert_input(self, value):
+        if isinstance(value, Tensor):
+            if _is_float_dtype(value.dtype) and value.dtype.name != self.compute_dtype:
+                return _cast(value, self.compute_dtype)
+            return value
+        if is_array(value) or isinstance(value, (np.generic, float, int)):
+            array = asarray(value)
+            if array.dtype.kind == "f" and array.dtype.name != self.compute_dtype:
+                array = array.astype(self.compute_dtype)
+            return Tensor(array)
+        return value
+
+    def _eager_call(self, args, kwargs):
+        first = args[0]
+        if (
+            isinstance(first, (list, tuple))
+            and first
+            and all(isinstance(v, (int, float)) for v in flatten(first))
+        ):
+            first = np.asarray(first)
+        first = map_structure(self._convert_input, first)
+        args = (first, *args[1:])
+        input_shape = map_structure(lambda t: tuple(t.shape) if hasattr(t, "shape") else t, first)
+        if not self.built:
+            self._check_input_spec(input_shape)
+            self._maybe_build(input_shape)
+        training = kwargs.pop("training", None)
+        if training is None:
+            training = current_training()
+        mask = kwargs.pop("mask", None)
+        if mask is None:
+            masks = [getattr(t, "_keras_mask", None) for t in flatten(first)]
+            if any(m is not None for m in masks):
+                mask = pack_like(first, masks)
+        call_kwargs = dict(kwargs)
+        if self._call_has_training or self._call_varkw and training is not None:
+            if self._call_has_training or training is not None:
+                call_kwargs["training"] = training
+        if self._call_has_mask:
+            call_kwargs["mask"] = mask
+        with _calling(training) as outermost:
+            if outermost:
+                self._clear_losses()
+            outputs = self.call(*args, **call_kwargs)
+        outputs = map_structure(_wrap_output, outputs)
+        if self.activity_regularizer is not None:
+            for output in flatten(outputs):
+                if isinstance(output, Tensor):
+                    batch = output.shape[0] if output.ndim else 1
+                    self.add_loss(self.activity_regularizer(output) / batch)
+        output_mask = self.compute_mask(first, mask)
+        if output_mask is not None or self.supports_masking or _overrides(self, "compute_mask"):
+            flat_out = flatten(outputs)
+            flat_masks = flatten(output_mask) if isinstance(output_mask, (list, tuple)) else None
+            for i, output in enumerate(flat_out):
+                if isinstance(output, Tensor):
+                    value = flat_masks[i] if flat_masks is not None else output_mask
+                    try:
+                        output._keras_mask = value
+                    except AttributeError:
+                        pass
+        return outputs
+
+    def compute_mask(self, inputs, mask=None):
+        """The output mask: the input mask passed through if ``supports_masking``, else None."""
+        if not self.supports_masking:
+            return None
+        return mask
+
+    # ------------------------------------------------------------------ graph properties
+
+    def _single_node_attr(self, attr, what):
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"Layer {self.name!r} has never been called on symbolic inputs and thus has no "
+                f"defined {what}."
+            )
+        values = {repr(getattr(node, attr)) for node in self._inbound_nodes}
+        if len(values) > 1:
+            raise AttributeError(
+                f"Layer {self.name!r} has multiple inbound nodes with different {what}s; "
+                f"use get_{what.replace(' ', '_')}_at(node_index)."
+            )
+        return getattr(self._inbound_nodes[0], attr)
+
+    @property
+    def input(self):
+        return self._single_node_attr("call_args", "input")[0]
+
+    @property
+    def output(self):
+        return self._single_node_attr("outputs", "output")
+
+    @property
+    def input_shape(self):
+        return self._single_node_attr("input_shapes", "input shape")
+
+    @property
+    def output_shape(self):
+        return self._single_node_attr("output_shapes", "output shape")
+
+    def get_input_at(self, node_index):
+        return self._inbound_nodes[node_index].call_args[0]
+
+    def get_output_at(self, node_index):
+        return self._inbound_nodes[node_index].outputs
+
+    def get_input_shape_at(self, node_index):
+        return self._inbound_nodes[node_index].input_shapes
+
+    def get_output_shape_at(self, node_index):
+        return self._inbound_nodes[node_index].output_shapes
+
+    # ------------------------------------------------------------------ config
+
+    def get_config(self):
+        """Keras's base keys ``name``, ``trainable``, ``dtype`` (plus the input shape if given)."""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        if self.activity_regularizer is not None:
+            regularizers = _optional("regularizers")
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Create a layer from :meth:`get_config`'s output (Keras 2 and Keras 3 spellings)."""
+        config = dict(config)
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = standardize_dtype(config["dtype"])
+        return cls(**config)
+
+    def get_build_config(self):
+        if self._inbound_nodes:
+            return {"input_shape": self._inbound_nodes[0].input_shapes}
+        return None
+
+    def build_from_config(self, config):
+        if config and config.get("input_shape") is not None and not self.built:
+            shape = config["input_shape"]
+            self._maybe_build(shape if is_shape(shape) else [tuple(s) for s in shape])
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def flatten_shapes(shapes):
+    """The individual shapes in a shape structure."""
+    if is_shape(shapes):
+        return [normalize_shape(shapes)]
+    if isinstance(shapes, dict):
+        return [s for key in sorted(shapes) for s in flatten_shapes(shapes[key])]
+    return [s for item in shapes for s in flatten_shapes(item)]
+
+
+def _overrides(layer, method):
+    return getattr(type(layer), method) is not getattr(Layer, method)
+
+
+def _wrap_output(value):
+    if isinstance(value, Tensor) or value is None:
+        return value
+    if is_array(value):
+        return Tensor(value)
+    return value
+
+
+def _optional(name):
+    """``gpuk.<name>``; a pass-through stand-in until that module lands (TEMPORARY)."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"gpuk.{name}")
+    except ImportError:  # pragma: no cover
+        import types
+
+        return types.SimpleNamespace(get=lambda x: x, serialize=lambda x: x)
+
+
+def _get_regularizer(identifier):
+    if identifier is None:
+        return None
+    return _optional("regularizers").get(identifier)
+
+
+def _cast(tensor, dtype):
+    from gpuk.layers import _functions
+
+    return _functions.cast(tensor, dtype)
