@@ -153,9 +153,8 @@ def silu(x):
     return ops.silu(x)
 
 
-def swish(x):
-    """``x * sigmoid(x)`` (tf.keras's name for :func:`silu`)."""
-    return ops.swish(x)
+# Keras 3 exports swish as silu itself (``swish.__name__ == "silu"``); "swish" stays a name.
+swish = silu
 
 
 def exponential(x):
@@ -287,12 +286,12 @@ _BUILTINS = {
         sparse_plus,
         sparse_sigmoid,
         squareplus,
-        swish,
         tanh,
         tanh_shrink,
         threshold,
     )
 }
+_BUILTINS["swish"] = silu
 _BUILTINS["hard_swish"] = hard_silu
 # Internal name only: Keras has no such activation; see the module docstring.
 _LOADER_ONLY = {"hard_sigmoid_legacy": hard_sigmoid_legacy}
