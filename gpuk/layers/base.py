@@ -401,11 +401,11 @@ class Layer:
     # ------------------------------------------------------------------ attribute tracking
 
     def __setattr__(self, name, value):
-        if not name.startswith("_") or name == "_layers":
-            self._track(value)
+        if not name.startswith("_"):
+            self._track_attribute(value)
         object.__setattr__(self, name, value)
 
-    def _track(self, value):
+    def _track_attribute(self, value):
         if "_layers" not in self.__dict__:
             return
         if isinstance(value, Layer):
@@ -421,7 +421,7 @@ class Layer:
         elif isinstance(value, (list, tuple)):
             for item in value:
                 if isinstance(item, (Layer, Variable)):
-                    self._track(item)
+                    self._track_attribute(item)
 
     # ------------------------------------------------------------------ properties
 

@@ -1,0 +1,623 @@
+"""``Model``, the functional graph (``Functional``) and its config.
+
+``Model(inputs, outputs)`` returns a :class:`Functional`; subclassing ``Model`` and writing
+``call`` gives a subclassed model, as in Keras.
+
+The graph is ordered once with Keras's algorithm (keras-formats.md section 1.4), so
+``model.layers`` and saved files list layers in Keras's order. Calling the model on real
+values runs the nodes eagerly, deepest first (:meth:`Functional.run_graph`).
+"""
+
+import numpy as np
+
+from gpuk.autograd import Tensor
+from gpuk.layers import base as layer_base
+from gpuk.layers.base import (
+    KerasTensor,
+    Layer,
+    flatten,
+    is_keras_tensor,
+    map_structure,
+    pack_like,
+    unique_name,
+)
+from gpuk.layers.input_layer import InputLayer
+from gpuk.layers.serialization import deserialize as deserialize_layer
+from gpuk.layers.serialization import register_layer_class
+from gpuk.models.training import Trainer
+from gpuk.utils.serialization import get_registered_name
+
+
+class Model(Trainer, Layer):
+    """A layer graph with training methods.
+
+    Two ways to make one, as in Keras::
+
+        inputs = gpuk.Input(shape=(32,))
+        outputs = gpuk.layers.Dense(1)(gpuk.layers.Dense(64, activation="relu")(inputs))
+        model = gpuk.Model(inputs, outputs, name="regressor")
+
+        class MyModel(gpuk.Model):
+            def __init__(self):
+                super().__init__()
+                self.dense = gpuk.layers.Dense(1)
+
+            def call(self, inputs):
+                return self.dense(inputs)
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
+    def __init__(self, *args, **kwargs):
+        trainable = kwargs.pop("trainable", True)
+        name = kwargs.pop("name", None)
+        dtype = kwargs.pop("dtype", None)
+        if args or kwargs:
+            raise TypeError(
+                f"{type(self).__name__}.__init__ got unexpected arguments {args} {sorted(kwargs)}"
+            )
+        Layer.__init__(self, trainable=trainable, name=name, dtype=dtype)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A functional config rebuilds the graph; otherwise ``cls(**config)``."""
+        if "input_layers" in config and "layers" in config:
+            target = Functional if cls is Model else cls
+            return _functional_from_config(target, config, custom_objects)
+        return cls(**config)
+
+    # Subclassed models have no symbolic inputs; the training loop sees one input and output.
+    @property
+    def inputs(self):
+        return []
+
+    @property
+    def outputs(self):
+        return []
+
+    @property
+    def input_names(self):
+        return ["input_1"]
+
+    @property
+    def output_names(self):
+        return ["output_1"]
+
+    def get_layer(self, name=None, index=None):
+        """A layer by ``name`` or by ``index`` into :attr:`layers`."""
+        layers = self.layers
+        if index is not None and name is not None:
+            raise ValueError(
+                f"Provide only a layer name or a layer index, received index={index}, "
+                f"name={name!r}."
+            )
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(
+                    f"Was asked to retrieve layer at index {index} but model {self.name!r} "
+                    f"only has {len(layers)} layers."
+                )
+            return layers[index]
+        if name is not None:
+            for layer in layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(
+                f"No such layer: {name}. Existing layers are: {[la.name for la in layers]}."
+            )
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+    def summary(
+        self,
+        line_length=None,
+        positions=None,
+        print_fn=None,
+        expand_nested=False,
+        show_trainable=False,
+        layer_range=None,
+    ):
+        """Print the layer table: name (type), output shape, parameter count (and inputs)."""
+        from gpuk.models.summary import print_summary
+
+        print_summary(self, line_length, positions, print_fn, show_trainable)
+
+
+class Functional(Model):
+    """A model defined by calling layers on ``Input`` tensors (``gpuk.Model(inputs, outputs)``).
+
+    Args:
+        inputs: a KerasTensor, a list of them or a dict name -> KerasTensor.
+        outputs: the same forms.
+        name: model name (``functional``, ``functional_1``, ... by default).
+        trainable: whether the model's weights are trainable.
+    """
+
+    def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+        kwargs.pop("dtype", None)
+        if kwargs:
+            raise TypeError(f"Model got unexpected keyword arguments {sorted(kwargs)}")
+        Layer.__init__(self, trainable=trainable, name=name or unique_name("functional"))
+        self._init_graph(inputs, outputs)
+
+    # ------------------------------------------------------------------ graph
+
+    def _init_graph(self, inputs, outputs):
+        if isinstance(inputs, tuple):
+            inputs = list(inputs)
+        if isinstance(outputs, tuple):
+            outputs = list(outputs)
+        for what, structure in (("inputs", inputs), ("outputs", outputs)):
+            for tensor in flatten(structure):
+                if not is_keras_tensor(tensor):
+                    raise ValueError(
+                        f"Model {self.name!r}: all {what} must be symbolic tensors (from "
+                        f"gpuk.Input or a layer called on one); received {tensor!r} of type "
+                        f"{type(tensor).__name__}."
+                    )
+        self._input_structure = inputs
+        self._output_structure = outputs
+        self._inputs = flatten(inputs)
+        self._outputs = flatten(outputs)
+        ordered = _map_graph(self, self._inputs, self._outputs)
+        self._network_nodes, self._nodes_by_depth, ordered_layers = ordered
+        object.__setattr__(self, "_layers", ordered_layers)
+        self.built = True
+        self._input_layers = [t._keras_history[0] for t in self._inputs]
+        self._output_layers = [t._keras_history[0] for t in self._outputs]
+
+    @property
+    def layers(self):
+        """The layers in Keras's order (InputLayers included)."""
+        return list(self._layers)
+
+    @property
+    def inputs(self):
+        return list(self._inputs)
+
+    @property
+    def outputs(self):
+        return list(self._outputs)
+
+    @property
+    def input(self):
+        return self._input_structure
+
+    @property
+    def output(self):
+        return self._output_structure
+
+    @property
+    def input_names(self):
+        return [t._keras_history[0].name for t in self._inputs]
+
+    @property
+    def output_names(self):
+        return [t._keras_history[0].name for t in self._outputs]
+
+    @property
+    def input_shape(self):
+        shapes = map_structure(lambda t: t.shape, self._input_structure)
+        return shapes[0] if isinstance(shapes, list) and len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        shapes = map_structure(lambda t: t.shape, self._output_structure)
+        return shapes[0] if isinstance(shapes, list) and len(shapes) == 1 else shapes
+
+    # ------------------------------------------------------------------ running
+
+    def _standardize_inputs(self, inputs):
+        """Real input values as a flat list in :attr:`inputs` order."""
+        names = self.input_names
+        if isinstance(inputs, dict):
+            missing = [n for n in names if n not in inputs]
+            if isinstance(self._input_structure, dict):
+                keys = sorted(self._input_structure)
+                missing = [k for k in keys if k not in inputs]
+                if not missing:
+                    return [inputs[k] for k in keys]
+            if missing:
+                raise ValueError(
+                    f"Model {self.name!r}: missing data for inputs {missing}; the inputs are "
+                    f"{names}, received keys {sorted(inputs)}."
+                )
+            return [inputs[n] for n in names]
+        flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if len(self._inputs) == 1 and len(flat) != 1:
+            flat = [inputs]
+        if len(flat) != len(self._inputs):
+            raise ValueError(
+                f"Model {self.name!r} expects {len(self._inputs)} input(s) {names}, but it "
+                f"received {len(flat)} input tensors."
+            )
+        return flat
+
+    def _check_value_shape(self, tensor, value):
+        expected = tensor.shape
+        shape = tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
+        if len(shape) != len(expected) or any(
+            e is not None and s != e for e, s in zip(expected[1:], shape[1:])
+        ):
+            raise ValueError(
+                f"Input {tensor._keras_history[0].name!r} of model {self.name!r} is incompatible: "
+                f"expected shape {expected}, found shape {tuple(shape)}."
+            )
+
+    def run_graph(self, inputs, training=None, mask=None):
+        """Run the graph eagerly on real values; returns the outputs in their structure.
+
+        Args:
+            inputs: one value, a list in :attr:`inputs` order, or a dict keyed by input name.
+            training: passed to the layers that take it (Dropout, recurrent layers ...).
+            mask: optional masks for the inputs (same structure).
+        """
+        flat = self._standardize_inputs(inputs)
+        values = {}
+        for tensor, value in zip(self._inputs, flat):
+            self._check_value_shape(tensor, value)
+            layer = tensor._keras_history[0]
+            if not isinstance(value, Tensor):
+                value = (
+                    layer._convert_input(value)
+                    if not isinstance(layer, InputLayer)
+                    else (_to_tensor(value, tensor.dtype))
+                )
+            values[id(tensor)] = value
+        if mask is not None:
+            masks = flatten(mask) if isinstance(mask, (list, tuple, dict)) else [mask]
+            for tensor, m in zip(self._inputs, masks):
+                if m is not None:
+                    values[id(tensor)]._keras_mask = m
+        kwargs = {} if training is None else {"training": training}
+        outputs = self._execute(values, lambda layer, a, k: layer(*a, **k), kwargs)
+        return pack_like(self._output_structure, outputs)
+
+    def _execute(self, values, operation, extra_kwargs):
+        input_ids = {id(t) for t in self._inputs}
+        for depth in sorted(self._nodes_by_depth, reverse=True):
+            for node in self._nodes_by_depth[depth]:
+                if node.is_input or all(id(t) in input_ids for t in node.output_tensors):
+                    continue
+                if any(id(t) not in values for t in node.input_tensors):
+                    continue
+
+                def resolve(item):
+                    return values[id(item)] if is_keras_tensor(item) else item
+
+                args = map_structure(resolve, list(node.call_args))
+                kwargs = map_structure(resolve, dict(node.call_kwargs))
+                for key, value in extra_kwargs.items():
+                    kwargs.setdefault(key, value)
+                results = operation(node.layer, args, kwargs)
+                for tensor, result in zip(node.output_tensors, flatten(results)):
+                    values[id(tensor)] = result
+        return [values[id(t)] for t in self._outputs]
+
+    def call(self, inputs, training=None, mask=None):
+        return self.run_graph(inputs, training=training, mask=mask)
+
+    def compute_output_spec(self, *args, **kwargs):
+        inputs = args[0]
+        flat = self._standardize_inputs(inputs)
+        values = {}
+        for tensor, value in zip(self._inputs, flat):
+            if len(value.shape) != len(tensor.shape):
+                raise ValueError(
+                    f"Model {self.name!r}: input {tensor._keras_history[0].name!r} expects rank "
+                    f"{len(tensor.shape)} (shape {tensor.shape}), received shape {value.shape}."
+                )
+            values[id(tensor)] = value
+
+        def spec(layer, a, k):
+            k = {key: v for key, v in k.items() if key not in ("training", "mask")}
+            if not layer.built:
+                layer._maybe_build(map_structure(lambda t: t.shape, a[0]))
+            return layer.compute_output_spec(*a, **k)
+
+        outputs = self._execute(values, spec, {})
+        outputs = [KerasTensor(o.shape, o.dtype) for o in outputs]
+        return pack_like(self._output_structure, outputs)
+
+    def compute_output_shape(self, input_shape):
+        tensors = layer_base.map_shapes(lambda s: KerasTensor(s, self.dtype), input_shape)
+        return map_structure(lambda t: t.shape, self.compute_output_spec(tensors))
+
+    def build(self, input_shape):
+        self.built = True
+
+    # ------------------------------------------------------------------ config
+
+    def get_config(self):
+        """The functional config (Keras's legacy form: list inbound nodes, layer triples)."""
+        node_index_map = {}
+        for layer in self._layers:
+            kept = [n for n in layer._inbound_nodes if id(n) in self._network_nodes]
+            for new_index, node in enumerate(kept):
+                node_index_map[id(node)] = new_index
+        layer_configs = []
+        for layer in self._layers:
+            inbound = []
+            for node in layer._inbound_nodes:
+                if id(node) not in self._network_nodes or node.is_input:
+                    continue
+                kwargs = _plain_kwargs(node.call_kwargs)
+                entries = []
+                for tensor in node.input_tensors:
+                    producer, node_index, tensor_index = tensor._keras_history
+                    producer_node = producer._inbound_nodes[node_index]
+                    entries.append(
+                        [producer.name, node_index_map[id(producer_node)], tensor_index, kwargs]
+                    )
+                inbound.append(entries)
+            layer_configs.append(
+                {
+                    "class_name": get_registered_name(type(layer)),
+                    "config": layer.get_config(),
+                    "name": layer.name,
+                    "inbound_nodes": inbound,
+                }
+            )
+
+        def ref(tensor):
+            producer, node_index, tensor_index = tensor._keras_history
+            node = producer._inbound_nodes[node_index]
+            return [producer.name, node_index_map[id(node)], tensor_index]
+
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "layers": layer_configs,
+            "input_layers": [ref(t) for t in self._inputs],
+            "output_layers": [ref(t) for t in self._outputs],
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Rebuild a functional model from :meth:`get_config` output (Keras 2 or 3 form)."""
+        return _functional_from_config(cls, config, custom_objects)
+
+
+def _to_tensor(value, dtype):
+    from gpuk._array import asarray
+
+    array = asarray(value.data if isinstance(value, Tensor) else value)
+    if array.dtype.kind == "f" and np.dtype(dtype).kind == "f" and array.dtype != dtype:
+        array = array.astype(dtype)
+    return Tensor(array)
+
+
+def _plain_kwargs(kwargs):
+    out = {}
+    for key, value in kwargs.items():
+        if any(is_keras_tensor(t) for t in flatten(value)):
+            continue
+        if isinstance(value, (bool, int, float, str, type(None), list, dict)):
+            out[key] = value
+    return out
+
+
+# ----------------------------------------------------------------------------- graph ordering
+
+
+def _map_graph(model, inputs, outputs):
+    """Order the graph as Keras does; check it is connected and its layer names are unique.
+
+    Returns ``(network_node_ids, nodes_by_depth, layers)``.
+    """
+    input_ids = {id(t) for t in inputs}
+    finished, in_progress = set(), set()
+    post_order = []
+    first_visit = {}
+
+    def visit(tensor):
+        layer, node_index, _ = tensor._keras_history
+        node = layer._inbound_nodes[node_index]
+        if id(node) in finished:
+            return
+        if id(node) in in_progress:
+            raise ValueError(f"Model {model.name!r}: the graph has a cycle at layer {layer.name!r}")
+        first_visit.setdefault(id(layer), (len(first_visit), layer))
+        in_progress.add(id(node))
+        if not node.is_input and id(tensor) not in input_ids:
+            for parent_tensor in node.input_tensors:
+                visit(parent_tensor)
+        finished.add(id(node))
+        in_progress.discard(id(node))
+        post_order.append(node)
+
+    for tensor in outputs:
+        visit(tensor)
+
+    node_depth, layer_depth = {}, {}
+    for node in reversed(post_order):
+        depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = depth
+        node_depth[id(node)] = depth
+        input_ids_here = id(node.output_tensors[0]) in input_ids if node.output_tensors else False
+        if node.is_input or input_ids_here:
+            continue
+        for tensor in node.input_tensors:
+            parent_layer, parent_index, _ = tensor._keras_history
+            parent = parent_layer._inbound_nodes[parent_index]
+            node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+
+    nodes = {id(n): n for n in post_order}
+    for tensor in inputs:
+        layer, node_index, _ = tensor._keras_history
+        node = layer._inbound_nodes[node_index]
+        if id(layer) not in layer_depth:
+            layer_depth[id(layer)] = 0
+            first_visit[id(layer)] = (-1, layer)
+            node_depth[id(node)] = 0
+            nodes[id(node)] = node
+
+    nodes_by_depth = {}
+    for node_id, node in nodes.items():
+        nodes_by_depth.setdefault(node_depth[node_id], []).append(node)
+    layers_by_depth = {}
+    for layer_id, depth in layer_depth.items():
+        layers_by_depth.setdefault(depth, []).append(first_visit[layer_id])
+    layers = []
+    for depth in sorted(layers_by_depth, reverse=True):
+        layers.extend(layer for _, layer in sorted(layers_by_depth[depth], key=lambda p: p[0]))
+
+    # Connectivity: every node's inputs must come from the model inputs or earlier nodes.
+    computable = set(input_ids)
+    done = []
+    for depth in sorted(nodes_by_depth, reverse=True):
+        for node in nodes_by_depth[depth]:
+            if node.is_input or all(id(t) in input_ids for t in node.output_tensors):
+                if not all(id(t) in input_ids for t in node.output_tensors):
+                    missing = node.output_tensors[0]
+                    raise ValueError(
+                        f"Graph disconnected in model {model.name!r}: cannot obtain value for "
+                        f"tensor {missing.name!r} (input layer {node.layer.name!r}), which is "
+                        f"not among the model inputs {[t.name for t in inputs]}. It is needed by "
+                        f"outputs {[t.name for t in outputs]}. The following previous layers "
+                        f"were accessed without issue: {done}"
+                    )
+                computable.update(id(t) for t in node.output_tensors)
+                continue
+            for tensor in node.input_tensors:
+                if id(tensor) not in computable:
+                    raise ValueError(
+                        f"Graph disconnected in model {model.name!r}: cannot obtain value for "
+                        f"tensor {tensor.name!r} at layer {node.layer.name!r}. The following "
+                        f"previous layers were accessed without issue: {done}"
+                    )
+            computable.update(id(t) for t in node.output_tensors)
+            done.append(node.layer.name)
+
+    names = [layer.name for layer in layers]
+    for name in names:
+        if names.count(name) > 1:
+            raise ValueError(
+                f'Model {model.name!r}: the name "{name}" is used {names.count(name)} times in '
+                "the model. All layer names should be unique."
+            )
+    return set(nodes), nodes_by_depth, layers
+
+
+# ----------------------------------------------------------------------------- from_config
+
+
+def _is_ref(value):
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) >= 3
+        and isinstance(value[0], str)
+        and isinstance(value[1], int)
+    )
+
+
+def _functional_from_config(cls, config, custom_objects):
+    created = {}
+    pending = {}
+    order = []
+    for entry in config["layers"]:
+        layer = deserialize_layer(entry, custom_objects=custom_objects)
+        name = entry.get("name") or entry.get("config", {}).get("name") or layer.name
+        created[name] = layer
+        order.append(name)
+        nodes = entry.get("inbound_nodes", [])
+        pending[name] = list(nodes)
+
+    def tensor_for(layer_name, node_index, tensor_index):
+        layer = created.get(layer_name)
+        if layer is None:
+            raise ValueError(f"Model config references an unknown layer {layer_name!r}")
+        if node_index >= len(layer._inbound_nodes):
+            return None
+        outputs = layer._inbound_nodes[node_index].output_tensors
+        return outputs[tensor_index]
+
+    def resolve_keras3(item):
+        if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":
+            history = item["config"]["keras_history"]
+            return tensor_for(*history[:3])
+        if isinstance(item, dict):
+            return {k: resolve_keras3(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [resolve_keras3(v) for v in item]
+        return item
+
+    def try_node(layer, node):
+        if isinstance(node, dict):
+            args = resolve_keras3(node.get("args", []))
+            kwargs = resolve_keras3(node.get("kwargs", {}))
+            if _unresolved(node, tensor_for):
+                return False
+            kwargs = _clean_call_kwargs(kwargs)
+            layer(*args, **kwargs)
+            return True
+        entries = node
+        tensors = []
+        kwargs = {}
+        for entry in entries:
+            tensor = tensor_for(entry[0], entry[1], entry[2])
+            if tensor is None:
+                return False
+            tensors.append(tensor)
+            if len(entry) > 3 and isinstance(entry[3], dict):
+                kwargs = entry[3]
+        kwargs = _clean_call_kwargs(dict(kwargs))
+        layer(tensors[0] if len(tensors) == 1 else tensors, **kwargs)
+        return True
+
+    progress = True
+    while progress and any(pending.values()):
+        progress = False
+        for name in order:
+            layer = created[name]
+            while pending[name]:
+                if not try_node(layer, pending[name][0]):
+                    break
+                pending[name].pop(0)
+                progress = True
+    stuck = [name for name in order if pending[name]]
+    if stuck:
+        raise ValueError(
+            f"Could not rebuild the model graph: layers {stuck} have unresolved inputs"
+        )
+
+    def refs(value):
+        if _is_ref(value):
+            return tensor_for(value[0], value[1], value[2])
+        if isinstance(value, dict):
+            return {k: refs(v) for k, v in value.items()}
+        return [refs(v) for v in value]
+
+    inputs = refs(config["input_layers"])
+    outputs = refs(config["output_layers"])
+    model = cls(inputs=inputs, outputs=outputs, name=config.get("name"))
+    if "trainable" in config:
+        model.trainable = config["trainable"]
+    return model
+
+
+def _unresolved(node, tensor_for):
+    def walk(item):
+        if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":
+            return tensor_for(*item["config"]["keras_history"][:3]) is None
+        if isinstance(item, dict):
+            return any(walk(v) for v in item.values())
+        if isinstance(item, list):
+            return any(walk(v) for v in item)
+        return False
+
+    return walk(node.get("args", [])) or walk(node.get("kwargs", {}))
+
+
+def _clean_call_kwargs(kwargs):
+    kwargs = dict(kwargs)
+    if kwargs.get("mask") is None:
+        kwargs.pop("mask", None)
+    if not kwargs.get("training"):
+        kwargs.pop("training", None)
+    return kwargs
+
+
+register_layer_class(Functional, "Model")
