@@ -77,7 +77,7 @@ class Regularizer:
 
     def get_config(self):
         """The constructor arguments as a JSON-serializable dict (subclasses implement it)."""
-        raise NotImplementedError(f"{self} does not implement get_config()")
+        raise NotImplementedError(f"{type(self).__name__} does not implement get_config()")
 
     def __repr__(self):
         try:
