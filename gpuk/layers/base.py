@@ -21,7 +21,7 @@ import threading
 
 import numpy as np
 
-from gpuk import _config
+from gpuk import _config, constraints, initializers, regularizers
 from gpuk._array import asarray, is_array, to_numpy
 from gpuk.autograd import Tensor, Variable, no_grad
 
@@ -573,9 +573,6 @@ class Layer:
                 f"dimensions, shape {shape}"
             )
         dtype = standardize_dtype(dtype or self.dtype)
-        from gpuk import initializers
-
-        constraints, regularizers = _optional("constraints"), _optional("regularizers")
         if initializer is None:
             initializer = "glorot_uniform" if _is_float_dtype(dtype) else "zeros"
         init = initializers.get(initializer)
@@ -897,7 +894,6 @@ class Layer:
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
         if self.activity_regularizer is not None:
-            regularizers = _optional("regularizers")
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config
 
@@ -947,22 +943,10 @@ def _wrap_output(value):
     return value
 
 
-def _optional(name):
-    """``gpuk.<name>``; a pass-through stand-in until that module lands (TEMPORARY)."""
-    import importlib
-
-    try:
-        return importlib.import_module(f"gpuk.{name}")
-    except ImportError:  # pragma: no cover
-        import types
-
-        return types.SimpleNamespace(get=lambda x: x, serialize=lambda x: x)
-
-
 def _get_regularizer(identifier):
     if identifier is None:
         return None
-    return _optional("regularizers").get(identifier)
+    return regularizers.get(identifier)
 
 
 def _cast(tensor, dtype):

@@ -8,20 +8,7 @@ import types
 
 import numpy as np
 
-from gpuk import activations, initializers, ops
-
-try:  # TEMPORARY until gpuk.regularizers / gpuk.constraints land (another helper's modules)
-    from gpuk import constraints, regularizers
-except ImportError:  # pragma: no cover
-    import types as _types
-
-    def _identity(x):
-        return x
-
-    def _ser(x):
-        return None if x is None else {"class_name": type(x).__name__, "config": x.get_config()}
-
-    constraints = regularizers = _types.SimpleNamespace(get=_identity, serialize=_ser)
+from gpuk import activations, constraints, initializers, ops, regularizers
 from gpuk.autograd import Tensor, as_array
 from gpuk.layers import _functions
 from gpuk.layers.base import InputSpec, Layer, normalize_shape
