@@ -6,7 +6,14 @@ Tensor. Importing this package attaches Python operators to Tensor.
 
 from gpuk.ops import operators as _operators
 from gpuk.ops.compare import equal, greater, greater_equal, less, less_equal, not_equal
-from gpuk.ops.linalg import matmul
+from gpuk.ops.crossentropy import (
+    binary_crossentropy,
+    categorical_crossentropy,
+    legacy_binary_crossentropy,
+    legacy_sparse_categorical_crossentropy,
+    sparse_categorical_crossentropy,
+)
+from gpuk.ops.linalg import batch_dot, dot, matmul, tensordot
 from gpuk.ops.math import (
     abs,
     add,
@@ -28,7 +35,60 @@ from gpuk.ops.math import (
     tanh,
     where,
 )
-from gpuk.ops.reduce import max, mean, min, sum
-from gpuk.ops.shape import getitem, reshape, transpose
+from gpuk.ops.nn import (
+    elu,
+    exponential,
+    gelu,
+    hard_sigmoid,
+    leaky_relu,
+    linear,
+    log_softmax,
+    mish,
+    relu,
+    relu6,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    softsign,
+    swish,
+)
+from gpuk.ops.random import dropout, random_binomial, random_normal, random_uniform
+from gpuk.ops.reduce import (
+    all,
+    any,
+    argmax,
+    argmin,
+    logsumexp,
+    max,
+    mean,
+    min,
+    prod,
+    std,
+    sum,
+    var,
+)
+from gpuk.ops.shape import (
+    cast,
+    concatenate,
+    cumsum,
+    expand_dims,
+    flatten,
+    gather,
+    getitem,
+    one_hot,
+    ones_like,
+    pad,
+    repeat,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    stop_gradient,
+    tile,
+    transpose,
+    zeros_like,
+)
 
 _operators.install()

@@ -1,7 +1,9 @@
-"""Matrix products."""
+"""Matrix products: matmul, tensordot, and Keras's dot and batch_dot."""
 
-from gpuk.autograd import Function
+from gpuk.autograd import Function, Tensor, as_array, as_tensor
 from gpuk.ops._util import unbroadcast, xp_of
+from gpuk.ops.math import multiply
+from gpuk.ops.shape import reshape, transpose
 
 
 class MatMul(Function):
@@ -39,3 +41,154 @@ class MatMul(Function):
 def matmul(a, b):
     """Matrix product with NumPy semantics."""
     return MatMul.apply(a, b)
+
+
+class TensorDot(Function):
+    """``xp.tensordot(a, b, axes=(a_axes, b_axes))`` with explicit axis lists."""
+
+    def forward(self, a, b):
+        for i, j in zip(self.a_axes, self.b_axes):
+            if a.shape[i] != b.shape[j]:
+                raise ValueError(
+                    f"{self.op_name}: shapes {tuple(a.shape)} and {tuple(b.shape)} are "
+                    f"incompatible (axis {i} of the first has {a.shape[i]} entries, axis {j} "
+                    f"of the second has {b.shape[j]})"
+                )
+        self.a, self.b = a, b
+        return xp_of(a).tensordot(a, b, axes=(self.a_axes, self.b_axes))
+
+    def backward(self, g):
+        xp = xp_of(g)
+        a, b = self.a, self.b
+        free_a = [i for i in range(a.ndim) if i not in self.a_axes]
+        free_b = [i for i in range(b.ndim) if i not in self.b_axes]
+        na = len(free_a)
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = xp.tensordot(g, b, axes=(list(range(na, g.ndim)), free_b))
+            ga = ga.transpose(_inverse(free_a + list(self.a_axes)))
+        if self.needs_input_grad[1]:
+            gb = xp.tensordot(a, g, axes=(free_a, list(range(na))))
+            gb = gb.transpose(_inverse(list(self.b_axes) + free_b))
+        return ga, gb
+
+
+def _inverse(order):
+    inverse = [0] * len(order)
+    for i, axis in enumerate(order):
+        inverse[axis] = i
+    return inverse
+
+
+def _axes_list(axes, ndim, op_name):
+    axes = [axes] if isinstance(axes, int) else list(axes)
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"{op_name}: axis {a} is out of range for a rank-{ndim} tensor")
+        out.append(a % ndim)
+    return out
+
+
+def tensordot(a, b, axes=2):
+    """Sum products over the given axes, as ``numpy.tensordot``.
+
+    Args:
+        a, b: tensors.
+        axes: an int N (the last N axes of ``a`` with the first N of ``b``) or a pair of axis
+            lists ``(a_axes, b_axes)``.
+    """
+    a_nd, b_nd = _ndim(a), _ndim(b)
+    if isinstance(axes, int):
+        a_axes = list(range(a_nd - axes, a_nd))
+        b_axes = list(range(axes))
+    else:
+        if len(axes) != 2:
+            raise ValueError(f"tensordot: axes must be an int or a pair of lists, got {axes!r}")
+        a_axes = _axes_list(axes[0], a_nd, "tensordot")
+        b_axes = _axes_list(axes[1], b_nd, "tensordot")
+        if len(a_axes) != len(b_axes):
+            raise ValueError(f"tensordot: axes {axes!r} do not pair up")
+    return TensorDot.apply(a, b, a_axes=a_axes, b_axes=b_axes, op_name="tensordot")
+
+
+def _pair(x, y):
+    """Both operands as Tensors; a Python number takes the other operand's dtype."""
+    like = next((v.data for v in (x, y) if isinstance(v, Tensor)), None)
+    return as_tensor(x, like), as_tensor(y, like)
+
+
+def _ndim(value):
+    shape = getattr(value, "shape", None)
+    return len(shape) if shape is not None else as_array(value).ndim
+
+
+def dot(x, y):
+    """Keras ``K.dot``: contract the last axis of ``x`` with the second-to-last of ``y``.
+
+    For N-D inputs the result has shape ``x.shape[:-1] + y.shape[:-2] + y.shape[-1:]``
+    (Theano-style, as Keras documents); 2-D inputs give the ordinary matrix product.
+    """
+    x, y = _pair(x, y)
+    x_nd, y_nd = x.ndim, y.ndim
+    if x_nd == 0 or y_nd == 0:
+        return multiply(x, y)
+    y_axis = y_nd - 2 if y_nd >= 2 else 0
+    return TensorDot.apply(x, y, a_axes=[x_nd - 1], b_axes=[y_axis], op_name="dot")
+
+
+def batch_dot(x, y, axes=None):
+    """Keras ``K.batch_dot``: per-sample dot product over axis 0 as the batch.
+
+    Args:
+        x, y: tensors with rank >= 2 sharing the batch size.
+        axes: an int (the same axis in both) or a pair ``(axis_of_x, axis_of_y)``; by default
+            the last axis of ``x`` with the second-to-last of ``y`` (the last when ``y`` is
+            2-D), as in Keras.
+
+    Returns:
+        A tensor of shape ``x.shape`` without the batch and contracted axes, followed by the
+        same for ``y``, with the batch axis first; a 2-D result of shape ``(batch, 1)`` when
+        both inputs are 2-D.
+    """
+    x, y = _pair(x, y)
+    x_nd, y_nd = x.ndim, y.ndim
+    if x_nd < 2 or y_nd < 2:
+        raise ValueError(f"batch_dot: both inputs need rank >= 2, got ranks {x_nd} and {y_nd}")
+    if isinstance(axes, int):
+        axes = (axes, axes)
+    if axes is None:
+        axes = (x_nd - 1, y_nd - 1 if y_nd == 2 else y_nd - 2)
+    if len(axes) != 2 or any(isinstance(a, (list, tuple)) for a in axes):
+        raise ValueError(f"batch_dot: axes must be an int or a pair of ints, got {axes!r}")
+    ax = axes[0] % x_nd if -x_nd <= axes[0] < x_nd else None
+    ay = axes[1] % y_nd if -y_nd <= axes[1] < y_nd else None
+    if ax is None or ay is None:
+        raise ValueError(f"batch_dot: axes {axes!r} out of range for ranks {x_nd} and {y_nd}")
+    if ax == 0 or ay == 0:
+        raise ValueError(f"batch_dot: cannot contract over the batch axis 0 (axes={axes!r})")
+    x_shape, y_shape = tuple(x.shape), tuple(y.shape)
+    if x_shape[0] != y_shape[0] or x_shape[ax] != y_shape[ay]:
+        raise ValueError(
+            f"batch_dot: shapes {x_shape} and {y_shape} are incompatible for axes "
+            f"({ax}, {ay}) (batch sizes and contracted sizes must match)"
+        )
+    free_x = [i for i in range(1, x_nd) if i != ax]
+    free_y = [i for i in range(1, y_nd) if i != ay]
+    batch, k = x_shape[0], x_shape[ax]
+    fx = [x_shape[i] for i in free_x]
+    fy = [y_shape[i] for i in free_y]
+    x3 = reshape(transpose(x, [0] + free_x + [ax]), (batch, _size(fx), k))
+    y3 = reshape(transpose(y, [0, ay] + free_y), (batch, k, _size(fy)))
+    out = matmul(x3, y3)
+    shape = (batch,) + tuple(fx) + tuple(fy)
+    if len(shape) == 1:
+        shape = (batch, 1)
+    return reshape(out, shape)
+
+
+def _size(dims):
+    n = 1
+    for d in dims:
+        n *= d
+    return n

@@ -1,7 +1,8 @@
-"""Reductions over axes: sum, mean, max, min, with ``axis`` and ``keepdims``."""
+"""Reductions over axes (sum, mean, max, min, prod, var, std, logsumexp, arg/any/all)."""
 
-from gpuk.autograd import Function
+from gpuk.autograd import Function, Tensor, as_array
 from gpuk.ops._util import normalize_axis, xp_of
+from gpuk.ops.math import sqrt
 
 
 def _restore_dims(g, axes, keepdims):
@@ -84,3 +85,120 @@ def max(x, axis=None, keepdims=False):
 def min(x, axis=None, keepdims=False):
     """Minimum over ``axis``; tied minima share the gradient."""
     return Min.apply(x, axis=axis, keepdims=keepdims)
+
+
+class Prod(Function):
+    """Product; the gradient is the product of the other factors (exact with zeros too)."""
+
+    def forward(self, x):
+        self.axes = normalize_axis(self.axis, x.ndim)
+        self.x = x
+        return x.prod(axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, g):
+        xp = xp_of(g)
+        x = self.x
+        g = _restore_dims(g, self.axes, self.keepdims)
+        # Move reduced axes last, flatten them, and multiply exclusive prefix and suffix
+        # products: no division, so zeros in x give the right gradient.
+        kept = [a for a in range(x.ndim) if a not in self.axes]
+        order = kept + list(self.axes)
+        moved = x.transpose(order)
+        lead = moved.shape[: len(kept)]
+        flat = moved.reshape(lead + (-1,))
+        ones = xp.ones(lead + (1,), dtype=x.dtype)
+        prefix = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+        suffix = xp.cumprod(xp.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+        others = (prefix * suffix).reshape(moved.shape).transpose(tuple(_inverse(order)))
+        return ((g * others).astype(x.dtype, copy=False),)
+
+
+def _inverse(order):
+    inverse = [0] * len(order)
+    for i, a in enumerate(order):
+        inverse[a] = i
+    return inverse
+
+
+class Var(Function):
+    """Population variance (``ddof=0``), as Keras's ``var``."""
+
+    def forward(self, x):
+        self.axes = normalize_axis(self.axis, x.ndim)
+        count = 1
+        for a in self.axes:
+            count *= x.shape[a]
+        self.count = count
+        self.centered = x - x.mean(axis=self.axes, keepdims=True)
+        return (self.centered * self.centered).mean(axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, g):
+        g = _restore_dims(g, self.axes, self.keepdims)
+        return ((g * (2.0 / self.count) * self.centered).astype(self.centered.dtype),)
+
+
+class LogSumExp(Function):
+    def forward(self, x):
+        xp = xp_of(x)
+        self.axes = normalize_axis(self.axis, x.ndim)
+        m = x.max(axis=self.axes, keepdims=True)
+        # A row of -inf would give nan after the shift; keep it -inf as the math says.
+        m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+        y = xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
+        self.x, self.y = x, y
+        return y if self.keepdims else y.squeeze(axis=self.axes)
+
+    def backward(self, g):
+        xp = xp_of(g)
+        g = _restore_dims(g, self.axes, self.keepdims)
+        return (g * xp.exp(self.x - self.y),)
+
+
+def prod(x, axis=None, keepdims=False):
+    """Product over ``axis`` (an int, a tuple, or None for all)."""
+    return Prod.apply(x, axis=axis, keepdims=keepdims)
+
+
+def var(x, axis=None, keepdims=False):
+    """Population variance over ``axis``."""
+    return Var.apply(x, axis=axis, keepdims=keepdims)
+
+
+def std(x, axis=None, keepdims=False):
+    """Population standard deviation over ``axis`` (``sqrt(var)``)."""
+    return sqrt(var(x, axis=axis, keepdims=keepdims))
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """``log(sum(exp(x), axis))`` computed without overflow."""
+    return LogSumExp.apply(x, axis=axis, keepdims=keepdims)
+
+
+def _index_reduction(name, x, axis):
+    data = as_array(x)
+    if axis is None:
+        return Tensor(getattr(data.reshape(-1), name)())
+    (axis,) = normalize_axis(axis, data.ndim)
+    return Tensor(getattr(data, name)(axis=axis))
+
+
+def argmax(x, axis=-1):
+    """Index of the largest value along ``axis`` (int64); no gradient."""
+    return _index_reduction("argmax", x, axis)
+
+
+def argmin(x, axis=-1):
+    """Index of the smallest value along ``axis`` (int64); no gradient."""
+    return _index_reduction("argmin", x, axis)
+
+
+def any(x, axis=None, keepdims=False):
+    """Logical OR over ``axis``; a boolean tensor, no gradient."""
+    data = as_array(x)
+    return Tensor(data.astype(bool).any(axis=normalize_axis(axis, data.ndim), keepdims=keepdims))
+
+
+def all(x, axis=None, keepdims=False):
+    """Logical AND over ``axis``; a boolean tensor, no gradient."""
+    data = as_array(x)
+    return Tensor(data.astype(bool).all(axis=normalize_axis(axis, data.ndim), keepdims=keepdims))
