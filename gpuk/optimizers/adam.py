@@ -1,0 +1,188 @@
+"""Adam (and AMSGrad), Keras 3's update, with the hook for a fused multi-tensor GPU kernel.
+
+The math of one step for one tensor is :func:`adam_update`; ``Adam.update_step`` is that call plus
+the bookkeeping. Fused hook: when every parameter is a CuPy array, ``Adam._backend_update_step``
+imports ``gpuk.ops.fused.adam`` and calls its ``adam_multi_tensor`` (if the module exists) once
+for all variables of one dtype::
+
+    handled = adam_multi_tensor(
+        params, grads, ms, vs, vhats, *, lr, beta_1, beta_2, epsilon, amsgrad, alpha
+    )
+
+``params``/``grads``/``ms``/``vs`` are lists of CuPy arrays of one dtype, ``vhats`` such a list or
+None (no amsgrad); the kernel updates ``params``, ``ms``, ``vs`` (and ``vhats``) **in place**.
+``lr``, ``alpha`` (= ``lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``), ``beta_1``, ``beta_2`` and
+``epsilon`` are host scalars of that dtype; it must compute exactly what :func:`adam_update`
+computes (the generic twin) and return True, or return False to decline (the per-variable loop
+runs instead). ``Adam.fused = False`` on an instance (or the class) turns the hook off.
+"""
+
+import numpy as np
+
+from gpuk._array import get_array_module
+from gpuk.optimizers.base import Optimizer, resolve_epsilon
+
+
+def adam_alpha(lr, beta_1, beta_2, step, dtype):
+    """The bias-corrected step size ``lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)`` on the host.
+
+    Args:
+        lr: the learning rate (host scalar).
+        beta_1, beta_2: the decay rates.
+        step: ``t = iterations + 1``.
+        dtype: the parameter's dtype; Keras computes these scalars in it.
+    """
+    t = dtype.type(step)
+    one = dtype.type(1)
+    beta_1_power = np.power(dtype.type(beta_1), t)
+    beta_2_power = np.power(dtype.type(beta_2), t)
+    return dtype.type(lr) * np.sqrt(one - beta_2_power) / (one - beta_1_power)
+
+
+def adam_update(xp, param, grad, m, v, vhat, lr, beta_1, beta_2, epsilon, amsgrad, step):
+    """One Adam step for one tensor: the generic twin of the fused kernel.
+
+    Args:
+        xp: the array module of the arrays.
+        param, grad, m, v: arrays of one shape and dtype.
+        vhat: the AMSGrad maximum (array) or None.
+        lr: learning rate (host scalar); beta_1, beta_2, epsilon: floats.
+        amsgrad: use ``max(vhat, v)`` in the denominator.
+        step: ``iterations + 1``.
+
+    Returns:
+        ``(param, m, v, vhat)``, new arrays (the inputs are not modified).
+    """
+    alpha = adam_alpha(lr, beta_1, beta_2, step, param.dtype)
+    m = m + (grad - m) * (1 - beta_1)
+    v = v + (xp.square(grad) - v) * (1 - beta_2)
+    denominator_v = v
+    if amsgrad:
+        vhat = xp.maximum(vhat, v)
+        denominator_v = vhat
+    param = param - (m * alpha) / (xp.sqrt(denominator_v) + epsilon)
+    return param, m, v, vhat
+
+
+def _fused_kernel():
+    try:
+        from gpuk.ops.fused import adam as fused_adam  # noqa: PLC0415 - optional, GPU only
+    except ImportError:
+        return None
+    return getattr(fused_adam, "adam_multi_tensor", None)
+
+
+class Adam(Optimizer):
+    """Adam: adaptive moment estimation (Kingma & Ba), Keras 3's formulation.
+
+    ``m += (g - m) * (1 - beta_1)``; ``v += (g**2 - v) * (1 - beta_2)``;
+    ``param -= alpha * m / (sqrt(v) + epsilon)`` with ``alpha = lr * sqrt(1 - beta_2**t) / (1 -
+    beta_1**t)`` (epsilon is "epsilon hat" of the paper). AMSGrad uses the running maximum of
+    ``v``.
+
+    Args:
+        learning_rate: defaults to 0.001.
+        beta_1: 0.9. beta_2: 0.999. epsilon: 1e-7.
+        amsgrad: use AMSGrad.
+        **kwargs: the base ``Optimizer`` arguments.
+    """
+
+    fused = "auto"
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        **kwargs,
+    ):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = resolve_epsilon(epsilon)
+        self.amsgrad = amsgrad
+
+    def build(self, variables):
+        if self.built:
+            return
+        super().build(variables)
+        self._momentums, self._velocities = self.add_optimizer_variables(
+            variables, ["momentum", "velocity"]
+        )
+        if self.amsgrad:
+            self._velocity_hats = self.add_optimizer_variables(variables, "velocity_hat")
+
+    def _slots(self, variable):
+        index = self._get_variable_index(variable)
+        vhat = self._velocity_hats[index] if self.amsgrad else None
+        return self._momentums[index], self._velocities[index], vhat
+
+    def update_step(self, gradient, variable, learning_rate):
+        m, v, vhat = self._slots(variable)
+        param, m.data, v.data, new_vhat = adam_update(
+            get_array_module(variable.data),
+            variable.data,
+            gradient,
+            m.data,
+            v.data,
+            None if vhat is None else vhat.data,
+            learning_rate,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+            self.amsgrad,
+            self._step_count() + 1,
+        )
+        if vhat is not None:
+            vhat.data = new_vhat
+        variable.assign(param)
+
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        if self.fused is not False and self._try_fused(grads, trainable_variables, learning_rate):
+            return
+        super()._backend_update_step(grads, trainable_variables, learning_rate)
+
+    def _try_fused(self, grads, variables, learning_rate):
+        if any(get_array_module(v.data) is np for v in variables):
+            return False
+        kernel = _fused_kernel()
+        if kernel is None:
+            return False
+        step = self._step_count() + 1
+        groups = {}
+        for grad, variable in zip(grads, variables):
+            groups.setdefault(variable.data.dtype, []).append((grad, variable))
+        for dtype, pairs in groups.items():
+            slots = [self._slots(v) for _, v in pairs]
+            handled = kernel(
+                [v.data for _, v in pairs],
+                [g for g, _ in pairs],
+                [s[0].data for s in slots],
+                [s[1].data for s in slots],
+                [s[2].data for s in slots] if self.amsgrad else None,
+                lr=dtype.type(learning_rate),
+                beta_1=dtype.type(self.beta_1),
+                beta_2=dtype.type(self.beta_2),
+                epsilon=dtype.type(self.epsilon),
+                amsgrad=self.amsgrad,
+                alpha=adam_alpha(learning_rate, self.beta_1, self.beta_2, step, dtype),
+            )
+            if not handled:
+                if len(groups) > 1:
+                    raise RuntimeError("the fused Adam kernel declined after a partial update")
+                return False
+        return True
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "beta_1": self.beta_1,
+                "beta_2": self.beta_2,
+                "epsilon": self.epsilon,
+                "amsgrad": self.amsgrad,
+            }
+        )
+        return config
