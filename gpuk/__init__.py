@@ -3,8 +3,33 @@
 ``import gpuk as keras`` gives the Keras names a script uses.
 """
 
-from gpuk import config, ops
+from gpuk import config, layers, ops
 from gpuk._version import __version__
 from gpuk.autograd import GradientTape, Tensor, Variable, no_grad
+from gpuk.layers import Input
 
-__all__ = ["GradientTape", "Tensor", "Variable", "__version__", "config", "no_grad", "ops"]
+
+def __getattr__(name):
+    # Models load on first use: gpuk.models pulls in the training loop and its dependencies.
+    if name in ("Model", "Sequential", "models"):
+        import importlib
+
+        models = importlib.import_module("gpuk.models")
+        return models if name == "models" else getattr(models, name)
+    raise AttributeError(f"module 'gpuk' has no attribute {name!r}")
+
+
+__all__ = [
+    "GradientTape",
+    "Input",
+    "Model",
+    "Sequential",
+    "Tensor",
+    "Variable",
+    "__version__",
+    "config",
+    "layers",
+    "models",
+    "no_grad",
+    "ops",
+]
