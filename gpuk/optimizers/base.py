@@ -487,7 +487,8 @@ class Optimizer:
             for variable in trainable_variables:
                 if getattr(variable, "constraint", None) is not None:
                     variable.assign(variable.constraint(variable))
-        self._iterations.assign(self._iterations.data + 1)
+        # Kept a host array (not ``assign``, which would route a NumPy scalar via the device).
+        self._iterations.data = np.asarray(self._iterations.data + 1, dtype=np.int64)
 
     def minimize(self, loss, var_list, tape=None):
         """tf.keras's ``minimize``: gradients of ``loss`` (a Tensor with ``tape``, or a callable
