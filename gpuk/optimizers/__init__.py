@@ -8,7 +8,7 @@ in one step and ``adam.py`` for the fused-kernel hook).
 
 import inspect
 
-from gpuk.optimizers import schedules
+from gpuk.optimizers import experimental, legacy, schedules
 from gpuk.optimizers.adadelta import Adadelta
 from gpuk.optimizers.adagrad import Adagrad
 from gpuk.optimizers.adam import Adam, adam_update
@@ -33,8 +33,10 @@ __all__ = [
     "adam_update",
     "clip_by_global_norm",
     "deserialize",
+    "experimental",
     "get",
     "global_norm",
+    "legacy",
     "schedules",
     "serialize",
 ]

@@ -14,7 +14,9 @@ None (no amsgrad); the kernel updates ``params``, ``ms``, ``vs`` (and ``vhats``)
 ``lr``, ``alpha`` (= ``lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``), ``beta_1``, ``beta_2`` and
 ``epsilon`` are host scalars of that dtype; it must compute exactly what :func:`adam_update`
 computes (the generic twin) and return True, or return False to decline (the per-variable loop
-runs instead). ``Adam.fused = False`` on an instance (or the class) turns the hook off.
+runs instead). ``fused`` (an attribute of the instance or the class, not a Keras argument):
+``"auto"`` (default) uses the kernel when it can, ``False`` never, ``True`` always (an error
+where it cannot run).
 """
 
 import numpy as np
@@ -142,6 +144,11 @@ class Adam(Optimizer):
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
         if self.fused is not False and self._try_fused(grads, trainable_variables, learning_rate):
             return
+        if self.fused is True:
+            raise RuntimeError(
+                f"{type(self).__name__}.fused is True but the fused Adam kernel cannot run here "
+                "(it needs CuPy variables and gpuk.ops.fused.adam); set fused='auto' to fall back"
+            )
         super()._backend_update_step(grads, trainable_variables, learning_rate)
 
     def _try_fused(self, grads, variables, learning_rate):

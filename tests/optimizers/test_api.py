@@ -471,3 +471,17 @@ def test_no_warnings_in_a_plain_step(xp):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         optimizers.Nadam().apply_gradients(zip(_grads(xp), variables))
+
+
+def test_tf_keras_legacy_and_experimental_namespaces():
+    opt = optimizers.legacy.Adam(lr=0.01, decay=1e-6)
+    assert isinstance(opt, optimizers.Adam) and opt.decay == 1e-6
+    assert optimizers.experimental.AdamW is optimizers.AdamW
+
+
+def test_fused_true_without_the_kernel_is_an_error():
+    v = gpuk.Variable(np.zeros((2,), dtype="float32"))
+    opt = optimizers.Adam()
+    opt.fused = True
+    with pytest.raises(RuntimeError, match="fused"):
+        opt.apply_gradients([(np.ones((2,), dtype="float32"), v)])
