@@ -20,6 +20,7 @@ from gpuk import activations, constraints, initializers, ops, regularizers
 from gpuk._array import generator, get_array_module, to_numpy
 from gpuk.autograd import Tensor, as_array
 from gpuk.layers.base import InputSpec, Layer
+from gpuk.layers.serialization import register_layer_class
 from gpuk.ops import recurrent as recurrent_ops
 
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "SimpleRNN", "SimpleRNNCell"]
@@ -599,3 +600,8 @@ class LSTM(_RNN):
         super().__init__(
             units, activation=activation, recurrent_activation=recurrent_activation, **kwargs
         )
+
+
+for _cls in (SimpleRNNCell, GRUCell, LSTMCell, SimpleRNN, GRU, LSTM):
+    register_layer_class(_cls)
+del _cls
