@@ -1,5 +1,7 @@
 """Matrix products: matmul, tensordot, and Keras's dot and batch_dot."""
 
+import numpy as np
+
 from gpuk.autograd import Function, Tensor, as_array, as_tensor
 from gpuk.ops._util import unbroadcast, xp_of
 from gpuk.ops.math import multiply
@@ -23,11 +25,9 @@ class MatMul(Function):
         a, b = self.a, self.b
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g2 = g
-        if a.ndim == 1:
-            g2 = xp.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = xp.expand_dims(g2, -1)
+        # Vectors were promoted to matrices; view g with those unit axes restored.
+        lead = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        g2 = g.reshape(lead + (a2.shape[-2], b2.shape[-1]))
         ga = gb = None
         if self.needs_input_grad[0]:
             ga = xp.matmul(g2, xp.swapaxes(b2, -1, -2))
@@ -66,10 +66,13 @@ class TensorDot(Function):
         ga = gb = None
         if self.needs_input_grad[0]:
             ga = xp.tensordot(g, b, axes=(list(range(na, g.ndim)), free_b))
-            ga = ga.transpose(_inverse(free_a + list(self.a_axes)))
+            # tensordot keeps b's remaining axes in b's order; map each to its partner in a
+            partners = [self.a_axes[self.b_axes.index(j)] for j in sorted(self.b_axes)]
+            ga = ga.transpose(_inverse(free_a + partners))
         if self.needs_input_grad[1]:
             gb = xp.tensordot(a, g, axes=(free_a, list(range(na))))
-            gb = gb.transpose(_inverse(list(self.b_axes) + free_b))
+            partners = [self.b_axes[self.a_axes.index(i)] for i in sorted(self.a_axes)]
+            gb = gb.transpose(_inverse(partners + free_b))
         return ga, gb
 
 
