@@ -1,0 +1,316 @@
+"""Fused GRU: the whole sequence in one persistent kernel launch, or one fused kernel per step.
+
+Generic twin: ``gpuk.ops.recurrent.gru`` (same arguments minus ``fused``, same results).
+Kernels: ``kernels/gru.cu``. The input projection ``x @ kernel`` for all time steps and the
+weight gradients are single large matrix products (cuBLAS through ``xp.matmul``); only the
+recurrence runs in the kernels:
+
+* ``gru_sequence_forward`` / ``gru_sequence_backward``: persistent, recurrent weights in shared
+  memory, one launch per call and direction; used when they fit on chip
+  (:func:`gpuk.ops.fused.launch.gru_sequence_config`).
+* ``gru_step_forward`` / ``gru_step_backward``: the gate math of one step after the matrix
+  products, any hidden size; the recurrent product stays a matrix product per step.
+
+Keras's equations (keras-formats.md section 4), gates in z, r, h order. A masked step
+(``mask[b, t]`` false) keeps the previous state, and its output is that state.
+``go_backwards`` processes the time axis reversed and returns the outputs in processed order,
+as Keras does.
+"""
+
+import numpy as np
+
+from gpuk import _array
+from gpuk.autograd import Function, Tensor
+from gpuk.ops.fused import launch
+
+KERNEL_FILE = "gru.cu"
+_SEQUENCE_KERNELS = ("gru_sequence_forward", "gru_sequence_backward")
+_STEP_KERNELS = ("gru_step_forward", "gru_step_backward")
+_RECURRENT_ACTIVATIONS = ("sigmoid", "hard_sigmoid", "hard_sigmoid_tf", "tanh", "relu", "linear")
+
+
+def _activation_code(name, argument):
+    code = launch.ACTIVATIONS.get(name)
+    if code is None:
+        raise ValueError(
+            f"gru_fused: {argument}={name!r} has no fused kernel. "
+            f"Supported: {', '.join(launch.ACTIVATIONS)}"
+        )
+    return code
+
+
+def supports(units, activation, recurrent_activation, reset_after, dtype, xp):
+    """Whether the fused GRU applies, and why not.
+
+    Args:
+        units: hidden size.
+        activation, recurrent_activation: activation names (Keras names; ``hard_sigmoid`` is
+            Keras 3's slope 1/6, ``hard_sigmoid_tf`` the tf.keras 2 slope 0.2).
+        reset_after: Keras's ``reset_after``; both variants are supported.
+        dtype: element type of the arrays.
+        xp: array module of the arrays (fused kernels need CuPy).
+
+    Returns:
+        ``(True, "")`` or ``(False, reason)`` with a sentence saying why not.
+    """
+    if xp is np and launch._provider["function"] is None:
+        return False, "Fused kernels run on a GPU only, and these are NumPy (CPU) arrays."
+    if np.dtype(dtype) not in launch.SCALAR_TYPES:
+        return False, f"Fused GRU kernels exist for float32 and float64, not {np.dtype(dtype)}."
+    for name, argument in ((activation, "activation"), (recurrent_activation, "recurrent")):
+        if not isinstance(name, str) or name not in launch.ACTIVATIONS:
+            return False, (
+                f"The {argument} activation {name!r} has no fused kernel "
+                f"(supported: {', '.join(launch.ACTIVATIONS)})."
+            )
+    if int(units) < 1:
+        return False, f"units must be positive, got {units}."
+    del reset_after  # both variants are fused
+    return True, ""
+
+
+def _kernel(name, dtype, xp):
+    return launch.get_kernel(KERNEL_FILE, f"{name}<{launch.type_name(dtype)}>", xp)
+
+
+class GRUFused(Function):
+    """Whole-sequence GRU over the fused kernels (twin: ``gpuk.ops.recurrent.gru``).
+
+    Inputs: ``inputs (B, T, D), kernel (D, 3U), recurrent_kernel (U, 3U), bias, initial_state
+    (B, U)`` and optionally ``mask (B, T)`` (no gradient). Outputs: the sequence (B, T, U) and
+    the last state (B, U).
+    """
+
+    def forward(self, x, kernel, recurrent_kernel, bias, h0, mask=None):
+        xp = _array.get_array_module(x)
+        dtype = x.dtype
+        batch, steps, _ = x.shape
+        units = recurrent_kernel.shape[0]
+        if self.go_backwards:
+            x = x[:, ::-1]
+            mask = None if mask is None else mask[:, ::-1]
+        x = xp.ascontiguousarray(x)
+        bias_in, bias_rec = self._split_bias(bias, units, dtype, xp)
+        xproj = xp.matmul(x.reshape(-1, x.shape[-1]), kernel).reshape(batch, steps, 3 * units)
+        xproj += bias_in
+        mask_u8 = (
+            xp.ones((1,), np.uint8) if mask is None else xp.ascontiguousarray(mask.astype(np.uint8))
+        )
+        h0 = xp.ascontiguousarray(h0, dtype=dtype)
+        recurrent_kernel = xp.ascontiguousarray(recurrent_kernel)
+        hs = xp.empty((batch, steps, units), dtype)
+        cache = xp.empty((batch, steps, 4 * units), dtype)
+        act = _activation_code(self.activation, "activation")
+        ract = _activation_code(self.recurrent_activation, "recurrent_activation")
+        max_shared, sm_count = launch.device_limits(xp)
+        config = launch.gru_sequence_config(
+            batch, units, np.dtype(dtype).itemsize, max_shared, sm_count
+        )
+        flags = (np.int32(self.reset_after), np.int32(act), np.int32(ract))
+        flags += (np.int32(mask is not None),)
+        if config is not None and steps > 0:
+            _kernel("gru_sequence_forward", dtype, xp)(
+                config["grid"],
+                config["block_forward"],
+                (xproj, recurrent_kernel, bias_rec, h0, mask_u8, hs, cache)
+                + (np.int32(batch), np.int32(steps), np.int32(units), np.int32(config["rows"]))
+                + flags,
+                shared_mem=config["shared_forward"],
+            )
+        else:
+            self._step_forward(xproj, recurrent_kernel, bias_rec, h0, mask_u8, hs, cache, flags)
+        self.saved = (x, kernel, recurrent_kernel, h0, mask_u8, hs, cache, config)
+        last = hs[:, -1] if steps > 0 else h0
+        return hs, xp.ascontiguousarray(last)
+
+    def _split_bias(self, bias, units, dtype, xp):
+        if self.reset_after:
+            bias = bias.reshape(2, 3 * units)
+            return bias[0], xp.ascontiguousarray(bias[1], dtype=dtype)
+        return bias.reshape(3 * units), xp.zeros((3 * units,), dtype)
+
+    def _step_forward(self, xproj, recurrent_kernel, bias_rec, h0, mask_u8, hs, cache, flags):
+        xp = _array.get_array_module(xproj)
+        batch, steps, units = hs.shape
+        config = launch.gru_step_config(batch, units)
+        kernel = _kernel("gru_step_forward", hs.dtype, xp)
+        rh = xp.empty((batch, units), hs.dtype)
+        for t in range(steps):
+            hprev = h0 if t == 0 else hs[:, t - 1]
+            hprev_c = xp.ascontiguousarray(hprev)
+            if self.reset_after:
+                rec = xp.matmul(hprev_c, recurrent_kernel) + bias_rec
+                phases = (1,)
+            else:
+                rec = xp.matmul(hprev_c, recurrent_kernel[:, : 2 * units])
+                phases = (0, 1)
+            for phase in phases:
+                if phase == 1 and not self.reset_after:
+                    rec = xp.matmul(rh, recurrent_kernel[:, 2 * units :])
+                kernel(
+                    config["grid"],
+                    config["block"],
+                    (xproj[:, t], xp.ascontiguousarray(rec), hprev_c, mask_u8, hs[:, t])
+                    + (cache[:, t], rh, np.int32(batch), np.int32(steps), np.int32(units))
+                    + (np.int32(t), np.int32(phase))
+                    + flags,
+                )
+
+    def backward(self, gseq, glast):
+        x, kernel, recurrent_kernel, h0, mask_u8, hs, cache, config = self.saved
+        xp = _array.get_array_module(hs)
+        dtype = hs.dtype
+        batch, steps, units = hs.shape
+        gseq = xp.zeros_like(hs) if gseq is None else xp.ascontiguousarray(gseq, dtype=dtype)
+        glast = xp.zeros_like(h0) if glast is None else xp.ascontiguousarray(glast, dtype=dtype)
+        if steps == 0:
+            return (None, None, None, None, glast, None)
+        act = _activation_code(self.activation, "activation")
+        ract = _activation_code(self.recurrent_activation, "recurrent_activation")
+        flags = (np.int32(self.reset_after), np.int32(act), np.int32(ract))
+        flags += (np.int32(mask_u8.size > 1 or self.has_mask),)
+        gxproj = xp.empty((batch, steps, 3 * units), dtype)
+        gh0 = xp.empty_like(h0)
+        if config is not None:
+            wt = xp.ascontiguousarray(recurrent_kernel.T)
+            _kernel("gru_sequence_backward", dtype, xp)(
+                config["grid"],
+                config["block_backward"],
+                (wt, h0, hs, cache, mask_u8, gseq, glast, gxproj, gh0)
+                + (np.int32(batch), np.int32(steps), np.int32(units), np.int32(config["rows"]))
+                + flags,
+                shared_mem=config["shared_backward"],
+            )
+        else:
+            self._step_backward(recurrent_kernel, h0, hs, cache, mask_u8, gseq, glast, gxproj)
+            gh0 = self._gh0
+        hprev = xp.concatenate([h0[:, None], hs[:, :-1]], axis=1).reshape(-1, units)
+        g2 = gxproj.reshape(-1, 3 * units)
+        r = cache[:, :, units : 2 * units].reshape(-1, units)
+        grad_x = grad_kernel = grad_rec = grad_bias = None
+        if self.needs_input_grad[0]:
+            grad_x = xp.matmul(g2, kernel.T).reshape(x.shape)
+            if self.go_backwards:
+                grad_x = grad_x[:, ::-1]
+        if self.needs_input_grad[1]:
+            grad_kernel = xp.matmul(x.reshape(-1, x.shape[-1]).T, g2)
+        if self.reset_after:
+            grec = g2.copy()
+            grec[:, 2 * units :] *= r
+            grad_rec = xp.matmul(hprev.T, grec)
+            grad_bias = xp.stack([g2.sum(axis=0), grec.sum(axis=0)])
+        else:
+            grad_zr = xp.matmul(hprev.T, g2[:, : 2 * units])
+            grad_h = xp.matmul((r * hprev).T, g2[:, 2 * units :])
+            grad_rec = xp.concatenate([grad_zr, grad_h], axis=1)
+            grad_bias = g2.sum(axis=0)
+        grads = (grad_x, grad_kernel, grad_rec, grad_bias.reshape(self.bias_shape), gh0)
+        return grads + ((None,) if self.has_mask else ())
+
+    def _step_backward(self, recurrent_kernel, h0, hs, cache, mask_u8, gseq, glast, gxproj):
+        xp = _array.get_array_module(hs)
+        batch, steps, units = hs.shape
+        config = launch.gru_step_config(batch, units)
+        kernel = _kernel("gru_step_backward", hs.dtype, xp)
+        act = _activation_code(self.activation, "activation")
+        ract = _activation_code(self.recurrent_activation, "recurrent_activation")
+        flags = (np.int32(self.reset_after), np.int32(act), np.int32(ract))
+        flags += (np.int32(self.has_mask),)
+        gh = glast.copy()
+        grec = xp.empty((batch, 3 * units), hs.dtype)
+        ghd = xp.empty((batch, units), hs.dtype)
+        drh = xp.zeros((batch, units), hs.dtype)
+        for t in range(steps - 1, -1, -1):
+            gh = gh + gseq[:, t]
+            hprev = xp.ascontiguousarray(h0 if t == 0 else hs[:, t - 1])
+            phases = (1,) if self.reset_after else (0, 1)
+            for phase in phases:
+                if phase == 1 and not self.reset_after:
+                    drh = xp.matmul(grec[:, 2 * units :], recurrent_kernel[:, 2 * units :].T)
+                kernel(
+                    config["grid"],
+                    config["block"],
+                    (cache[:, t], hprev, mask_u8, gh, drh, gxproj[:, t], grec, ghd)
+                    + (np.int32(batch), np.int32(steps), np.int32(units), np.int32(t))
+                    + (np.int32(phase),)
+                    + flags,
+                )
+            if self.reset_after:
+                gh = ghd + xp.matmul(grec, recurrent_kernel.T)
+            else:
+                gh = ghd + xp.matmul(grec[:, : 2 * units], recurrent_kernel[:, : 2 * units].T)
+        self._gh0 = gh
+
+
+def gru_fused(
+    inputs,
+    kernel,
+    recurrent_kernel,
+    bias,
+    initial_state,
+    mask=None,
+    *,
+    activation="tanh",
+    recurrent_activation="sigmoid",
+    reset_after=True,
+    go_backwards=False,
+):
+    """GRU over a whole sequence on the fused CUDA kernels (twin: ``gpuk.ops.recurrent.gru``).
+
+    Args:
+        inputs: (batch, timesteps, features).
+        kernel: (features, 3 * units), gate blocks z, r, h.
+        recurrent_kernel: (units, 3 * units).
+        bias: (2, 3 * units) if ``reset_after`` else (3 * units,); None for no bias.
+        initial_state: (batch, units); None for zeros.
+        mask: optional (batch, timesteps) booleans; a masked step keeps the previous state.
+        activation, recurrent_activation: activation names (see :func:`supports`).
+        reset_after: Keras's GRU variant (True: reset gate after the recurrent product).
+        go_backwards: process time reversed; outputs are in processed order, as in Keras.
+
+    Returns:
+        ``(sequence_outputs (B, T, U), last_state (B, U))`` as Tensors.
+
+    Raises:
+        ValueError: for shapes that do not match, or an activation without a kernel.
+        RuntimeError: on NumPy arrays (the fused kernels need a GPU).
+    """
+    like = inputs.data if isinstance(inputs, Tensor) else inputs
+    xp = _array.get_array_module(like)
+    units = _shape(recurrent_kernel)[0]
+    ok, reason = supports(units, activation, recurrent_activation, reset_after, like.dtype, xp)
+    if not ok:
+        raise (RuntimeError if "GPU" in reason else ValueError)(f"gru_fused: {reason}")
+    batch = _shape(inputs)[0]
+    bias_shape = (2, 3 * units) if reset_after else (3 * units,)
+    if _shape(kernel)[1:] != (3 * units,) or _shape(recurrent_kernel) != (units, 3 * units):
+        raise ValueError(
+            f"gru_fused: kernel must be (features, {3 * units}) and recurrent_kernel "
+            f"({units}, {3 * units}); received {_shape(kernel)} and {_shape(recurrent_kernel)}."
+        )
+    if bias is None:
+        bias = xp.zeros(bias_shape, like.dtype)
+    elif tuple(_shape(bias)) != bias_shape:
+        raise ValueError(
+            f"gru_fused: bias must have shape {bias_shape} for reset_after={reset_after}; "
+            f"received {_shape(bias)}."
+        )
+    if initial_state is None:
+        initial_state = xp.zeros((batch, units), like.dtype)
+    args = [inputs, kernel, recurrent_kernel, bias, initial_state]
+    if mask is not None:
+        mask = mask.data if isinstance(mask, Tensor) else mask
+        args.append(xp.asarray(mask).astype(bool))
+    return GRUFused.apply(
+        *args,
+        activation=activation,
+        recurrent_activation=recurrent_activation,
+        reset_after=bool(reset_after),
+        go_backwards=bool(go_backwards),
+        has_mask=mask is not None,
+        bias_shape=bias_shape,
+    )
+
+
+def _shape(value):
+    return tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
