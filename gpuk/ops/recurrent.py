@@ -12,10 +12,14 @@ Three implementations of each (DESIGN.md, "Three implementations of each hot op"
    Written once over ``xp`` (NumPy or CuPy), float32 and float64.
 3. **Fused CUDA kernel** from ``gpuk.ops.fused.<cell>`` (``gru``, ``lstm``, ``simple_rnn``),
    used with ``fused="auto"`` when the arrays are CuPy and that module's
-   ``supports(**config) -> (bool, reason)`` accepts the configuration. The fused op has the same
-   signature and semantics as the public function here. ``supports`` receives the keywords
-   ``cell, dtype, batch_size, timesteps, input_dim, units, activation, recurrent_activation,
-   reset_after, go_backwards, use_bias, has_mask``.
+   ``supports(...) -> (bool, reason)`` accepts the configuration. The fused op
+   (``<cell>_fused``) has the same signature and semantics as the public function here.
+   ``supports`` receives those of the keywords ``cell, dtype, xp, batch_size, timesteps,
+   input_dim, units, activation, recurrent_activation, reset_after, go_backwards, use_bias,
+   has_mask, has_initial_state`` that it declares; ``"hard_sigmoid_legacy"`` is passed to the
+   fused module as ``"hard_sigmoid_tf"``. Masks together with an explicit initial state stay on
+   the generic path (Keras outputs zeros, not the initial state, before the first unmasked
+   step).
 
 Activations are names with hand-written derivatives -- ``"tanh"``, ``"sigmoid"``, ``"relu"``,
 ``"linear"``, ``"hard_sigmoid"`` (Keras 3: ``clip(x / 6 + 0.5, 0, 1)``) and
@@ -38,6 +42,7 @@ Semantics match Keras 3 exactly:
 """
 
 import importlib
+import inspect
 
 import numpy as np
 
@@ -736,24 +741,47 @@ def _is_cupy(array):
     return type(array).__module__.startswith("cupy")
 
 
+# gpuk.ops.fused spells the Keras 2 hard sigmoid "hard_sigmoid_tf".
+_FUSED_NAMES = {"hard_sigmoid_legacy": "hard_sigmoid_tf"}
+
+
+def _fused_name(activation):
+    return _FUSED_NAMES.get(activation, activation)
+
+
 def _choose(cell, fused, inputs, config):
-    """The fused module's op when it should run, else None; raises for ``fused=True`` misses."""
+    """The fused module's op when it should run, else None; raises for ``fused=True`` misses.
+
+    ``supports`` gets the keywords of ``config`` it declares (plus ``xp``); the op is
+    ``<cell>_fused`` (or ``<cell>``) of ``gpuk.ops.fused.<cell>``.
+    """
     if fused not in ("auto", True, False):
         raise ValueError(f"{cell}: fused must be 'auto', True or False, received {fused!r}")
     if fused is False:
         return None
     reason = None
+    module = None
     if not _is_cupy(_data(inputs)):
         reason = "the inputs are not CuPy (GPU) arrays"
+    elif config.get("has_mask") and config.get("has_initial_state"):
+        # Keras outputs zeros (not the initial state) before the first unmasked step.
+        reason = "masks with an explicit initial state use the generic path"
     else:
         module = _fused_module(cell)
         if module is None:
             reason = f"gpuk.ops.fused.{cell} is not available"
-        else:
-            ok, why = module.supports(**config)
-            if ok:
-                return getattr(module, cell)
-            reason = f"the fused kernel does not support this configuration: {why}"
+    if module is not None:
+        op = getattr(module, f"{cell}_fused", None) or getattr(module, cell, None)
+        params = inspect.signature(module.supports).parameters
+        args = dict(config, xp=get_array_module(_data(inputs)))
+        for key in ("activation", "recurrent_activation"):
+            args[key] = _fused_name(args.get(key))
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            args = {k: v for k, v in args.items() if k in params}
+        ok, why = module.supports(**args)
+        if ok and op is not None:
+            return op
+        reason = f"the fused kernel does not support this configuration: {why}"
     if fused is True:
         raise ValueError(f"{cell}: fused=True was requested, but {reason}")
     return None
@@ -822,6 +850,7 @@ def gru(
                 f"{tuple(_data(bias).shape)}"
             )
     mask = _prepare_mask(mask, _data(inputs), batch, timesteps)
+    given_state = initial_state is not None
     if initial_state is None:
         initial_state = _zeros_state(inputs, batch, units)
     if _named(activation, recurrent_activation):
@@ -835,6 +864,7 @@ def gru(
             recurrent_activation=recurrent_activation,
             reset_after=reset_after,
             go_backwards=go_backwards,
+            has_initial_state=given_state,
         )
         op = _choose("gru", fused, inputs, config)
         if op is not None:
@@ -845,8 +875,8 @@ def gru(
                 bias,
                 initial_state,
                 mask,
-                activation=activation,
-                recurrent_activation=recurrent_activation,
+                activation=_fused_name(activation),
+                recurrent_activation=_fused_name(recurrent_activation),
                 reset_after=reset_after,
                 go_backwards=go_backwards,
             )
@@ -912,6 +942,7 @@ def lstm(
             f"lstm: bias must have shape {(4 * units,)}, received {tuple(_data(bias).shape)}"
         )
     mask = _prepare_mask(mask, _data(inputs), batch, timesteps)
+    given_state = initial_state_h is not None or initial_state_c is not None
     if initial_state_h is None:
         initial_state_h = _zeros_state(inputs, batch, units)
     if initial_state_c is None:
@@ -927,6 +958,7 @@ def lstm(
             recurrent_activation=recurrent_activation,
             reset_after=None,
             go_backwards=go_backwards,
+            has_initial_state=given_state,
         )
         op = _choose("lstm", fused, inputs, config)
         if op is not None:
@@ -938,8 +970,8 @@ def lstm(
                 initial_state_h,
                 initial_state_c,
                 mask,
-                activation=activation,
-                recurrent_activation=recurrent_activation,
+                activation=_fused_name(activation),
+                recurrent_activation=_fused_name(recurrent_activation),
                 go_backwards=go_backwards,
             )
         weights = (kernel, recurrent_kernel) + ((bias,) if bias is not None else ())
@@ -1002,6 +1034,7 @@ def simple_rnn(
             f"simple_rnn: bias must have shape {(units,)}, received {tuple(_data(bias).shape)}"
         )
     mask = _prepare_mask(mask, _data(inputs), batch, timesteps)
+    given_state = initial_state is not None
     if initial_state is None:
         initial_state = _zeros_state(inputs, batch, units)
     if _named(activation):
@@ -1015,6 +1048,7 @@ def simple_rnn(
             recurrent_activation=None,
             reset_after=None,
             go_backwards=go_backwards,
+            has_initial_state=given_state,
         )
         op = _choose("simple_rnn", fused, inputs, config)
         if op is not None:
@@ -1025,7 +1059,7 @@ def simple_rnn(
                 bias,
                 initial_state,
                 mask,
-                activation=activation,
+                activation=_fused_name(activation),
                 go_backwards=go_backwards,
             )
         weights = (kernel, recurrent_kernel) + ((bias,) if bias is not None else ())
