@@ -141,7 +141,7 @@ def adam_step_fused(
         config["grid"],
         config["block"],
         tuple(pointers)
-        + (sizes_d, tensor_d, start_d)
+        + (sizes_d, tensor_d, start_d, np.int64(launch.ADAM_CHUNK))
         + (scalar(_alpha(learning_rate, beta_1, beta_2, step)), scalar(beta_1), scalar(beta_2))
         + (scalar(epsilon), np.int32(bool(amsgrad))),
     )

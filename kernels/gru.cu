@@ -1,0 +1,296 @@
+// gpuk fused GRU kernels (Keras GRU math, gates z, r, h; keras-formats.md section 4).
+//
+// Generic twin: gpuk.ops.recurrent.gru; caller: gpuk/ops/fused/gru.py (GRUFused).
+// Templated on T = float, double; name expressions "gru_sequence_forward<float>" etc.
+// The caller computes xproj = x @ kernel + input bias for all steps (one matmul), in processed
+// time order (go_backwards reverses x and the mask before), and the weight gradients after.
+// cache (B, T, 4U) keeps per step z, r, candidate hc and (reset_after) h @ U_h + b_rh.
+// mask (B, T) uint8: a masked step keeps the previous state, its output is that state.
+//
+// Entry points and launch configuration (gpuk/ops/fused/launch.py):
+//   gru_sequence_forward   persistent: grid = ceil(B / rows), block = roundup32(3U) threads,
+//                          dynamic shared = (3U*U + rows*4U) * sizeof(T); one block owns
+//                          `rows` batch rows for all steps; recurrent weights U x 3U in shared.
+//   gru_sequence_backward  persistent backward through time: block = roundup32(U), shared =
+//                          (3U*U + rows*5U) * sizeof(T); the transposed weights (3U x U).
+//   gru_step_forward       one step after the recurrent matmul: grid = ceil(B*U/256), 256
+//                          threads, one per (row, unit); phase 0/1 for reset_after=False.
+//   gru_step_backward      one step of backward, same launch.
+#include "common.cuh"
+
+template <typename T>
+__global__ void gru_sequence_forward(const T* __restrict__ xproj, const T* __restrict__ wrec,
+                                     const T* __restrict__ brec, const T* __restrict__ h0,
+                                     const unsigned char* __restrict__ mask, T* __restrict__ hs,
+                                     T* __restrict__ cache, int batch, int steps, int units,
+                                     int rows, int reset_after, int act, int ract, int has_mask) {
+  GPUK_DYNAMIC_SHARED(T, smem);
+  const int U = units, G = 3 * units;
+  T* w = smem;              // U x 3U, row-major as the recurrent kernel
+  T* h = w + U * G;         // rows x U: the state
+  T* rec = h + rows * U;    // rows x 3U: recurrent products, then gate scratch
+  const int tid = threadIdx.x, nthreads = blockDim.x;
+  const int row0 = blockIdx.x * rows;
+  const int nrows = batch - row0 < rows ? batch - row0 : rows;
+  for (int i = tid; i < U * G; i += nthreads) w[i] = wrec[i];
+  for (int i = tid; i < nrows * U; i += nthreads) h[i] = h0[(size_t)row0 * U + i];
+  __syncthreads();
+  // reset_after=False needs r before the candidate product: z and r columns first.
+  const int ncols = reset_after ? G : 2 * U;
+  for (int t = 0; t < steps; ++t) {
+    if (tid < ncols) {
+      for (int r = 0; r < nrows; ++r) {
+        const T* hr = h + r * U;
+        T acc = reset_after ? brec[tid] : T(0);
+        for (int k = 0; k < U; ++k) acc += hr[k] * w[k * G + tid];
+        rec[r * G + tid] = acc;
+      }
+    }
+    __syncthreads();
+    if (tid < U) {
+      for (int r = 0; r < nrows; ++r) {
+        const size_t bt = (size_t)(row0 + r) * steps + t;
+        const T* xr = xproj + bt * G;
+        T* c = cache + bt * 4 * U;
+        const bool live = !has_mask || mask[bt];
+        const T hprev = h[r * U + tid];
+        if (!live) {
+          c[tid] = c[U + tid] = c[2 * U + tid] = c[3 * U + tid] = T(0);
+          if (reset_after) hs[bt * U + tid] = hprev;
+          else rec[r * G + 2 * U + tid] = T(0);
+          continue;
+        }
+        const T z = gpuk_activate(xr[tid] + rec[r * G + tid], ract);
+        const T rr = gpuk_activate(xr[U + tid] + rec[r * G + U + tid], ract);
+        c[tid] = z;
+        c[U + tid] = rr;
+        if (reset_after) {
+          const T rh = rec[r * G + 2 * U + tid];
+          const T hc = gpuk_activate(xr[2 * U + tid] + rr * rh, act);
+          const T hnew = z * hprev + (T(1) - z) * hc;
+          c[2 * U + tid] = hc;
+          c[3 * U + tid] = rh;
+          h[r * U + tid] = hnew;  // only this thread reads h[r][tid] in this phase
+          hs[bt * U + tid] = hnew;
+        } else {
+          rec[r * G + tid] = z;
+          rec[r * G + 2 * U + tid] = rr * hprev;
+          c[3 * U + tid] = T(0);
+        }
+      }
+    }
+    __syncthreads();
+    if (!reset_after) {
+      if (tid < U) {
+        for (int r = 0; r < nrows; ++r) {
+          const size_t bt = (size_t)(row0 + r) * steps + t;
+          const bool live = !has_mask || mask[bt];
+          const T hprev = h[r * U + tid];
+          if (!live) {
+            hs[bt * U + tid] = hprev;
+            continue;
+          }
+          const T* rh = rec + r * G + 2 * U;
+          T acc = T(0);
+          for (int k = 0; k < U; ++k) acc += rh[k] * w[k * G + 2 * U + tid];
+          const T z = rec[r * G + tid];
+          const T hc = gpuk_activate(xproj[bt * G + 2 * U + tid] + acc, act);
+          const T hnew = z * hprev + (T(1) - z) * hc;
+          cache[bt * 4 * U + 2 * U + tid] = hc;
+          h[r * U + tid] = hnew;
+          hs[bt * U + tid] = hnew;
+        }
+      }
+      __syncthreads();
+    }
+  }
+}
+
+// Gate gradients of one live step for unit j. Writes gx (pre-activation gradients of the input
+// projection, z r h) and d (gradients of the recurrent pre-activations) for the z and r blocks
+// when reset_after; for reset_after=False only the h block (r needs d(r*h) first).
+template <typename T>
+__device__ __forceinline__ void gru_gate_grads(const T* c, T g, T hprev, int U, int j,
+                                               int reset_after, int act, int ract, T* gx, T* d,
+                                               T* ghd) {
+  const T z = c[j], rr = c[U + j], hc = c[2 * U + j];
+  const T dpre_h = g * (T(1) - z) * gpuk_activate_grad(hc, act);
+  const T dpre_z = g * (hprev - hc) * gpuk_activate_grad(z, ract);
+  gx[2 * U + j] = dpre_h;
+  gx[j] = dpre_z;
+  d[j] = dpre_z;
+  *ghd = g * z;
+  if (reset_after) {
+    const T dpre_r = dpre_h * c[3 * U + j] * gpuk_activate_grad(rr, ract);
+    gx[U + j] = dpre_r;
+    d[U + j] = dpre_r;
+    d[2 * U + j] = dpre_h * rr;
+  } else {
+    d[2 * U + j] = dpre_h;
+  }
+}
+
+// reset_after=False, second half: drh = d(r*h) for unit j, already reduced by the caller.
+template <typename T>
+__device__ __forceinline__ void gru_reset_grads(const T* c, T drh, T hprev, int U, int j,
+                                                int ract, T* gx, T* d, T* ghd) {
+  const T rr = c[U + j];
+  const T dpre_r = drh * hprev * gpuk_activate_grad(rr, ract);
+  gx[U + j] = dpre_r;
+  d[U + j] = dpre_r;
+  *ghd += drh * rr;
+}
+
+template <typename T>
+__global__ void gru_sequence_backward(const T* __restrict__ wt, const T* __restrict__ h0,
+                                      const T* __restrict__ hs, const T* __restrict__ cache,
+                                      const unsigned char* __restrict__ mask,
+                                      const T* __restrict__ gseq, const T* __restrict__ glast,
+                                      T* __restrict__ gxproj, T* __restrict__ gh0, int batch,
+                                      int steps, int units, int rows, int reset_after, int act,
+                                      int ract, int has_mask) {
+  GPUK_DYNAMIC_SHARED(T, smem);
+  const int U = units, G = 3 * units;
+  T* w = smem;             // 3U x U: the recurrent kernel transposed (coalesced over units)
+  T* dh = w + U * G;       // rows x U: gradient of the state
+  T* d = dh + rows * U;    // rows x 3U: gradients of the recurrent pre-activations
+  T* ghd = d + rows * G;   // rows x U: direct part of the previous state's gradient
+  const int tid = threadIdx.x, nthreads = blockDim.x;
+  const int row0 = blockIdx.x * rows;
+  const int nrows = batch - row0 < rows ? batch - row0 : rows;
+  for (int i = tid; i < U * G; i += nthreads) w[i] = wt[i];
+  for (int i = tid; i < nrows * U; i += nthreads) dh[i] = glast[(size_t)row0 * U + i];
+  __syncthreads();
+  for (int t = steps - 1; t >= 0; --t) {
+    if (tid < U) {
+      for (int r = 0; r < nrows; ++r) {
+        const int b = row0 + r;
+        const size_t bt = (size_t)b * steps + t;
+        const T g = dh[r * U + tid] + gseq[bt * U + tid];
+        T* gx = gxproj + bt * G;
+        T* dr = d + r * G;
+        if (has_mask && !mask[bt]) {
+          gx[tid] = gx[U + tid] = gx[2 * U + tid] = T(0);
+          dr[tid] = dr[U + tid] = dr[2 * U + tid] = T(0);
+          ghd[r * U + tid] = g;
+          continue;
+        }
+        const T hprev = t > 0 ? hs[(bt - 1) * U + tid] : h0[(size_t)b * U + tid];
+        gru_gate_grads(cache + bt * 4 * U, g, hprev, U, tid, reset_after, act, ract, gx, dr,
+                       ghd + r * U + tid);
+      }
+    }
+    __syncthreads();
+    if (!reset_after) {
+      if (tid < U) {
+        for (int r = 0; r < nrows; ++r) {
+          const int b = row0 + r;
+          const size_t bt = (size_t)b * steps + t;
+          if (has_mask && !mask[bt]) continue;
+          const T* dhc = d + r * G + 2 * U;
+          T drh = T(0);
+          for (int k = 0; k < U; ++k) drh += dhc[k] * w[(2 * U + k) * U + tid];
+          const T hprev = t > 0 ? hs[(bt - 1) * U + tid] : h0[(size_t)b * U + tid];
+          gru_reset_grads(cache + bt * 4 * U, drh, hprev, U, tid, ract, gxproj + bt * G,
+                          d + r * G, ghd + r * U + tid);
+        }
+      }
+      __syncthreads();
+    }
+    if (tid < U) {
+      const int kmax = reset_after ? G : 2 * U;
+      for (int r = 0; r < nrows; ++r) {
+        const T* dr = d + r * G;
+        T acc = ghd[r * U + tid];
+        for (int k = 0; k < kmax; ++k) acc += dr[k] * w[k * U + tid];
+        dh[r * U + tid] = acc;
+      }
+    }
+    __syncthreads();
+  }
+  for (int i = tid; i < nrows * U; i += nthreads) gh0[(size_t)row0 * U + i] = dh[i];
+}
+
+// One step, one thread per (row b, unit j). xproj_t, hs_t and cache_t point at step t of
+// (B, T, ...) arrays (row strides steps*3U, steps*U, steps*4U); rec, hprev and rh are (B, .)
+// contiguous. reset_after: rec = hprev @ U + b_rec (B, 3U), phase 1 only. reset_after=False:
+// phase 0 with rec = hprev @ U[:, :2U] (B, 2U) writes z, r and rh = r * hprev; phase 1 with
+// rec = rh @ U[:, 2U:] (B, U) finishes the candidate and the state.
+template <typename T>
+__global__ void gru_step_forward(const T* __restrict__ xproj_t, const T* __restrict__ rec,
+                                 const T* __restrict__ hprev, const unsigned char* __restrict__ mask,
+                                 T* __restrict__ hs_t, T* __restrict__ cache_t, T* __restrict__ rh,
+                                 int batch, int steps, int units, int t, int phase, int reset_after,
+                                 int act, int ract, int has_mask) {
+  const int U = units, G = 3 * units;
+  const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= (long long)batch * U) return;
+  const int b = (int)(i / U), j = (int)(i % U);
+  const T* xr = xproj_t + (size_t)b * steps * G;
+  T* c = cache_t + (size_t)b * steps * 4 * U;
+  const T hp = hprev[i];
+  if (has_mask && !mask[(size_t)b * steps + t]) {
+    c[j] = c[U + j] = c[2 * U + j] = c[3 * U + j] = T(0);
+    if (phase == 0) rh[i] = T(0);
+    else hs_t[(size_t)b * steps * U + j] = hp;
+    return;
+  }
+  if (reset_after) {
+    const T* rr_ = rec + (size_t)b * G;
+    const T z = gpuk_activate(xr[j] + rr_[j], ract);
+    const T r = gpuk_activate(xr[U + j] + rr_[U + j], ract);
+    const T hc = gpuk_activate(xr[2 * U + j] + r * rr_[2 * U + j], act);
+    c[j] = z;
+    c[U + j] = r;
+    c[2 * U + j] = hc;
+    c[3 * U + j] = rr_[2 * U + j];
+    hs_t[(size_t)b * steps * U + j] = z * hp + (T(1) - z) * hc;
+  } else if (phase == 0) {
+    const T* rr_ = rec + (size_t)b * 2 * U;
+    const T z = gpuk_activate(xr[j] + rr_[j], ract);
+    const T r = gpuk_activate(xr[U + j] + rr_[U + j], ract);
+    c[j] = z;
+    c[U + j] = r;
+    c[3 * U + j] = T(0);
+    rh[i] = r * hp;
+  } else {
+    const T z = c[j];
+    const T hc = gpuk_activate(xr[2 * U + j] + rec[i], act);
+    c[2 * U + j] = hc;
+    hs_t[(size_t)b * steps * U + j] = z * hp + (T(1) - z) * hc;
+  }
+}
+
+// One step of backward through time, one thread per (row, unit). gh (B, U) is the state
+// gradient including this step's output gradient. Writes gx_t (row stride steps*3U), grec
+// (B, 3U, recurrent pre-activation gradients) and ghd (B, U, the direct part of the previous
+// state's gradient); the caller adds grec @ U^T. reset_after=False: phase 0 writes the h block;
+// the caller computes drh = grec[:, 2U:] @ U_h^T; phase 1 finishes z and r.
+template <typename T>
+__global__ void gru_step_backward(const T* __restrict__ cache_t, const T* __restrict__ hprev,
+                                  const unsigned char* __restrict__ mask, const T* __restrict__ gh,
+                                  const T* __restrict__ drh, T* __restrict__ gx_t,
+                                  T* __restrict__ grec, T* __restrict__ ghd, int batch, int steps,
+                                  int units, int t, int phase, int reset_after, int act, int ract,
+                                  int has_mask) {
+  const int U = units, G = 3 * units;
+  const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= (long long)batch * U) return;
+  const int b = (int)(i / U), j = (int)(i % U);
+  const T* c = cache_t + (size_t)b * steps * 4 * U;
+  T* gx = gx_t + (size_t)b * steps * G;
+  T* d = grec + (size_t)b * G;
+  if (has_mask && !mask[(size_t)b * steps + t]) {
+    gx[j] = gx[U + j] = gx[2 * U + j] = T(0);
+    d[j] = d[U + j] = d[2 * U + j] = T(0);
+    ghd[i] = gh[i];
+    return;
+  }
+  if (phase == 0 || reset_after) {
+    gru_gate_grads(c, gh[i], hprev[i], U, j, reset_after, act, ract, gx, d, ghd + i);
+  } else {
+    gru_reset_grads(c, drh[i], hprev[i], U, j, ract, gx, d, ghd + i);
+  }
+}
+
+// Instantiated through NVRTC name expressions; the emulator instantiates them itself.
