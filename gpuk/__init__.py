@@ -3,7 +3,7 @@
 ``import gpuk as keras`` gives the Keras names a script uses.
 """
 
-from gpuk import config, layers, ops
+from gpuk import backend, config, layers, ops
 from gpuk._version import __version__
 from gpuk.autograd import GradientTape, Tensor, Variable, no_grad
 from gpuk.layers import Input
@@ -27,6 +27,7 @@ __all__ = [
     "Tensor",
     "Variable",
     "__version__",
+    "backend",
     "config",
     "layers",
     "models",

@@ -15,19 +15,37 @@ Keras 3 and tf.keras 2 differ in two places, so both are offered:
   log. They agree except where probabilities were clipped.
   :func:`legacy_sparse_categorical_crossentropy` is the tf.keras 2 form.
 
-With ``from_logits=True`` both use the overflow-free forms (``softplus(x) - x * t`` and
-``log_softmax``), as TensorFlow's ``*_cross_entropy_with_logits`` do.
+With ``from_logits=True`` both use the overflow-free forms
+(``max(x, 0) - x * t + log1p(exp(-|x|))`` and ``log_softmax``), as TensorFlow's
+``*_cross_entropy_with_logits`` do.
 """
 
 import numpy as np
 
 from gpuk._config import epsilon
-from gpuk.autograd import Tensor, as_array, as_tensor
-from gpuk.ops._util import broadcast_shape, normalize_axis
-from gpuk.ops.math import clip, log, multiply, subtract
-from gpuk.ops.nn import log_softmax, softplus
+from gpuk.autograd import Function, Tensor, as_array, as_tensor
+from gpuk.ops._util import broadcast_shape, normalize_axis, unbroadcast, xp_of
+from gpuk.ops.math import clip, log
+from gpuk.ops.nn import log_softmax
 from gpuk.ops.reduce import sum as reduce_sum
 from gpuk.ops.shape import one_hot, transpose
+
+
+class SigmoidCrossEntropyWithLogits(Function):
+    """``max(x, 0) - x * t + log1p(exp(-|x|))``: no overflow, no cancellation for large |x|."""
+
+    def forward(self, target, logits):
+        xp = xp_of(logits)
+        self.t, self.x = target, logits
+        out = xp.maximum(logits, 0) - logits * target + xp.log1p(xp.exp(-xp.abs(logits)))
+        return out.astype(logits.dtype, copy=False)
+
+    def backward(self, g):
+        xp = xp_of(g)
+        e = xp.exp(-xp.abs(self.x))
+        sig = xp.where(self.x >= 0, 1 / (1 + e), e / (1 + e))
+        gt = unbroadcast(-g * self.x, self.t.shape) if self.needs_input_grad[0] else None
+        return gt, unbroadcast(g * (sig - self.t), self.x.shape)
 
 
 def _pair(target, output):
@@ -58,7 +76,7 @@ def binary_crossentropy(target, output, from_logits=False):
     target, output = _pair(target, output)
     _check_same_shape("binary_crossentropy", target, output)
     if from_logits:
-        return subtract(softplus(output), multiply(output, target))
+        return SigmoidCrossEntropyWithLogits.apply(target, output)
     eps = epsilon()
     o = clip(output, eps, 1.0 - eps)
     return -(target * log(o) + (1.0 - target) * log(1.0 - o))
@@ -69,7 +87,7 @@ def legacy_binary_crossentropy(target, output, from_logits=False):
     target, output = _pair(target, output)
     _check_same_shape("binary_crossentropy", target, output)
     if from_logits:
-        return subtract(softplus(output), multiply(output, target))
+        return SigmoidCrossEntropyWithLogits.apply(target, output)
     eps = epsilon()
     o = clip(output, eps, 1.0 - eps)
     return -(target * log(o + eps) + (1.0 - target) * log(1.0 - o + eps))

@@ -1,5 +1,7 @@
 """Elementwise arithmetic and math functions, written once over ``xp``."""
 
+import numpy as np
+
 from gpuk.autograd import Function, Tensor, as_array
 from gpuk.ops._util import broadcast_shape, unbroadcast, xp_of
 
@@ -14,9 +16,10 @@ class _Binary(Function):
 
     def backward(self, g):
         ga, gb = self.partials(g)
+        need_a, need_b = self.needs_input_grad
         return (
-            unbroadcast(ga, self.a.shape) if ga is not None else None,
-            unbroadcast(gb, self.b.shape) if gb is not None else None,
+            unbroadcast(ga, self.a.shape) if ga is not None and need_a else None,
+            unbroadcast(gb, self.b.shape) if gb is not None and need_b else None,
         )
 
 
@@ -85,9 +88,12 @@ class Minimum(_Binary):
         return xp_of(a).minimum(a, b)
 
     def partials(self, g):
-        # Ties send the gradient to the first argument, as TensorFlow does.
+        # Ties send the gradient to the first argument, as TensorFlow does. ``where`` rather
+        # than a product keeps an infinite upstream gradient (sqrt at 0) out of the
+        # unpicked side, where inf * 0 would be nan.
         first = self.a <= self.b
-        return g * first, g * ~first
+        zero = xp_of(g).zeros((), dtype=g.dtype)
+        return xp_of(g).where(first, g, zero), xp_of(g).where(first, zero, g)
 
 
 class Maximum(_Binary):
@@ -98,7 +104,8 @@ class Maximum(_Binary):
 
     def partials(self, g):
         first = self.a >= self.b
-        return g * first, g * ~first
+        zero = xp_of(g).zeros((), dtype=g.dtype)
+        return xp_of(g).where(first, g, zero), xp_of(g).where(first, zero, g)
 
 
 class Where(Function):
@@ -147,6 +154,12 @@ def _elementwise(name, fn, derivative, doc):
     return op
 
 
+def _quiet_reciprocal(y):
+    # 1/0 = inf is the intended gradient of sqrt at 0 (as TensorFlow); no NumPy warning.
+    with np.errstate(divide="ignore"):
+        return 1 / y
+
+
 def _no_grad_result(data):
     return Tensor(data)
 
@@ -157,7 +170,7 @@ square = _elementwise("Square", lambda xp, x: x * x, lambda xp, x, y: 2 * x, "El
 sqrt = _elementwise(
     "Sqrt",
     lambda xp, x: xp.sqrt(x),
-    lambda xp, x, y: 0.5 / y,
+    lambda xp, x, y: _quiet_reciprocal(2 * y),
     "Elementwise square root (gradient is infinite at 0, as in TensorFlow).",
 )
 exp = _elementwise("Exp", lambda xp, x: xp.exp(x), lambda xp, x, y: y, "Elementwise e**x.")
@@ -230,7 +243,7 @@ class Clip(Function):
         return xp_of(x).clip(x, self.low, self.high).astype(x.dtype, copy=False)
 
     def backward(self, g):
-        return (g * self.inside,)
+        return (xp_of(g).where(self.inside, g, xp_of(g).zeros((), dtype=g.dtype)),)
 
 
 def clip(x, low, high):
