@@ -33,6 +33,15 @@ from gpuk.layers.merging import (
     multiply,
     subtract,
 )
+from gpuk.layers.recurrent import (
+    GRU,
+    LSTM,
+    GRUCell,
+    LSTMCell,
+    SimpleRNN,
+    SimpleRNNCell,
+)
+from gpuk.layers.recurrent_bidirectional import Bidirectional
 from gpuk.layers.serialization import deserialize, get, register_layer_class, serialize
 from gpuk.layers.wrappers import TimeDistributed, Wrapper
 
@@ -63,6 +72,13 @@ for _cls in (
 del _cls
 
 __all__ = [
+    "Bidirectional",
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "SimpleRNN",
+    "SimpleRNNCell",
     "Activation",
     "Add",
     "Average",

@@ -21,7 +21,7 @@ import threading
 
 import numpy as np
 
-from gpuk import _config, constraints, initializers, regularizers
+from gpuk import _config, constraints, initializers, ops, regularizers
 from gpuk._array import asarray, is_array, to_numpy
 from gpuk.autograd import Tensor, Variable, no_grad
 
@@ -950,6 +950,4 @@ def _get_regularizer(identifier):
 
 
 def _cast(tensor, dtype):
-    from gpuk.layers import _functions
-
-    return _functions.cast(tensor, dtype)
+    return ops.cast(tensor, dtype)

@@ -10,7 +10,6 @@ import numpy as np
 
 from gpuk import activations, constraints, initializers, ops, regularizers
 from gpuk.autograd import Tensor, as_array
-from gpuk.layers import _functions
 from gpuk.layers.base import InputSpec, Layer, normalize_shape
 from gpuk.ops._util import xp_of
 
@@ -179,7 +178,7 @@ class Dropout(Layer):
             noise_shape = tuple(
                 inputs.shape[i] if s is None else s for i, s in enumerate(self.noise_shape)
             )
-        return _functions.dropout(inputs, self.rate, noise_shape=noise_shape, seed=self.seed)
+        return ops.dropout(inputs, self.rate, noise_shape=noise_shape, seed=self.seed)
 
     def _output_dtype(self, input_dtypes):
         return input_dtypes[0]

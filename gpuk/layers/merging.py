@@ -5,7 +5,6 @@ import numpy as np
 
 from gpuk import ops
 from gpuk.autograd import Tensor, as_array
-from gpuk.layers import _functions
 from gpuk.layers.base import Layer, is_shape
 from gpuk.ops._util import xp_of
 
@@ -205,7 +204,7 @@ class Concatenate(Merge):
     def _merge(self, inputs):
         shapes = [tuple(x.shape) for x in inputs]
         self.compute_output_shape(shapes)
-        return _functions.concatenate(inputs, axis=self.axis)
+        return ops.concatenate(inputs, axis=self.axis)
 
     def compute_mask(self, inputs, mask=None):
         if mask is None or all(m is None for m in mask):

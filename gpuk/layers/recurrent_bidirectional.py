@@ -9,7 +9,6 @@ before merging.
 """
 
 from gpuk import ops
-from gpuk.layers import _functions
 from gpuk.layers.base import Layer
 from gpuk.layers.serialization import deserialize, register_layer_class, serialize
 from gpuk.layers.wrappers import Wrapper
@@ -122,7 +121,7 @@ class Bidirectional(Wrapper):
         if self.return_sequences:
             y_rev = ops.getitem(y_rev, (slice(None), slice(None, None, -1)))
         if self.merge_mode == "concat":
-            output = _functions.concatenate([y, y_rev], axis=-1)
+            output = ops.concatenate([y, y_rev], axis=-1)
         elif self.merge_mode == "sum":
             output = ops.add(y, y_rev)
         elif self.merge_mode == "ave":
