@@ -12,7 +12,8 @@ recurrence runs in the kernels:
   products, any hidden size; the recurrent product stays a matrix product per step.
 
 Keras's equations (keras-formats.md section 4), gates in z, r, h order. A masked step
-(``mask[b, t]`` false) keeps the previous state, and its output is that state.
+(``mask[b, t]`` false) keeps the previous state and repeats the last unmasked output (zeros
+before the first unmasked step), Keras 3's ``zero_output_for_mask=False``.
 ``go_backwards`` processes the time axis reversed and returns the outputs in processed order,
 as Keras does.
 """
@@ -120,8 +121,14 @@ class GRUFused(Function):
         else:
             self._step_forward(xproj, recurrent_kernel, bias_rec, h0, mask_u8, hs, cache, flags)
         self.saved = (x, kernel, recurrent_kernel, h0, mask_u8, hs, cache, config)
-        last = hs[:, -1] if steps > 0 else h0
-        return hs, xp.ascontiguousarray(last)
+        last = xp.ascontiguousarray(hs[:, -1] if steps > 0 else h0)
+        self.seen = None
+        if mask is not None:
+            # Keras repeats the last unmasked output; before the first one it outputs zeros,
+            # not the carried initial state.
+            self.seen = (xp.cumsum(mask_u8, axis=1) > 0)[:, :, None]
+            return xp.where(self.seen, hs, 0).astype(dtype, copy=False), last
+        return hs, last
 
     def _split_bias(self, bias, units, dtype, xp):
         if self.reset_after:
@@ -162,6 +169,8 @@ class GRUFused(Function):
         dtype = hs.dtype
         batch, steps, units = hs.shape
         gseq = xp.zeros_like(hs) if gseq is None else xp.ascontiguousarray(gseq, dtype=dtype)
+        if self.seen is not None:
+            gseq = xp.where(self.seen, gseq, 0).astype(dtype, copy=False)
         glast = xp.zeros_like(h0) if glast is None else xp.ascontiguousarray(glast, dtype=dtype)
         if steps == 0:
             return (None, None, None, None, glast, None)

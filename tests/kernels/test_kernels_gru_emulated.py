@@ -1,0 +1,137 @@
+"""The fused GRU kernels run under the CPU CUDA emulator and match the generic GRU.
+
+The fused Function runs unchanged over NumPy arrays, with the launch configurations it really
+uses; the reference is the generic twin ``gpuk.ops.recurrent.gru(fused=False)`` on NumPy,
+forward and backward (through GradientTape), float32 and float64.
+"""
+
+import numpy as np
+import pytest
+
+import gpuk
+from gpuk.ops import recurrent
+from gpuk.ops.fused import gru as fused_gru
+from gpuk.ops.fused import launch
+from tests import cuda_emulator
+
+pytestmark = pytest.mark.skipif(
+    cuda_emulator.unavailable_reason() is not None,
+    reason=str(cuda_emulator.unavailable_reason()),
+)
+
+TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-11, atol=1e-12)}
+GENERIC_NAMES = {"hard_sigmoid_tf": "hard_sigmoid_legacy"}
+
+
+@pytest.fixture(scope="module")
+def provider():
+    return cuda_emulator.Provider()
+
+
+def _weights(rng, batch, steps, features, units, reset_after, dtype):
+    bias_shape = (2, 3 * units) if reset_after else (3 * units,)
+    return [
+        rng.normal(size=(batch, steps, features)).astype(dtype),
+        (rng.normal(size=(features, 3 * units)) * 0.5).astype(dtype),
+        (rng.normal(size=(units, 3 * units)) * 0.4).astype(dtype),
+        (rng.normal(size=bias_shape) * 0.3).astype(dtype),
+        (rng.normal(size=(batch, units)) * 0.5).astype(dtype),
+    ]
+
+
+def _run(fn, arrays, mask, seed):
+    """Outputs and gradients of a weighted sum of both outputs, for every input."""
+    tensors = [gpuk.Variable(a) for a in arrays]
+    rng = np.random.default_rng(seed)
+    with gpuk.GradientTape() as tape:
+        seq, last = fn(*tensors, mask)
+        wseq = rng.normal(size=seq.shape).astype(seq.data.dtype)
+        wlast = rng.normal(size=last.shape).astype(seq.data.dtype)
+        loss = gpuk.ops.sum(seq * wseq) + gpuk.ops.sum(last * wlast)
+    grads = tape.gradient(loss, tensors)
+    return [seq.data, last.data] + [g.data for g in grads]
+
+
+CASES = [
+    # units, activation, recurrent_activation, reset_after, go_backwards, masked, sequence
+    (8, "tanh", "sigmoid", True, False, False, True),
+    (8, "relu", "sigmoid", False, False, False, True),
+    (5, "tanh", "hard_sigmoid", True, True, True, True),
+    (16, "linear", "hard_sigmoid_tf", False, True, True, True),
+    (6, "sigmoid", "sigmoid", True, False, True, False),
+    (6, "relu", "hard_sigmoid", False, False, True, False),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(map(str, c)))
+def test_fused_gru_matches_generic(provider, monkeypatch, case, dtype):
+    units, act, ract, reset_after, backwards, masked, sequence = case
+    if not sequence:  # force the per-step kernels: no shared memory for the persistent ones
+        monkeypatch.setattr(launch, "DEFAULT_MAX_SHARED_BYTES", 16)
+    batch, steps, features = 3, 5, 4
+    rng = np.random.default_rng(units + 7 * reset_after)
+    arrays = _weights(rng, batch, steps, features, units, reset_after, dtype)
+    mask = None
+    if masked:
+        mask = rng.random((batch, steps)) > 0.35
+        mask[0, :2] = False
+        arrays[4] = np.zeros_like(arrays[4])  # Keras semantics with masks: zero initial state
+    options = dict(activation=act, recurrent_activation=ract, reset_after=reset_after)
+    options["go_backwards"] = backwards
+    generic_options = dict(options, activation=GENERIC_NAMES.get(act, act))
+    generic_options["recurrent_activation"] = GENERIC_NAMES.get(ract, ract)
+
+    def generic(*args):
+        return recurrent.gru(*args[:5], args[5], fused=False, **generic_options)
+
+    def fused(*args):
+        return fused_gru.gru_fused(*args[:5], args[5], **options)
+
+    expected = _run(generic, arrays, mask, seed=1)
+    with launch.use_kernel_provider(provider):
+        actual = _run(fused, arrays, mask, seed=1)
+    names = ["sequence", "last_state", "d_inputs", "d_kernel", "d_recurrent", "d_bias", "d_h0"]
+    for name, a, e in zip(names, actual, expected):
+        assert a.dtype == dtype, name
+        np.testing.assert_allclose(a, e, err_msg=name, **TOL[dtype])
+    kernel = "gru_sequence" if sequence else "gru_step"
+    launches = provider.launches(kernel)
+    assert launches, f"{kernel} kernels were not used"
+    if sequence:
+        config = launch.gru_sequence_config(batch, units, np.dtype(dtype).itemsize)
+        assert (
+            "gru_sequence_forward<%s>" % launch.type_name(dtype),
+            config["grid"] + (1, 1),
+            config["block_forward"] + (1, 1),
+            config["shared_forward"],
+        ) in launches
+
+
+def test_sequence_config_budget():
+    """float32 weights fit on chip up to at least 128 units on an H100/H200 (227 KiB)."""
+    config = launch.gru_sequence_config(32, 128, 4)
+    assert config is not None and config["shared_backward"] <= 227 * 1024
+    assert config["block_forward"] == (384,) and config["block_backward"] == (128,)
+    assert launch.gru_sequence_config(32, 96, 4)["grid"] == (32,)
+    assert launch.gru_sequence_config(1000, 24, 4)["rows"] == 8
+    assert launch.gru_sequence_config(32, 160, 4) is None  # 300 KiB of weights
+    assert launch.gru_sequence_config(32, 128, 8) is None  # float64 falls back to steps
+
+
+def test_supports_reasons():
+    ok, reason = fused_gru.supports(16, "tanh", "sigmoid", True, "float32", np)
+    assert not ok and "GPU" in reason
+    with launch.use_kernel_provider(lambda *a: None):
+        assert fused_gru.supports(16, "relu", "hard_sigmoid_tf", False, "float64", np) == (True, "")
+        ok, reason = fused_gru.supports(16, "selu", "sigmoid", True, "float32", np)
+        assert not ok and "selu" in reason
+        ok, reason = fused_gru.supports(16, "tanh", "sigmoid", True, "float16", np)
+        assert not ok and "float16" in reason
+
+
+def test_gru_fused_on_cpu_is_a_clear_error():
+    rng = np.random.default_rng(0)
+    arrays = _weights(rng, 2, 3, 4, 5, True, np.float32)
+    with pytest.raises(RuntimeError, match="GPU"):
+        fused_gru.gru_fused(*arrays)
