@@ -1,0 +1,160 @@
+"""Enforce the import levels of ARCHITECTURE.md on every gpuk module.
+
+Each ``gpuk/**/*.py`` is parsed with ``ast``; every import (module level, inside functions,
+and ``importlib.import_module("gpuk....")`` calls) must target the same unit or a unit at a
+lower level. Peers at one level may not import each other, except losses and metrics. Only
+``gpuk/_array`` may import CuPy.
+"""
+
+import ast
+import pathlib
+import re
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "gpuk"
+TOP = 10**6  # the "top" row: may import anything
+ALLOWED_PEERS = {frozenset({"losses", "metrics"})}
+
+
+def _levels():
+    """Unit name -> level, read from the table in ARCHITECTURE.md."""
+    levels = {}
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+    for line in text.splitlines():
+        match = re.match(r"\|\s*(\d+|top)\s*\|(.*)\|\s*$", line)
+        if not match:
+            continue
+        level = TOP if match.group(1) == "top" else int(match.group(1))
+        for name in re.findall(r"`([^`]+)`", match.group(2)):
+            unit = name.replace("/", ".").removesuffix(".py").removesuffix(".__init__")
+            if unit.startswith("gpuk."):
+                levels[unit.split(".")[1]] = level
+            elif unit == "gpuk":
+                levels["__init__"] = level
+    return levels
+
+
+LEVELS = _levels()
+
+
+def _unit_of_file(path):
+    rel = path.relative_to(PACKAGE).with_suffix("")
+    return rel.parts[0]
+
+
+def _module_name(path):
+    rel = path.relative_to(ROOT).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _imports(path, source=None):
+    """Yield (line, absolute module name) for every import in the file."""
+    source = path.read_text() if source is None else source
+    tree = ast.parse(source, filename=str(path))
+    package = _module_name(path)
+    if path.name != "__init__.py":
+        package = package.rsplit(".", 1)[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            if module == "gpuk":  # from gpuk import ops -> gpuk.ops
+                for alias in node.names:
+                    yield node.lineno, f"gpuk.{alias.name}"
+            else:
+                yield node.lineno, module
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            yield node.lineno, node.args[0].value
+
+
+def _target_unit(module):
+    parts = module.split(".")
+    if parts[0] != "gpuk":
+        return None
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+FILES = sorted(PACKAGE.rglob("*.py"))
+
+
+def test_every_unit_is_in_the_table():
+    units = {_unit_of_file(p) for p in FILES}
+    missing = sorted(u for u in units if u not in LEVELS)
+    assert not missing, (
+        f"gpuk units {missing} are not in the level table of ARCHITECTURE.md; add them there "
+        "(this test reads the table)"
+    )
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_imports_respect_levels(path):
+    unit = _unit_of_file(path)
+    level = LEVELS.get(unit)
+    if level is None:
+        pytest.fail(f"{unit} is not in ARCHITECTURE.md's level table")
+    problems = []
+    for line, module in _imports(path):
+        target = _target_unit(module)
+        if target is None or target == unit:
+            continue
+        target_level = LEVELS.get(target)
+        if target_level is None:
+            problems.append(f"line {line}: imports {module}, whose unit is not in the table")
+        elif target_level > level:
+            problems.append(
+                f"line {line}: imports {module} (level {target_level}) from level {level}"
+            )
+        elif target_level == level and frozenset({unit, target}) not in ALLOWED_PEERS:
+            problems.append(f"line {line}: imports its peer {module} (both level {level})")
+    assert not problems, f"{path.relative_to(ROOT)}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_only_array_layer_imports_cupy(path):
+    if _unit_of_file(path) == "_array":
+        return
+    bad = [
+        f"line {line}: {module}"
+        for line, module in _imports(path)
+        if module.split(".")[0] in ("cupy", "cupyx")
+    ]
+    assert not bad, f"{path.relative_to(ROOT)} imports CuPy outside gpuk/_array: {bad}"
+
+
+def test_table_has_the_documented_levels():
+    assert LEVELS["_config"] == 0 and LEVELS["_array"] == 1
+    assert LEVELS["autograd"] == LEVELS["utils"] == 2
+    assert LEVELS["ops"] == 3 and LEVELS["backend"] == 4
+    assert LEVELS["__init__"] == TOP
+
+
+def test_checker_sees_function_level_relative_and_importlib_imports():
+    source = (
+        "def f():\n"
+        "    from gpuk.layers import Dense\n"
+        "    import cupy\n"
+        "from ..models import Model\n"
+        "from . import math\n"
+        "import importlib\n"
+        "importlib.import_module('gpuk.saving')\n"
+    )
+    found = {m for _, m in _imports(PACKAGE / "ops" / "fake.py", source)}
+    assert found == {"gpuk.layers", "cupy", "gpuk.models", "gpuk.ops", "importlib", "gpuk.saving"}
