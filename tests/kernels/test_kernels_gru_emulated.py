@@ -101,7 +101,7 @@ def test_fused_gru_matches_generic(provider, monkeypatch, case, dtype):
     if sequence:
         config = launch.gru_sequence_config(batch, units, np.dtype(dtype).itemsize)
         assert (
-            "gru_sequence_forward<%s>" % launch.type_name(dtype),
+            f"gru_sequence_forward<{launch.type_name(dtype)}>",
             config["grid"] + (1, 1),
             config["block_forward"] + (1, 1),
             config["shared_forward"],

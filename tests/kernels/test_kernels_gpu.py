@@ -1,0 +1,116 @@
+"""On a GPU: every fused kernel against its generic twin (float32 1e-5 relative, float64 1e-12).
+
+Skipped without a CUDA device; the CPU emulator tests cover the same code paths there.
+"""
+
+import numpy as np
+import pytest
+
+import gpuk
+from gpuk import _array, losses
+from gpuk.ops import recurrent
+from gpuk.ops.fused import adam as fused_adam
+from gpuk.ops.fused import gru as fused_gru
+from gpuk.ops.fused import softmax_xent
+
+_reason = _array.gpu_unavailable_reason()
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(_reason is not None, reason=str(_reason))]
+TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
+DTYPES = pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+
+
+@pytest.fixture
+def cp():
+    previous = _array.device()
+    _array.set_device("gpu")
+    yield _array.cupy_module()
+    _array.set_device(previous)
+
+
+def _grads(cp, fn, arrays, seed):
+    tensors = [gpuk.Variable(cp.asarray(a)) for a in arrays]
+    with gpuk.GradientTape() as tape:
+        outputs = fn(*tensors)
+        outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+        rng = np.random.default_rng(seed)
+        loss = sum(
+            gpuk.ops.sum(o * cp.asarray(rng.normal(size=o.shape).astype(o.data.dtype)))
+            for o in outputs
+        )
+    grads = tape.gradient(loss, tensors)
+    return [_array.to_numpy(o.data) for o in outputs] + [_array.to_numpy(g.data) for g in grads]
+
+
+@DTYPES
+@pytest.mark.parametrize(
+    "units,act,reset_after,backwards,masked",
+    [
+        (24, "relu", False, False, False),
+        (48, "tanh", True, True, True),
+        (96, "tanh", True, False, False),
+        (128, "relu", False, False, True),
+        (300, "tanh", True, False, False),
+    ],
+)
+def test_fused_gru_vs_generic(cp, dtype, units, act, reset_after, backwards, masked):
+    rng = np.random.default_rng(units)
+    batch, steps, features = 5, 37, 11
+    arrays = [
+        rng.normal(size=(batch, steps, features)).astype(dtype),
+        (rng.normal(size=(features, 3 * units)) / np.sqrt(features)).astype(dtype),
+        (rng.normal(size=(units, 3 * units)) / np.sqrt(units)).astype(dtype),
+        (rng.normal(size=(2, 3 * units) if reset_after else (3 * units,)) * 0.1).astype(dtype),
+        np.zeros((batch, units), dtype),
+    ]
+    mask = cp.asarray(rng.random((batch, steps)) > 0.3) if masked else None
+    options = dict(activation=act, reset_after=reset_after, go_backwards=backwards)
+    expected = _grads(cp, lambda *a: recurrent.gru(*a, mask, fused=False, **options), arrays, 1)
+    actual = _grads(cp, lambda *a: fused_gru.gru_fused(*a, mask, **options), arrays, 1)
+    for a, e in zip(actual, expected):
+        np.testing.assert_allclose(a, e, **TOL[dtype])
+
+
+@DTYPES
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_fused_xent_vs_generic(cp, dtype, sparse, from_logits):
+    rng = np.random.default_rng(0)
+    output = rng.normal(size=(64, 1000)).astype(dtype)
+    if not from_logits:
+        output = np.exp(output) / np.exp(output).sum(-1, keepdims=True)
+    labels = rng.integers(0, 1000, 64)
+    target = labels.astype(dtype) if sparse else np.eye(1000, dtype=dtype)[labels]
+    generic = losses.sparse_categorical_crossentropy if sparse else losses.categorical_crossentropy
+    t = cp.asarray(target)
+    expected = _grads(cp, lambda o: generic(t, o, from_logits=from_logits), [output], 2)
+    actual = _grads(
+        cp,
+        lambda o: softmax_xent.softmax_cross_entropy_fused(
+            t, o, from_logits=from_logits, sparse=sparse
+        ),
+        [output],
+        2,
+    )
+    for a, e in zip(actual, expected):
+        np.testing.assert_allclose(a, e, **TOL[dtype])
+
+
+@DTYPES
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_fused_adam_vs_reference(cp, dtype, amsgrad):
+    rng = np.random.default_rng(0)
+    shapes = [(300, 7), (5,), (70000,)]
+    state = [[cp.asarray(rng.random(s).astype(dtype)) for s in shapes] for _ in range(4)]
+    copy = [[a.copy() for a in group] for group in state]
+    options = dict(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=amsgrad)
+    for step in (1, 2):
+        grads = [cp.asarray(rng.normal(size=s).astype(dtype)) for s in shapes]
+        fused_adam.adam_step_fused(
+            *state[:2] and (state[0], grads, state[1], state[2], state[3]), step=step, **options
+        )
+        fused_adam.adam_step_reference(
+            copy[0], grads, copy[1], copy[2], copy[3], step=step, **options
+        )
+    for group_a, group_e in zip(state, copy):
+        for a, e in zip(group_a, group_e):
+            np.testing.assert_allclose(_array.to_numpy(a), _array.to_numpy(e), **TOL[dtype])

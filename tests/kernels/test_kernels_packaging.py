@@ -1,0 +1,42 @@
+"""The kernel sources ship inside the wheel as gpuk._kernels (DESIGN "Kernels", packaging)."""
+
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from gpuk._array import kernels
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def test_checkout_lists_kernel_files():
+    assert kernels.kernel_files() == ["adam.cu", "common.cuh", "gru.cu", "softmax_xent.cu"]
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git to copy the tracked tree")
+def test_wheel_contains_kernel_files(tmp_path):
+    tree = tmp_path / "src"
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "-z"], capture_output=True, check=True
+    ).stdout.split(b"\0")
+    for name in filter(None, archive):
+        source = ROOT / name.decode()
+        if source.is_file():
+            target = tree / name.decode()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, target)
+    # build_py applies package_dir and package_data exactly as a wheel build does, without
+    # needing the `wheel` package or network access.
+    build = tmp_path / "build"
+    result = subprocess.run(
+        [sys.executable, "setup.py", "-q", "build_py", "--build-lib", str(build)],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    packaged = sorted(p.name for p in (build / "gpuk" / "_kernels").iterdir())
+    assert packaged == ["__init__.py"] + kernels.kernel_files()
