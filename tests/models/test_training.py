@@ -31,7 +31,8 @@ def test_fit_reduces_loss_and_returns_history(xp):
     assert history.history["loss"][-1] < 0.2 * history.history["loss"][0]
     assert model.history is history
     loss, mae = model.evaluate(x, y, verbose=0)
-    assert loss == pytest.approx(history.history["loss"][-1], rel=0.5)
+    # the epoch's loss is averaged while the weights improve, so evaluating after it is lower
+    assert 0 < loss < history.history["loss"][-1]
     assert model.metrics_names == ["loss", "mae"]
     assert isinstance(model.predict(x, verbose=0), np.ndarray)
 
@@ -191,7 +192,7 @@ def test_bad_input_is_reported_before_training():
         model.fit(np.zeros((10, 4)), y, verbose=0)
     with pytest.raises(ValueError, match="validation_split"):
         model.fit((b for b in [(x, y)]), validation_split=0.5, verbose=0)
-    with pytest.raises(ValueError, match="mse"):
+    with pytest.raises(ValueError, match="1 outputs.*2 entries"):
         model.compile("sgd", loss=["mse", "mae"])
     with pytest.raises(ValueError, match="not_a_loss"):
         model.compile("sgd", loss="not_a_loss")
