@@ -106,7 +106,7 @@ def test_fused_adam_vs_reference(cp, dtype, amsgrad):
     for step in (1, 2):
         grads = [cp.asarray(rng.normal(size=s).astype(dtype)) for s in shapes]
         fused_adam.adam_step_fused(
-            *state[:2] and (state[0], grads, state[1], state[2], state[3]), step=step, **options
+            state[0], grads, state[1], state[2], state[3], step=step, **options
         )
         fused_adam.adam_step_reference(
             copy[0], grads, copy[1], copy[2], copy[3], step=step, **options
