@@ -11,10 +11,15 @@ from gpuk.layers import Input
 
 def __getattr__(name):
     # Models load on first use: gpuk.models pulls in the training loop and its dependencies.
-    if name in ("Model", "Sequential", "models"):
+    if name in ("Model", "Sequential", "models", "saving"):
         import importlib
 
+        # gpuk.saving attaches Model.save/save_weights/load_weights/to_json and
+        # gpuk.models.load_model & co. (it sits above gpuk.models in the import levels).
+        saving = importlib.import_module("gpuk.saving")
         models = importlib.import_module("gpuk.models")
+        if name == "saving":
+            return saving
         return models if name == "models" else getattr(models, name)
     raise AttributeError(f"module 'gpuk' has no attribute {name!r}")
 
@@ -33,4 +38,5 @@ __all__ = [
     "models",
     "no_grad",
     "ops",
+    "saving",
 ]

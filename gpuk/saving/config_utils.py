@@ -1,0 +1,338 @@
+"""Model configs: the lenient reader (keras-formats.md section 3.7) and the conservative writer
+(section 8) that both Keras 3 and tf.keras 2 load.
+"""
+
+import copy
+import json
+import re
+import warnings
+
+import numpy as np
+
+from gpuk.layers import serialization as layer_serialization
+from gpuk.utils.serialization import custom_object_scope
+
+_RNN_CLASSES = ("GRU", "LSTM", "SimpleRNN", "GRUCell", "LSTMCell", "SimpleRNNCell")
+_LEGACY_WRITE_VERSION = "2.15.0"
+
+
+def keras_major(version):
+    """The major version of a ``keras_version`` string (``"2.2.4-tf"`` -> 2; missing -> 1)."""
+    match = re.match(r"\s*(\d+)", version or "")
+    return int(match.group(1)) if match else 1
+
+
+def json_default(value):
+    """``json.dumps`` fallback for NumPy scalars and arrays in configs."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (tuple, set)):
+        return list(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def dumps(obj, **kwargs):
+    return json.dumps(obj, default=json_default, **kwargs)
+
+
+def parse_json(text, filename):
+    if isinstance(text, (bytes, bytearray)):
+        text = text.decode("utf8")
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"{filename}: the model config is not valid JSON ({error})") from None
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def unwrap_envelope(config, filename):
+    """``(class_name, inner_config)`` from any of the three envelopes of section 3.1."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(
+            f"{filename}: not a Keras model config (expected a dict with 'class_name' and "
+            f"'config'); got {str(config)[:100]!r}"
+        )
+    return config["class_name"], config.get("config", {})
+
+
+def _dtype_name(dtype):
+    if isinstance(dtype, dict):
+        inner = dtype.get("config", {})
+        name = inner.get("name") if isinstance(inner, dict) else None
+        return name or "float32"
+    return dtype
+
+
+def _fix_layer_config(class_name, config, major, weight_shapes):
+    config = dict(config)
+    if "dtype" in config:
+        config["dtype"] = _dtype_name(config["dtype"])
+    for key in ("activation", "recurrent_activation"):
+        if config.get(key) == "hard_sigmoid" and major < 3:
+            config[key] = "hard_sigmoid_legacy"
+    if class_name in ("GRU", "GRUCell", "CuDNNGRU") and "reset_after" not in config:
+        shapes = weight_shapes or []
+        bias = [s for s in shapes if len(s) in (1, 2)]
+        # (2, 3u) -> True; (3u,) -> False; no weights (JSON only): the file predates the
+        # argument, whose default was then False.
+        config["reset_after"] = bool(bias) and len(bias[-1]) == 2
+    if class_name == "Concatenate" and isinstance(config.get("axis"), list):
+        config["axis"] = config["axis"][0]
+    if class_name in _RNN_CLASSES and config.get("implementation") == 0:
+        config["implementation"] = 1
+    for key in ("layer", "backward_layer"):
+        inner = config.get(key)
+        if isinstance(inner, dict) and "class_name" in inner:
+            config[key] = dict(inner)
+            config[key]["config"] = _fix_layer_config(
+                inner["class_name"], inner.get("config", {}), major, None
+            )
+    return config
+
+
+def _layer_entries(class_name, config):
+    if class_name == "Sequential":
+        return config if isinstance(config, list) else config.get("layers", [])
+    if isinstance(config, dict):
+        return config.get("layers", [])
+    return []
+
+
+_BAD_KEY_PATTERNS = (
+    re.compile(r"Unrecognized keyword arguments passed to \w+: (\{.*\})"),
+    re.compile(r"Unrecognized keyword arguments: \[(.*)\]"),
+    re.compile(r"unexpected keyword argument '(\w+)'"),
+    re.compile(r"unexpected keyword arguments \[(.*)\]"),
+    re.compile(r"rgument\(s\) not recognized: (\{.*\})"),
+)
+
+
+def _bad_keys(message):
+    for pattern in _BAD_KEY_PATTERNS:
+        match = pattern.search(message)
+        if match:
+            return re.findall(r"'(\w+)'", match.group(0)) or [match.group(1)]
+    return []
+
+
+def _remove_key(config, key):
+    if key in config:
+        config.pop(key)
+        return True
+    for inner_key in ("layer", "backward_layer"):
+        inner = config.get(inner_key)
+        if isinstance(inner, dict) and isinstance(inner.get("config"), dict):
+            if _remove_key(inner["config"], key):
+                return True
+    return False
+
+
+def clean_layer_entry(entry, filename, custom_objects):
+    """Drop config keys the layer class rejects (``time_major``, ``ragged`` ...), warning once.
+
+    The layer is built once on the side to find them; the real build happens in the model's
+    ``from_config``.
+    """
+    config = entry.get("config", {})
+    for _ in range(20):
+        try:
+            layer_serialization.deserialize(entry, custom_objects=custom_objects)
+            return entry
+        except TypeError as error:
+            keys = [k for k in _bad_keys(str(error)) if k in _flat_keys(config)]
+            if not keys:
+                raise
+            for key in keys:
+                _remove_key(config, key)
+            warnings.warn(
+                f"{filename}: layer {config.get('name', entry.get('class_name'))!r} "
+                f"({entry.get('class_name')}): ignored unsupported config keys {keys}",
+                stacklevel=4,
+            )
+    return entry
+
+
+def _flat_keys(config):
+    keys = set(config)
+    for inner_key in ("layer", "backward_layer"):
+        inner = config.get(inner_key)
+        if isinstance(inner, dict) and isinstance(inner.get("config"), dict):
+            keys |= _flat_keys(inner["config"])
+    return keys
+
+
+def prepare_model_config(model_config, filename, keras_version=None, weight_shapes=None):
+    """A normalised copy of a model config, ready for ``from_config``.
+
+    Args:
+        model_config: the envelope dict (``{"class_name", "config", ...}``).
+        filename: for error messages.
+        keras_version: the file's ``keras_version`` (decides ``hard_sigmoid``'s formula).
+        weight_shapes: ``{layer_name: [shape, ...]}`` from the file, to infer a GRU's missing
+            ``reset_after`` from its bias.
+    """
+    class_name, config = unwrap_envelope(model_config, filename)
+    config = copy.deepcopy(config)
+    major = keras_major(keras_version)
+    for entry in _layer_entries(class_name, config):
+        if not isinstance(entry, dict) or "class_name" not in entry:
+            raise ValueError(f"{filename}: malformed layer entry {str(entry)[:100]!r}")
+        inner = entry.get("config", {})
+        name = entry.get("name") or inner.get("name")
+        shapes = (weight_shapes or {}).get(name)
+        entry["config"] = _fix_layer_config(entry["class_name"], inner, major, shapes)
+        if entry["class_name"] in ("Functional", "Model", "Sequential"):
+            nested = prepare_model_config(entry, filename, keras_version, weight_shapes)
+            entry["config"] = nested[1]
+    return class_name, config
+
+
+def _model_class(class_name, filename):
+    from gpuk.models import Functional, Sequential
+
+    if class_name in ("Functional", "Model"):
+        return Functional
+    if class_name == "Sequential":
+        return Sequential
+    return None
+
+
+class _UnsafeLambda:
+    """Looked up as ``Lambda`` when ``safe_mode=False``: loads marshalled lambda code."""
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from gpuk.layers import Lambda
+
+        return Lambda.from_config(config, custom_objects=custom_objects, safe_mode=False)
+
+
+def model_from_prepared(class_name, config, filename, custom_objects=None, safe_mode=True):
+    """Build the model of a prepared config (custom objects visible to nested lookups)."""
+    objects = dict(custom_objects or {})
+    if not safe_mode and "Lambda" not in objects:
+        objects["Lambda"] = _UnsafeLambda
+    with custom_object_scope(objects):
+        cls = _model_class(class_name, filename)
+        if cls is None:
+            from gpuk.utils.serialization import lookup_custom_object
+
+            cls = lookup_custom_object([class_name], objects)
+            if cls is None:
+                raise ValueError(
+                    f"{filename}: unknown model class {class_name!r}; pass it in custom_objects="
+                )
+        try:
+            for entry in _layer_entries(class_name, config):
+                clean_layer_entry(entry, filename, objects)
+            return cls.from_config(config, custom_objects=objects)
+        except (ValueError, TypeError) as error:
+            message = str(error)
+            if filename and not message.startswith(str(filename)):
+                message = f"{filename}: {message}"
+            raise type(error)(message) from error
+
+
+# ----------------------------------------------------------------------------- writing
+
+_DROP_IF_DEFAULT = {
+    "quantization_config": None,
+    "lora_rank": None,
+    "lora_alpha": None,
+    "seed": None,
+    "zero_output_for_mask": False,
+}
+
+
+def _conservative_layer(entry):
+    entry = {
+        k: v for k, v in entry.items() if k not in ("module", "registered_name", "build_config")
+    }
+    class_name = entry.get("class_name")
+    config = dict(entry.get("config", {}))
+    if "dtype" in config:
+        config["dtype"] = _dtype_name(config["dtype"])
+    config.pop("fused", None)  # gpuk-only
+    for key, default in _DROP_IF_DEFAULT.items():
+        if key in config and config[key] == default:
+            config.pop(key)
+    if class_name == "InputLayer":
+        shape = config.get("batch_input_shape", config.get("batch_shape"))
+        config = {
+            "batch_input_shape": list(shape) if shape is not None else None,
+            "dtype": config.get("dtype", "float32"),
+            "sparse": bool(config.get("sparse", False)),
+            "name": config.get("name"),
+        }
+    if class_name in ("GRU", "LSTM"):
+        config.setdefault("implementation", 2)
+    if class_name == "GRU":
+        config.setdefault("reset_after", True)
+    for key in ("layer", "backward_layer"):
+        inner = config.get(key)
+        if isinstance(inner, dict) and "class_name" in inner:
+            fixed = _conservative_layer(inner)
+            fixed.pop("inbound_nodes", None)
+            fixed.pop("name", None)
+            config[key] = fixed
+    entry["config"] = config
+    if class_name in ("Functional", "Model", "Sequential"):
+        entry["config"] = conservative_model_config(class_name, config)
+    return entry
+
+
+def conservative_model_config(class_name, config):
+    """Legacy-form layer entries that Keras 3 and tf.keras both load (section 8)."""
+    config = copy.deepcopy(config)
+    if isinstance(config, dict) and "layers" in config:
+        config["layers"] = [_conservative_layer(e) for e in config["layers"]]
+    return config
+
+
+def model_envelope(model, flavor="legacy"):
+    """The model's config in an envelope.
+
+    ``flavor``: ``"legacy"`` (``{"class_name", "config"}``, for ``.h5`` ``model_config`` and
+    ``to_json(flavor="tf_keras")``), or ``"hybrid"`` (Keras 3's top-level keys around legacy
+    layer entries; loads in Keras 3 and tf.keras 2).
+    """
+    class_name = "Sequential" if type(model).__name__ == "Sequential" else "Functional"
+    if not hasattr(model, "_input_structure") and class_name != "Sequential":
+        raise NotImplementedError(
+            f"Model {model.name!r} is a subclassed model: its structure is Python code, so it "
+            "cannot be saved as a config. Save its weights with save_weights() instead."
+        )
+    config = conservative_model_config(class_name, model.get_config())
+    if flavor == "legacy":
+        return {"class_name": class_name, "config": config}
+    module = "keras.src.models." + ("sequential" if class_name == "Sequential" else "functional")
+    return {
+        "module": module,
+        "class_name": class_name,
+        "config": config,
+        "registered_name": class_name,
+    }
+
+
+def warn_hard_sigmoid(model, filename):
+    """Warn when a layer uses Keras 3's hard_sigmoid: a 2.x-stamped file means 0.2x + 0.5."""
+    from gpuk import activations
+
+    for layer in getattr(model, "layers", []):
+        for holder in (layer, getattr(layer, "cell", None)):
+            for key in ("activation", "recurrent_activation"):
+                if holder is not None and getattr(holder, key, None) is activations.hard_sigmoid:
+                    warnings.warn(
+                        f"{filename}: layer {layer.name!r} uses hard_sigmoid (Keras 3: x/6 + 0.5); "
+                        "the .h5 file is stamped Keras 2, whose readers (and gpuk) compute "
+                        "0.2x + 0.5. Use the .keras format to keep Keras 3's formula.",
+                        stacklevel=4,
+                    )
+                    return
+
+
+LEGACY_WRITE_VERSION = _LEGACY_WRITE_VERSION

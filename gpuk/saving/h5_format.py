@@ -1,0 +1,434 @@
+"""HDF5 layouts: the legacy Keras layout (Keras 2, tf.keras, Keras 3 ``.h5``) and Keras 3's
+``.weights.h5`` (keras-formats.md sections 1, 2 and 7).
+
+Readers accept every string encoding h5py produces (``str``, ``bytes``, ``numpy.bytes_``,
+vlen or fixed-length arrays, an empty float64 array for an empty list) and the chunked
+``name0, name1, ...`` attributes. Weights always pass through NumPy, so a file written from
+GPU arrays loads on a CPU-only machine and the other way round.
+"""
+
+import os
+import re
+import tempfile
+import warnings
+
+import numpy as np
+
+# HDF5's object header limit: longer list attributes are split into name0, name1, ...
+_HDF5_ATTR_LIMIT = 64512
+
+
+# ----------------------------------------------------------------------------- h5py access
+
+
+def h5py_module():
+    try:
+        import h5py
+    except ImportError as error:  # pragma: no cover - h5py is a dependency
+        raise ImportError("Saving and loading HDF5 files needs h5py (pip install h5py)") from error
+    return h5py
+
+
+def decode(value):
+    """An attribute value as ``str`` (UTF-8 bytes, ``numpy.bytes_`` and 0-d arrays accepted)."""
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value.item()
+    if isinstance(value, (bytes, np.bytes_)):
+        return bytes(value).decode("utf8")
+    return str(value)
+
+
+def read_str_list(attrs, name):
+    """A list attribute as a list of ``str``; chunked ``name0, name1, ...`` are concatenated."""
+    if name in attrs:
+        raw = [attrs[name]]
+    else:
+        raw = []
+        while f"{name}{len(raw)}" in attrs:
+            raw.append(attrs[f"{name}{len(raw)}"])
+        if not raw:
+            return None
+    out = []
+    for chunk in raw:
+        values = np.atleast_1d(np.asarray(chunk))
+        if values.dtype.kind == "f" and values.size == 0:
+            continue
+        out.extend(decode(v) for v in values.tolist())
+    return out
+
+
+def write_str_list(group, name, values):
+    """Write a list of strings as Keras does (bytes array, empty float64 array when empty)."""
+    data = [v.encode("utf8") for v in values]
+    if not data:
+        group.attrs[name] = np.array([])
+        return
+    array = np.asarray(data)
+    if array.nbytes <= _HDF5_ATTR_LIMIT:
+        group.attrs[name] = array
+        return
+    n_chunks = 1
+    while True:
+        chunks = np.array_split(array, n_chunks)
+        if all(c.nbytes <= _HDF5_ATTR_LIMIT for c in chunks):
+            break
+        n_chunks += 1
+    for i, chunk in enumerate(chunks):
+        group.attrs[f"{name}{i}"] = chunk
+
+
+def open_for_reading(filepath, what="model"):
+    """Open an HDF5 file; clear errors for missing, truncated or non-HDF5 files."""
+    h5py = h5py_module()
+    if hasattr(filepath, "read"):
+        return h5py.File(filepath, "r")
+    path = os.fspath(filepath)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No such file: {path!r} (cannot load the {what})")
+    try:
+        return h5py.File(path, "r")
+    except OSError as error:
+        raise ValueError(
+            f"{path!r} is not a readable HDF5 file (truncated, corrupt or another format): {error}"
+        ) from None
+
+
+def atomic_write(filepath, overwrite, writer, binary_open=False):
+    """Call ``writer(tmp_path)`` then rename onto ``filepath`` (old file intact on a crash)."""
+    path = os.fspath(filepath)
+    if os.path.exists(path) and not overwrite:
+        raise ValueError(
+            f"File {path!r} already exists and overwrite=False; pass overwrite=True to replace it"
+        )
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    os.close(fd)
+    try:
+        writer(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+# ----------------------------------------------------------------------------- layer weights
+
+
+def layer_weight_variables(layer):
+    """A layer's variables in Keras's legacy order: trainable, then non-trainable."""
+    seen, out = set(), []
+    for v in list(layer.trainable_weights) + list(layer.non_trainable_weights):
+        if id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+    return out
+
+
+def to_host(variable):
+    from gpuk._array import to_numpy
+
+    return np.asarray(to_numpy(variable.data if hasattr(variable, "data") else variable))
+
+
+def read_legacy_weights(group, filename):
+    """``[(layer_name, weight_names, [arrays])]`` of a legacy weights group, in file order."""
+    names = read_str_list(group.attrs, "layer_names")
+    if names is None:
+        raise ValueError(f"{filename}: no 'layer_names' attribute; not a Keras weights group")
+    out = []
+    for layer_name in names:
+        if layer_name not in group:
+            raise ValueError(f"{filename}: layer group {layer_name!r} is listed but missing")
+        g = group[layer_name]
+        weight_names = read_str_list(g.attrs, "weight_names") or []
+        arrays = []
+        for weight_name in weight_names:
+            if weight_name not in g:
+                raise ValueError(
+                    f"{filename}: weight {weight_name!r} of layer {layer_name!r} is missing"
+                )
+            arrays.append(np.asarray(g[weight_name]))
+        out.append((layer_name, weight_names, arrays))
+    return out
+
+
+def _convert_for_layer(layer, variables, arrays):
+    """Known layout conversions (GRU bias flavours); returns the arrays to assign."""
+    arrays = list(arrays)
+    if len(arrays) == len(variables):
+        for i, (variable, array) in enumerate(zip(variables, arrays)):
+            shape = tuple(variable.shape)
+            if array.shape != shape and array.size == int(np.prod(shape)):
+                name = getattr(variable, "name", "")
+                # CuDNNGRU's (6u,) bias is the reset_after=True (2, 3u) bias flattened.
+                if name.startswith("bias") and len(shape) == 2 and array.ndim == 1:
+                    arrays[i] = array.reshape(shape)
+    return arrays
+
+
+def assign_layer_weights(layer, arrays, filename, file_layer, skip_mismatch=False):
+    """Assign ``arrays`` (legacy order) to ``layer``; ValueError naming file and layers."""
+    variables = layer_weight_variables(layer)
+    arrays = _convert_for_layer(layer, variables, arrays)
+    if len(variables) != len(arrays):
+        message = (
+            f"{filename}: layer {layer.name!r} ({type(layer).__name__}) expects "
+            f"{len(variables)} weights {[tuple(v.shape) for v in variables]}, but the saved "
+            f"layer {file_layer!r} has {len(arrays)} weights {[a.shape for a in arrays]}"
+        )
+        if skip_mismatch:
+            warnings.warn(f"Skipping: {message}", stacklevel=3)
+            return
+        raise ValueError(message)
+    for variable, array in zip(variables, arrays):
+        if tuple(variable.shape) != tuple(array.shape):
+            message = (
+                f"{filename}: shape mismatch for weight {variable.path!r} of layer "
+                f"{layer.name!r}: the model has {tuple(variable.shape)}, the saved layer "
+                f"{file_layer!r} has {tuple(array.shape)}"
+            )
+            if skip_mismatch:
+                warnings.warn(f"Skipping: {message}", stacklevel=3)
+                return
+            raise ValueError(message)
+    for variable, array in zip(variables, arrays):
+        variable.assign(np.asarray(array).astype(variable.dtype, copy=False))
+
+
+def load_legacy_weights(model, group, filename, by_name=False, skip_mismatch=False):
+    """Assign a legacy weights group to ``model``.
+
+    Without ``by_name`` the layers are paired by name when the file's weighted layers and the
+    model's carry the same names (any order), else by position as Keras does.
+    """
+    saved = [entry for entry in read_legacy_weights(group, filename) if entry[2]]
+    layers = [layer for layer in _all_layers(model) if layer_weight_variables(layer)]
+    if by_name:
+        by = {name: arrays for name, _, arrays in saved}
+        for layer in layers:
+            if layer.name in by:
+                assign_layer_weights(layer, by[layer.name], filename, layer.name, skip_mismatch)
+        return
+    model_names = [layer.name for layer in layers]
+    file_names = [name for name, _, _ in saved]
+    if sorted(model_names) == sorted(file_names):
+        by = {name: arrays for name, _, arrays in saved}
+        for layer in layers:
+            assign_layer_weights(layer, by[layer.name], filename, layer.name, skip_mismatch)
+        return
+    if len(layers) != len(saved):
+        raise ValueError(
+            f"{filename}: layer count mismatch: the file has weights for {len(saved)} layers "
+            f"{file_names}, the model has {len(layers)} layers with weights {model_names}"
+        )
+    for layer, (name, _, arrays) in zip(layers, saved):
+        assign_layer_weights(layer, arrays, filename, name, skip_mismatch)
+
+
+def _all_layers(model):
+    layers = getattr(model, "layers", None)
+    if layers is None:
+        return [model]
+    return list(layers)
+
+
+def legacy_weight_names(layer):
+    """tf.keras-style names: ``dense/kernel:0``, ``gru/gru_cell/kernel:0`` (unique)."""
+    names = []
+    for i, variable in enumerate(layer_weight_variables(layer)):
+        path = getattr(variable, "path", None) or getattr(variable, "name", None) or f"param_{i}"
+        if "/" not in path:
+            path = f"{layer.name}/{path}"
+        name = f"{path}:0"
+        base, k = name, 1
+        while name in names:
+            name = f"{base[:-2]}_{k}:0"
+            k += 1
+        names.append(name)
+    return names
+
+
+def write_legacy_weights(group, model, keras_version, backend="tensorflow"):
+    """The legacy weights layout (``layer_names`` + per-layer ``weight_names`` + datasets)."""
+    layers = _all_layers(model)
+    write_str_list(group, "layer_names", [layer.name for layer in layers])
+    group.attrs["backend"] = backend.encode("utf8")
+    group.attrs["keras_version"] = keras_version.encode("utf8")
+    for layer in layers:
+        g = group.create_group(layer.name)
+        names = legacy_weight_names(layer)
+        write_str_list(g, "weight_names", names)
+        for name, variable in zip(names, layer_weight_variables(layer)):
+            g.create_dataset(name, data=to_host(variable))
+
+
+# ----------------------------------------------------------------------------- optimizer
+
+
+def optimizer_weight_names(optimizer):
+    names = []
+    for i, variable in enumerate(optimizer.variables):
+        path = getattr(variable, "path", None) or f"{optimizer.name}/param_{i}"
+        name, k = path, 1
+        while name in names:
+            name = f"{path}_{k}"
+            k += 1
+        names.append(name)
+    return names
+
+
+def restore_optimizer(model, arrays, filename):
+    """Set the optimizer's slots from saved arrays when the layout is recognised, else warn.
+
+    Accepted: Keras 3 / gpuk order ``[iteration, learning_rate, slots...]``, or tf.keras's new
+    optimizers ``[iteration, slots...]`` (no learning-rate variable).
+    """
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not arrays:
+        return False
+    if len(arrays) <= 2 and all(np.ndim(a) == 0 for a in arrays):
+        # An optimizer saved before its first step: only its counter (and learning rate,
+        # already restored from the config).
+        counter = optimizer.variables[0]
+        counter.assign(np.asarray(arrays[0]).astype(counter.dtype))
+        return True
+    try:
+        optimizer.build(model.trainable_variables)
+    except Exception as error:  # noqa: BLE001 - report and continue with a fresh optimizer
+        warnings.warn(f"{filename}: could not build the optimizer ({error})", stacklevel=3)
+        return False
+    variables = optimizer.variables
+    shapes = [tuple(v.shape) for v in variables]
+    saved = [tuple(np.shape(a)) for a in arrays]
+    if saved == shapes:
+        targets = variables
+    elif len(variables) >= 2 and saved == [shapes[0]] + shapes[2:]:
+        targets = [variables[0]] + variables[2:]
+    else:
+        warnings.warn(
+            f"{filename}: the saved optimizer state ({len(arrays)} variables) does not match "
+            f"optimizer {optimizer.name!r} ({len(variables)} variables); starting with a freshly "
+            "initialized optimizer",
+            stacklevel=3,
+        )
+        return False
+    for variable, array in zip(targets, arrays):
+        variable.assign(np.asarray(array).astype(variable.dtype, copy=False))
+    return True
+
+
+# ----------------------------------------------------------------------------- Keras 3 W3
+
+
+def snake_case(name):
+    """Keras 3's object-key rule (``GRU -> gru``, ``InputLayer -> input_layer``)."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _own_variables(obj):
+    return list(getattr(obj, "_trainable_variables", [])) + list(
+        getattr(obj, "_non_trainable_variables", [])
+    )
+
+
+def _children(obj):
+    """``[(attribute, layer or list of layers)]`` as Keras 3 walks a saveable (sorted)."""
+    from gpuk.layers.base import Layer
+
+    if hasattr(obj, "_input_structure") or type(obj).__name__ in ("Sequential", "Functional"):
+        return [("layers", list(obj.layers))]
+    out = []
+    for attr in sorted(vars(obj)):
+        if attr.startswith("_"):
+            continue
+        value = vars(obj)[attr]
+        if isinstance(value, Layer) and value is not obj:
+            out.append((attr, value))
+        elif (
+            isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value)
+        ):
+            out.append((attr, list(value)))
+    return out
+
+
+def _walk(obj, path, visit):
+    visit(path, obj)
+    for attr, child in _children(obj):
+        if isinstance(child, list):
+            used = {}
+            for item in child:
+                key = snake_case(type(item).__name__)
+                if key in used:
+                    used[key] += 1
+                    key = f"{key}_{used[key] - 1}"
+                else:
+                    used[key] = 1
+                _walk(item, f"{path}/{attr}/{key}".lstrip("/"), visit)
+        else:
+            _walk(child, f"{path}/{attr}".lstrip("/"), visit)
+
+
+def write_w3(h5file, model, include_optimizer=True):
+    """Keras 3's ``.weights.h5`` layout (section 2.2) into an open h5py file."""
+
+    def visit(path, obj):
+        group = h5file.require_group(f"{path}/vars" if path else "vars")
+        group.attrs["name"] = getattr(obj, "name", "")
+        for i, variable in enumerate(_own_variables(obj)):
+            group.create_dataset(str(i), data=to_host(variable))
+
+    _walk(model, "", visit)
+    optimizer = getattr(model, "optimizer", None)
+    if include_optimizer and optimizer is not None and getattr(optimizer, "built", False):
+        group = h5file.require_group("optimizer/vars")
+        group.attrs["name"] = optimizer.name
+        for i, variable in enumerate(optimizer.variables):
+            group.create_dataset(str(i), data=to_host(variable))
+
+
+def read_w3(h5file, model, filename, skip_mismatch=False, load_optimizer=False):
+    """Assign a Keras 3 ``.weights.h5`` layout to ``model`` (by object path, as Keras 3)."""
+
+    def visit(path, obj):
+        variables = _own_variables(obj)
+        key = f"{path}/vars" if path else "vars"
+        group = h5file.get(key)
+        stored = [] if group is None else sorted(group.keys(), key=int)
+        label = getattr(obj, "name", path)
+        if len(stored) != len(variables):
+            message = (
+                f"{filename}: {type(obj).__name__} {label!r} expects {len(variables)} variables "
+                f"at '{key}', the file has {len(stored)}"
+            )
+            if skip_mismatch or (not variables and group is None):
+                if variables:
+                    warnings.warn(f"Skipping: {message}", stacklevel=4)
+                return
+            raise ValueError(message)
+        arrays = [np.asarray(group[k]) for k in stored]
+        for variable, array in zip(variables, arrays):
+            if tuple(variable.shape) != array.shape:
+                message = (
+                    f"{filename}: shape mismatch for {variable.path!r} of {label!r} at '{key}': "
+                    f"the model has {tuple(variable.shape)}, the file has {array.shape}"
+                )
+                if skip_mismatch:
+                    warnings.warn(f"Skipping: {message}", stacklevel=4)
+                    return
+                raise ValueError(message)
+        for variable, array in zip(variables, arrays):
+            variable.assign(array.astype(variable.dtype, copy=False))
+
+    _walk(model, "", visit)
+    if load_optimizer and "optimizer" in h5file and "vars" in h5file["optimizer"]:
+        group = h5file["optimizer/vars"]
+        arrays = [np.asarray(group[k]) for k in sorted(group.keys(), key=int)]
+        restore_optimizer(model, arrays, filename)
+
+
+def is_w3(h5file):
+    return "layer_names" not in h5file.attrs and ("layers" in h5file or "vars" in h5file)

@@ -1,0 +1,383 @@
+"""``load_model``, ``save_model``, weights files, JSON and ``clone_model``.
+
+Formats (keras-formats.md): ``.h5``/``.hdf5`` full models in the legacy layout (written in the
+"conservative tf.keras" form that Keras 3 and tf.keras 2 both load), the Keras 3 ``.keras`` zip
+archive, ``.weights.h5`` (Keras 3) and legacy ``.h5`` weights, and JSON configs. Reading is
+lenient about every Keras generation's spelling; nothing in a file is executed (no pickle, no
+eval; Lambda bytecode only with ``safe_mode=False``). Every write goes to a temporary file in the
+same folder and is renamed over the target, so a failed save leaves the old file intact.
+"""
+
+import datetime
+import io
+import json
+import os
+import warnings
+import zipfile
+
+import numpy as np
+
+from gpuk._version import __version__ as _gpuk_version
+from gpuk.saving import compile_utils, config_utils, h5_format
+
+_KERAS3_VERSION = "3.15.1"  # stamped into .keras archives (their config is Keras 3-shaped)
+
+
+def _name(filepath):
+    return os.fspath(filepath) if not hasattr(filepath, "read") else repr(filepath)
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
+    """Load a model saved by gpuk, Keras 3, tf.keras 2 or Keras 2 (``.h5``, ``.keras``).
+
+    Args:
+        filepath: path of an ``.h5``/``.hdf5`` file or a ``.keras`` archive.
+        custom_objects: ``{name: class or function}`` for user layers, losses, metrics,
+            constraints ... (found by class name or Keras 3's ``package>Name``). A plain
+            function given for a class-like entry is called with the saved config, as tf.keras
+            does (rnnoise's ``{"WeightClip": foo}`` turns the constraints into ``foo(**config)``).
+        compile: restore the optimizer (with its state), losses, metrics and loss weights when
+            the file has them. A compile state that cannot be restored gives a warning and an
+            uncompiled model.
+        safe_mode: refuse to load Lambda layers stored as bytecode.
+
+    Returns:
+        The model, with the saved weights.
+
+    Raises:
+        ValueError: for unreadable files, unknown objects and mismatched weights (the message
+            names the file and the layer or object).
+    """
+    name = _name(filepath)
+    if not hasattr(filepath, "read"):
+        path = os.fspath(filepath)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"No such file or directory: {path!r}")
+        if os.path.isdir(path):
+            raise ValueError(
+                f"{path!r} is a directory (a TensorFlow SavedModel?); gpuk loads .h5 and .keras "
+                "files"
+            )
+        if zipfile.is_zipfile(path):
+            return _load_keras_archive(path, custom_objects, compile, safe_mode)
+    h5py = h5_format.h5py_module()
+    if not hasattr(filepath, "read") and not h5py.is_hdf5(os.fspath(filepath)):
+        raise ValueError(
+            f"{name!r} is neither an HDF5 model file nor a .keras archive (truncated, corrupt "
+            "or another format)"
+        )
+    with h5_format.open_for_reading(filepath) as f:
+        return _load_h5_model(f, name, custom_objects, compile, safe_mode)
+
+
+def _weight_shapes(group):
+    shapes = {}
+    try:
+        for layer_name, _, arrays in h5_format.read_legacy_weights(group, ""):
+            shapes[layer_name] = [a.shape for a in arrays]
+    except (ValueError, KeyError):
+        pass
+    return shapes
+
+
+def _load_h5_model(f, name, custom_objects, compile, safe_mode):  # noqa: A002
+    if "model_config" not in f.attrs:
+        if "layer_names" in f.attrs or h5_format.is_w3(f):
+            raise ValueError(
+                f"{name}: this file holds only weights (no model config); build the model and "
+                "call model.load_weights() instead"
+            )
+        raise ValueError(f"{name}: no model found in the HDF5 file (no 'model_config' attribute)")
+    keras_version = h5_format.decode(f.attrs.get("keras_version", "1"))
+    model_config = config_utils.parse_json(h5_format.decode(f.attrs["model_config"]), name)
+    weights_group = f["model_weights"] if "model_weights" in f else f
+    class_name, config = config_utils.prepare_model_config(
+        model_config, name, keras_version, _weight_shapes(weights_group)
+    )
+    model = config_utils.model_from_prepared(class_name, config, name, custom_objects, safe_mode)
+    h5_format.load_legacy_weights(model, weights_group, name)
+    if compile and "training_config" in f.attrs:
+        training_config = config_utils.parse_json(
+            h5_format.decode(f.attrs["training_config"]), name
+        )
+        if compile_utils.restore_compile(model, training_config, custom_objects, name):
+            if "optimizer_weights" in f:
+                group = f["optimizer_weights"]
+                names = h5_format.read_str_list(group.attrs, "weight_names") or []
+                arrays = [np.asarray(group[n]) for n in names]
+                h5_format.restore_optimizer(model, arrays, name)
+    return model
+
+
+def _load_keras_archive(path, custom_objects, compile, safe_mode):  # noqa: A002
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = set(archive.namelist())
+            if "config.json" not in members:
+                raise ValueError(f"{path}: the archive has no config.json; not a .keras file")
+            config = config_utils.parse_json(archive.read("config.json"), path)
+            metadata = {}
+            if "metadata.json" in members:
+                metadata = config_utils.parse_json(archive.read("metadata.json"), path)
+            weights = None
+            if "model.weights.h5" in members:
+                weights = archive.read("model.weights.h5")
+            elif "model.weights.npz" in members:
+                weights = archive.read("model.weights.npz")
+    except zipfile.BadZipFile as error:
+        raise ValueError(f"{path}: corrupt .keras archive ({error})") from None
+    keras_version = metadata.get("keras_version", "3")
+    class_name, inner = config_utils.prepare_model_config(config, path, keras_version)
+    model = config_utils.model_from_prepared(class_name, inner, path, custom_objects, safe_mode)
+    _build_from_config(model, config)
+    compiled = False
+    if compile and config.get("compile_config"):
+        compiled = compile_utils.restore_compile(
+            model, config["compile_config"], custom_objects, path
+        )
+    if weights is None:
+        raise ValueError(f"{path}: the archive has no model.weights.h5")
+    if weights[:4] == b"PK\x03\x04":
+        raise ValueError(f"{path}: .npz weights inside .keras archives are not supported")
+    h5py = h5_format.h5py_module()
+    with h5py.File(io.BytesIO(weights), "r") as f:
+        h5_format.read_w3(f, model, path, load_optimizer=compiled)
+    return model
+
+
+def _build_from_config(model, config):
+    build_config = config.get("build_config") or {}
+    shape = build_config.get("input_shape")
+    if shape is not None and not getattr(model, "built", False) and hasattr(model, "build"):
+        model.build(shape)
+
+
+# ----------------------------------------------------------------------------- saving
+
+
+def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs):
+    """Save ``model`` to ``filepath``: ``.keras`` (Keras 3 archive) or ``.h5``/``.hdf5``.
+
+    Args:
+        model: a functional or Sequential model.
+        filepath: target path; the suffix chooses the format (another suffix: legacy HDF5,
+            like tf.keras's ``save_format="h5"``).
+        overwrite: replace an existing file (``False`` raises if it exists).
+        include_optimizer: store the compile state and the optimizer's variables.
+        **kwargs: ``save_format`` (``"h5"``/``"keras"``) is accepted; others raise TypeError.
+    """
+    save_format = kwargs.pop("save_format", None)
+    kwargs.pop("signatures", None)
+    kwargs.pop("options", None)
+    if kwargs:
+        raise TypeError(f"save_model() got unexpected keyword arguments {sorted(kwargs)}")
+    path = os.fspath(filepath)
+    if save_format is None:
+        save_format = "keras" if path.endswith(".keras") else "h5"
+    if save_format in ("tf", "tensorflow"):
+        raise ValueError(
+            f"{path}: the TensorFlow SavedModel format is not supported; use .keras or .h5"
+        )
+    if save_format == "keras":
+        h5_format.atomic_write(
+            path, overwrite, lambda tmp: _write_keras_archive(model, tmp, include_optimizer)
+        )
+    else:
+        config_utils.warn_hard_sigmoid(model, path)
+        h5_format.atomic_write(
+            path, overwrite, lambda tmp: _write_h5_model(model, tmp, include_optimizer)
+        )
+
+
+def _write_h5_model(model, tmp, include_optimizer):
+    h5py = h5_format.h5py_module()
+    version = config_utils.LEGACY_WRITE_VERSION
+    envelope = config_utils.model_envelope(model, "legacy")
+    with h5py.File(tmp, "w") as f:
+        f.attrs["keras_version"] = version.encode("utf8")
+        f.attrs["backend"] = b"tensorflow"
+        f.attrs["gpuk_version"] = _gpuk_version.encode("utf8")
+        f.attrs["model_config"] = config_utils.dumps(envelope).encode("utf8")
+        h5_format.write_legacy_weights(f.create_group("model_weights"), model, version)
+        if not include_optimizer:
+            return
+        training_config = compile_utils.training_config(model)
+        if training_config is None:
+            return
+        f.attrs["training_config"] = config_utils.dumps(training_config).encode("utf8")
+        optimizer = model.optimizer
+        if getattr(optimizer, "built", False) and optimizer.variables:
+            group = f.create_group("optimizer_weights")
+            names = h5_format.optimizer_weight_names(optimizer)
+            h5_format.write_str_list(group, "weight_names", names)
+            for weight_name, variable in zip(names, optimizer.variables):
+                group.create_dataset(weight_name, data=h5_format.to_host(variable))
+
+
+def _write_keras_archive(model, tmp, include_optimizer):
+    h5py = h5_format.h5py_module()
+    envelope = config_utils.model_envelope(model, "hybrid")
+    envelope["build_config"] = {"input_shape": None}
+    if include_optimizer:
+        compile_config = compile_utils.keras3_compile_config(model)
+        if compile_config is not None:
+            envelope["compile_config"] = compile_config
+    metadata = {
+        "keras_version": _KERAS3_VERSION,
+        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+        "gpuk_version": _gpuk_version,
+    }
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        h5_format.write_w3(f, model, include_optimizer=include_optimizer)
+    with zipfile.ZipFile(tmp, "w") as archive:
+        archive.writestr("metadata.json", json.dumps(metadata))
+        archive.writestr("config.json", config_utils.dumps(envelope))
+        archive.writestr("model.weights.h5", buffer.getvalue())
+
+
+# ----------------------------------------------------------------------------- weights
+
+
+def save_weights(model, filepath, overwrite=True, **kwargs):
+    """Save the weights: ``*.weights.h5`` -> Keras 3 layout, ``*.h5``/``*.hdf5`` -> legacy.
+
+    Args:
+        model: the model (or a layer).
+        filepath: target path.
+        overwrite: replace an existing file (``False`` raises if it exists).
+    """
+    save_format = kwargs.pop("save_format", None)
+    kwargs.pop("options", None)
+    if kwargs:
+        raise TypeError(f"save_weights() got unexpected keyword arguments {sorted(kwargs)}")
+    path = os.fspath(filepath)
+    h5py = h5_format.h5py_module()
+    if path.endswith(".weights.h5"):
+
+        def write(tmp):
+            with h5py.File(tmp, "w") as f:
+                h5_format.write_w3(f, model, include_optimizer=True)
+
+    elif path.endswith((".h5", ".hdf5", ".keras.h5")) or save_format == "h5":
+
+        def write(tmp):
+            with h5py.File(tmp, "w") as f:
+                h5_format.write_legacy_weights(f, model, config_utils.LEGACY_WRITE_VERSION)
+
+    else:
+        raise ValueError(
+            f"The filename must end in `.weights.h5` (Keras 3 layout) or `.h5` (legacy layout). "
+            f"Received: filepath={path}"
+        )
+    h5_format.atomic_write(path, overwrite, write)
+
+
+def load_weights(model, filepath, by_name=False, skip_mismatch=False, **kwargs):
+    """Load weights from a weights file, a full-model ``.h5`` or a ``.keras`` archive.
+
+    Args:
+        model: the model (already built, with the same architecture).
+        filepath: ``.weights.h5`` (Keras 3 layout; matched by object path), legacy ``.h5``
+            (matched by layer name when the names agree, else by position, as Keras), a full
+            ``.h5`` model file or a ``.keras`` archive.
+        by_name: legacy layout only: assign to the layers with the same names, skip the rest.
+        skip_mismatch: warn and skip layers whose weight count or shapes differ.
+    """
+    kwargs.pop("options", None)
+    if kwargs:
+        raise TypeError(f"load_weights() got unexpected keyword arguments {sorted(kwargs)}")
+    name = _name(filepath)
+    if not hasattr(filepath, "read"):
+        path = os.fspath(filepath)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"No such file: {path!r} (cannot load the weights)")
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                if "model.weights.h5" not in archive.namelist():
+                    raise ValueError(f"{path}: the archive has no model.weights.h5")
+                data = archive.read("model.weights.h5")
+            h5py = h5_format.h5py_module()
+            with h5py.File(io.BytesIO(data), "r") as f:
+                h5_format.read_w3(f, model, path, skip_mismatch=skip_mismatch)
+            return
+    with h5_format.open_for_reading(filepath, "weights") as f:
+        if "layer_names" in f.attrs:
+            h5_format.load_legacy_weights(model, f, name, by_name, skip_mismatch)
+        elif "model_weights" in f:
+            h5_format.load_legacy_weights(model, f["model_weights"], name, by_name, skip_mismatch)
+        elif h5_format.is_w3(f):
+            if by_name:
+                raise ValueError(
+                    f"{name}: by_name=True works only with the legacy .h5 layout; this is a "
+                    "Keras 3 .weights.h5 file"
+                )
+            h5_format.read_w3(f, model, name, skip_mismatch=skip_mismatch)
+        else:
+            raise ValueError(f"{name}: no Keras weights found in the HDF5 file")
+
+
+# ----------------------------------------------------------------------------- JSON
+
+
+def to_json(model, **kwargs):
+    """The model config as JSON.
+
+    Args:
+        model: a functional or Sequential model.
+        **kwargs: ``flavor`` (``"hybrid"`` default: loads in Keras 3 and tf.keras 2;
+            ``"tf_keras"``: the plain legacy envelope with ``keras_version``/``backend``);
+            other keyword arguments go to ``json.dumps`` (``indent=2`` ...).
+    """
+    flavor = kwargs.pop("flavor", "hybrid")
+    if flavor not in ("hybrid", "tf_keras", "legacy"):
+        raise ValueError(f"to_json: flavor must be 'hybrid' or 'tf_keras', received {flavor!r}")
+    if flavor == "hybrid":
+        envelope = config_utils.model_envelope(model, "hybrid")
+    else:
+        envelope = config_utils.model_envelope(model, "legacy")
+        envelope["keras_version"] = config_utils.LEGACY_WRITE_VERSION
+        envelope["backend"] = "tensorflow"
+    return config_utils.dumps(envelope, **kwargs)
+
+
+def model_from_json(json_string, custom_objects=None):
+    """Rebuild a model (fresh weights) from ``to_json`` text of gpuk, Keras 3 or tf.keras.
+
+    Also accepts a ``.keras`` archive's ``config.json`` and an ``.h5`` file's
+    ``model_config``.
+    """
+    config = config_utils.parse_json(json_string, "model_from_json")
+    version = config.get("keras_version") if isinstance(config, dict) else None
+    if version is None and isinstance(config, dict) and "module" in config:
+        version = "3"
+    class_name, inner = config_utils.prepare_model_config(config, "model_from_json", version)
+    return config_utils.model_from_prepared(class_name, inner, "model_from_json", custom_objects)
+
+
+def model_from_config(config, custom_objects=None):
+    """Rebuild a model from a ``{"class_name", "config"}`` dict."""
+    return model_from_json(config_utils.dumps(config), custom_objects)
+
+
+def clone_model(model, input_tensors=None, clone_function=None, **kwargs):
+    """A new model with the same architecture and freshly initialized weights (as Keras).
+
+    ``clone_function`` (called with each layer, returning a new layer) and ``input_tensors``
+    are not supported by this config-based clone and raise ValueError when given.
+    """
+    if input_tensors is not None or clone_function is not None or kwargs:
+        raise ValueError(
+            "clone_model: input_tensors, clone_function and other options are not supported; "
+            "gpuk clones through the model config"
+        )
+    cls = type(model)
+    config = model.get_config()
+    return cls.from_config(config)
+
+
+def _warn(message):
+    warnings.warn(message, stacklevel=3)
