@@ -113,6 +113,10 @@ _BUILTINS.update(
         "auc": AUC,
     }
 )  # fmt: skip
+# Every other loss function is usable as a metric under its loss names ('huber', ...).
+for _name, _obj in _losses._BUILTINS.items():
+    if not inspect.isclass(_obj):
+        _BUILTINS.setdefault(_name, _obj)
 for _name in ("mean", "sum", "metric", "mean_metric_wrapper"):
     _BUILTINS.pop(_name, None)
 

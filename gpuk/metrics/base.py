@@ -241,7 +241,7 @@ class Mean(_Reduce):
         total, count = self.total.data, self.count.data
         xp = get_array_module(total)
         safe = xp.where(count == 0, xp.ones_like(count), count)
-        return Tensor(xp.where(count == 0, xp.zeros_like(total), total / safe))
+        return Tensor(xp.asarray(xp.where(count == 0, xp.zeros_like(total), total / safe)))
 
 
 class MeanMetricWrapper(Mean):

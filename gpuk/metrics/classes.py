@@ -152,4 +152,5 @@ class RootMeanSquaredError(Mean):
 
     def result(self):
         value = super().result().data
-        return Tensor(get_array_module(value).sqrt(value))
+        xp = get_array_module(value)
+        return Tensor(xp.asarray(xp.sqrt(value)))

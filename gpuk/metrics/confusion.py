@@ -173,7 +173,7 @@ class _PrecisionRecall(Metric):
         value = xp.where(
             denominator == 0, xp.zeros_like(tp), tp / xp.where(denominator == 0, 1, denominator)
         )
-        return Tensor(value[0] if len(self.thresholds) == 1 else value)
+        return Tensor(xp.asarray(value[0] if len(self.thresholds) == 1 else value))
 
     def get_config(self):
         config = super().get_config()
@@ -358,12 +358,14 @@ class AUC(Metric):
                 heights = xp.maximum(y[: n - 1], y[1:])
             areas = (x[: n - 1] - x[1:]) * heights
         if not self.multi_label:
-            return Tensor(areas.sum().astype(self._dtype))
+            return Tensor(xp.asarray(areas.sum(), dtype=self._dtype))
         by_label = areas.sum(axis=0)
         if self.label_weights is None:
-            return Tensor(by_label.mean().astype(self._dtype))
+            return Tensor(xp.asarray(by_label.mean(), dtype=self._dtype))
         weights = xp.asarray(self.label_weights, dtype=by_label.dtype)
-        return Tensor(_divide_no_nan(xp, (by_label * weights).sum(), weights.sum()))
+        return Tensor(
+            xp.asarray(_divide_no_nan(xp, (by_label * weights).sum(), weights.sum()), self._dtype)
+        )
 
     def reset_state(self):
         if self._built:
