@@ -285,9 +285,25 @@ def _conservative_layer(entry):
     return entry
 
 
+def _split_registered_names(value):
+    # gpuk writes a registered class as class_name "pkg>Name"; Keras wants class_name "Name"
+    # with registered_name "pkg>Name" (tf.keras looks up class_name, Keras 3 registered_name).
+    if isinstance(value, dict):
+        out = {k: _split_registered_names(v) for k, v in value.items()}
+        name = out.get("class_name")
+        if isinstance(name, str) and ">" in name and "config" in out:
+            out["class_name"] = name.split(">")[-1]
+            out.setdefault("registered_name", name)
+            out.setdefault("module", None)
+        return out
+    if isinstance(value, list):
+        return [_split_registered_names(v) for v in value]
+    return value
+
+
 def conservative_model_config(class_name, config):
     """Legacy-form layer entries that Keras 3 and tf.keras both load (section 8)."""
-    config = copy.deepcopy(config)
+    config = _split_registered_names(copy.deepcopy(config))
     if isinstance(config, dict) and "layers" in config:
         config["layers"] = [_conservative_layer(e) for e in config["layers"]]
     return config

@@ -20,6 +20,7 @@ import numpy as np
 from gpuk._version import __version__ as _gpuk_version
 from gpuk.saving import compile_utils, config_utils, h5_format
 
+_GPUK_OPTIMIZER_GROUP = "gpuk_optimizer_weights"
 _KERAS3_VERSION = "3.15.1"  # stamped into .keras archives (their config is Keras 3-shaped)
 
 
@@ -104,8 +105,9 @@ def _load_h5_model(f, name, custom_objects, compile, safe_mode):  # noqa: A002
             h5_format.decode(f.attrs["training_config"]), name
         )
         if compile_utils.restore_compile(model, training_config, custom_objects, name):
-            if "optimizer_weights" in f:
-                group = f["optimizer_weights"]
+            key = _GPUK_OPTIMIZER_GROUP if _GPUK_OPTIMIZER_GROUP in f else "optimizer_weights"
+            if key in f:
+                group = f[key]
                 names = h5_format.read_str_list(group.attrs, "weight_names") or []
                 arrays = [np.asarray(group[n]) for n in names]
                 h5_format.restore_optimizer(model, arrays, name)
@@ -210,7 +212,9 @@ def _write_h5_model(model, tmp, include_optimizer):
         f.attrs["training_config"] = config_utils.dumps(training_config).encode("utf8")
         optimizer = model.optimizer
         if getattr(optimizer, "built", False) and optimizer.variables:
-            group = f.create_group("optimizer_weights")
+            # Not "optimizer_weights": Keras 3 raises (instead of warning) when that group does
+            # not match its unbuilt optimizer; Keras ignores this group, gpuk reads both.
+            group = f.create_group(_GPUK_OPTIMIZER_GROUP)
             names = h5_format.optimizer_weight_names(optimizer)
             h5_format.write_str_list(group, "weight_names", names)
             for weight_name, variable in zip(names, optimizer.variables):
