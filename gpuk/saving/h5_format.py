@@ -57,6 +57,11 @@ def read_str_list(attrs, name):
     return out
 
 
+def has_list_attr(attrs, name):
+    """Whether a (possibly chunked) list attribute exists."""
+    return name in attrs or f"{name}0" in attrs
+
+
 def write_str_list(group, name, values):
     """Write a list of strings as Keras does (bytes array, empty float64 array when empty)."""
     data = [v.encode("utf8") for v in values]
@@ -431,4 +436,6 @@ def read_w3(h5file, model, filename, skip_mismatch=False, load_optimizer=False):
 
 
 def is_w3(h5file):
-    return "layer_names" not in h5file.attrs and ("layers" in h5file or "vars" in h5file)
+    return not has_list_attr(h5file.attrs, "layer_names") and (
+        "layers" in h5file or "vars" in h5file
+    )

@@ -86,7 +86,7 @@ def _weight_shapes(group):
 
 def _load_h5_model(f, name, custom_objects, compile, safe_mode):  # noqa: A002
     if "model_config" not in f.attrs:
-        if "layer_names" in f.attrs or h5_format.is_w3(f):
+        if h5_format.has_list_attr(f.attrs, "layer_names") or h5_format.is_w3(f):
             raise ValueError(
                 f"{name}: this file holds only weights (no model config); build the model and "
                 "call model.load_weights() instead"
@@ -309,7 +309,7 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False, **kwargs):
                 h5_format.read_w3(f, model, path, skip_mismatch=skip_mismatch)
             return
     with h5_format.open_for_reading(filepath, "weights") as f:
-        if "layer_names" in f.attrs:
+        if h5_format.has_list_attr(f.attrs, "layer_names"):
             h5_format.load_legacy_weights(model, f, name, by_name, skip_mismatch)
         elif "model_weights" in f:
             h5_format.load_legacy_weights(model, f["model_weights"], name, by_name, skip_mismatch)
