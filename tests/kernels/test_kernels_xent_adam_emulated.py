@@ -151,3 +151,53 @@ def test_adam_reference_is_keras_adam():
     np.testing.assert_allclose(v, 0.001 * g * g)
     alpha = 0.1 * np.sqrt(0.001) / 0.1
     np.testing.assert_allclose(p, [1.0, -2.0] - alpha * m / (np.sqrt(v) + 1e-7))
+
+
+@DTYPES
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_optimizer_hook_matches_the_optimizers_own_adam_update(provider, dtype, amsgrad):
+    """``adam_multi_tensor`` (what gpuk.optimizers.Adam calls on the GPU) equals adam_update."""
+    from gpuk.optimizers.adam import adam_alpha, adam_update
+
+    rng = np.random.default_rng(5)
+    shapes = [(4, 3), (5000,)]
+    params = [rng.normal(size=s).astype(dtype) for s in shapes]
+    slots = [[np.zeros(s, dtype) for s in shapes] for _ in range(3)]
+    expected = [p.copy() for p in params], [[a.copy() for a in group] for group in slots]
+    for step in (1, 2):
+        grads = [rng.normal(size=s).astype(dtype) for s in shapes]
+        alpha = adam_alpha(1e-2, 0.9, 0.999, step, np.dtype(dtype))
+        scalars = dict(beta_1=dtype(0.9), beta_2=dtype(0.999), epsilon=dtype(1e-7))
+        with launch.use_kernel_provider(provider):
+            handled = fused_adam.adam_multi_tensor(
+                params,
+                grads,
+                slots[0],
+                slots[1],
+                slots[2] if amsgrad else None,
+                lr=dtype(1e-2),
+                amsgrad=amsgrad,
+                alpha=alpha,
+                **scalars,
+            )
+        assert handled
+        for i in range(len(shapes)):
+            p, m, v, vh = adam_update(
+                np,
+                expected[0][i],
+                grads[i],
+                expected[1][0][i],
+                expected[1][1][i],
+                expected[1][2][i],
+                1e-2,
+                scalars["beta_1"],
+                scalars["beta_2"],
+                scalars["epsilon"],
+                amsgrad,
+                step,
+            )
+            expected[0][i], expected[1][0][i], expected[1][1][i], expected[1][2][i] = p, m, v, vh
+    for got, want in zip(
+        params + slots[0] + slots[1], expected[0] + expected[1][0] + expected[1][1]
+    ):
+        np.testing.assert_allclose(got, want, **TOL[dtype])

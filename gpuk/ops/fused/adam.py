@@ -83,10 +83,20 @@ def adam_step_reference(
 _tables = {}
 
 
+_pointer_tables = {}
+
+
 def _pointer_table(arrays, xp):
+    """Device table of the arrays' addresses, cached: a model's buffers rarely move, so steady
+    training steps upload nothing."""
     if xp is np:
         return np.asarray([a.ctypes.data for a in arrays], np.uint64)
-    return xp.asarray(np.asarray([a.data.ptr for a in arrays], np.uint64))
+    addresses = tuple(int(a.data.ptr) for a in arrays)
+    if addresses not in _pointer_tables:
+        if len(_pointer_tables) > 64:
+            _pointer_tables.clear()
+        _pointer_tables[addresses] = xp.asarray(np.asarray(addresses, np.uint64))
+    return _pointer_tables[addresses]
 
 
 def adam_step_fused(
@@ -118,10 +128,17 @@ def adam_step_fused(
     ok, reason = adam_supports(params, xp)
     if not ok:
         raise RuntimeError(f"adam_step_fused: {reason}")
-    dtype = params[0].dtype
-    grads = [xp.ascontiguousarray(g, dtype=dtype) for g in grads]
     if amsgrad and vhats is None:
         raise ValueError("adam_step_fused: amsgrad=True needs vhats (the AMSGrad maxima).")
+    alpha = _alpha(learning_rate, beta_1, beta_2, step)
+    _launch_adam(params, grads, ms, vs, vhats, alpha, beta_1, beta_2, epsilon, amsgrad)
+
+
+def _launch_adam(params, grads, ms, vs, vhats, alpha, beta_1, beta_2, epsilon, amsgrad):
+    """One launch of ``adam_multi_tensor`` with the bias-corrected step size ``alpha``."""
+    xp = _array.get_array_module(params[0])
+    dtype = params[0].dtype
+    grads = [xp.ascontiguousarray(g, dtype=dtype) for g in grads]
     vhats = vhats if amsgrad else vs
     sizes = [int(p.size) for p in params]
     tensor_index, start = launch.adam_chunks(sizes)
@@ -142,8 +159,21 @@ def adam_step_fused(
         config["block"],
         tuple(pointers)
         + (sizes_d, tensor_d, start_d, np.int64(launch.ADAM_CHUNK))
-        + (scalar(_alpha(learning_rate, beta_1, beta_2, step)), scalar(beta_1), scalar(beta_2))
+        + (scalar(alpha), scalar(beta_1), scalar(beta_2))
         + (scalar(epsilon), np.int32(bool(amsgrad))),
     )
     # keep the grads' contiguous copies alive until the launch is queued
     del grads
+
+
+def adam_multi_tensor(params, grads, ms, vs, vhats, *, lr, beta_1, beta_2, epsilon, amsgrad, alpha):
+    """The hook ``gpuk.optimizers.Adam`` calls on CuPy variables (see its module docstring).
+
+    Updates everything in one launch and returns True, or returns False (nothing touched) when
+    :func:`adam_supports` declines, so the optimizer's per-variable loop runs instead.
+    """
+    xp = _array.get_array_module(params[0])
+    if not adam_supports(params, xp)[0]:
+        return False
+    _launch_adam(params, grads, ms, vs, vhats, alpha, beta_1, beta_2, epsilon, amsgrad)
+    return True
