@@ -1,115 +1,216 @@
-"""Keras's text progress bar."""
+"""Keras's text progress bar (``keras.utils.Progbar``), as Keras 3 prints it.
 
+``verbose=1`` shows ``2/2 ━━━━━━━━━━━━━━━━━━━━ 0s 5ms/step - loss: 0.3093`` and redraws it in
+place; ``verbose=2`` prints ``2/2 - 0s - 5ms/step - loss: 0.3093`` once, when finalized.
+
+On a terminal (or in a notebook) the live bar is redrawn at most every ``interval`` seconds
+with ``\\r``. When standard output is not a terminal (a log file, a pipe, CI), redrawing would
+write one line per refresh, so the bar is printed once, when it is finalized, without the ANSI
+colours.
+"""
+
+import math
 import sys
 import time
 
+_BOLD = "\x1b[1m"
+_GREEN = "\x1b[32m"
+_WHITE = "\x1b[37m"
+_RESET = "\x1b[0m"
+
+
+def _is_dynamic(stream):
+    """True when ``\\r`` redraws work: a terminal or a Jupyter kernel."""
+    try:
+        if stream.isatty():
+            return True
+    except (AttributeError, ValueError):
+        pass
+    return "ipykernel" in sys.modules
+
 
 class Progbar:
-    """Displays ``current/target`` with a bar, the elapsed or remaining time and values.
+    """Displays a progress bar.
+
+    If neither ``stateful_metrics`` nor ``stateless_metrics`` is given, every value is
+    averaged over the steps it was reported for (Keras's default).
 
     Args:
         target: total number of steps, or None when unknown.
         width: bar width in characters.
-        verbose: 1 for a live bar, 2 for a single line when finalized, 0 for nothing.
-        interval: minimum seconds between live refreshes.
-        stateful_metrics: names whose values are shown as given rather than averaged.
-        unit_name: the unit shown in the time per unit (``"step"``).
+        verbose: 0 silent, 1 live bar, 2 one line when finalized.
+        interval: minimum seconds between two redraws of the live bar.
+        stateful_metrics: names shown as given (not averaged); all others are averaged.
+        stateless_metrics: names that are averaged; all others are shown as given. Give at
+            most one of the two.
+        unit_name: the unit of the time per unit (``"step"``).
     """
 
     def __init__(
-        self, target, width=20, verbose=1, interval=0.05, stateful_metrics=None, unit_name="step"
+        self,
+        target,
+        width=20,
+        verbose=1,
+        interval=0.05,
+        stateful_metrics=None,
+        stateless_metrics=None,
+        unit_name="step",
     ):
+        if stateful_metrics is not None and stateless_metrics is not None:
+            raise ValueError(
+                "Progbar: give only one of `stateful_metrics` and `stateless_metrics`. "
+                f"Received: stateful_metrics={stateful_metrics}, "
+                f"stateless_metrics={stateless_metrics}"
+            )
         self.target = target
         self.width = width
         self.verbose = verbose
         self.interval = interval
-        self.stateful_metrics = set(stateful_metrics or ())
         self.unit_name = unit_name
-        self._dynamic = bool(getattr(sys.stdout, "isatty", lambda: False)())
-        self._values = {}
+        if stateless_metrics is not None:
+            self.stateful_metrics = None
+            self.stateless_metrics = set(stateless_metrics)
+        else:
+            self.stateful_metrics = set(stateful_metrics or ())
+            self.stateless_metrics = None
+        self._dynamic_display = _is_dynamic(sys.stdout)
+        self._values = {}  # name -> [weighted sum, weight]
+        self._values_order = []
+        self._seen_so_far = 0
         self._start = time.time()
         self._last_update = 0.0
-        self._previous_width = 0
-        self._seen = 0
+        self._time_after_first_step = None
+        self._prev_total_width = 0
+
+    def _averaged(self, name):
+        if self.stateful_metrics is not None:
+            return name not in self.stateful_metrics
+        return name in self.stateless_metrics
 
     def update(self, current, values=None, finalize=None):
-        """Move to step ``current``; ``values`` is a list of ``(name, value)`` pairs."""
+        """Move to step ``current``.
+
+        Args:
+            current: index of the current step (1-based count of steps done).
+            values: list of ``(name, value_for_last_step)`` pairs.
+            finalize: whether this is the last update; by default ``current >= target``.
+        """
         if finalize is None:
             finalize = self.target is not None and current >= self.target
         for name, value in values or []:
-            self._values[name] = value  # logs from fit are already running averages
-        self._seen = current
+            if name not in self._values_order:
+                self._values_order.append(name)
+            if self._averaged(name) and not finalize:
+                # Weight by the steps since the last update, so sparse updates still
+                # average over every step.
+                steps = max(current - self._seen_so_far, 1)
+                total = self._values.get(name, [0.0, 0])
+                self._values[name] = [total[0] + value * steps, total[1] + steps]
+            else:
+                self._values[name] = [value, 1]
         now = time.time()
-        if self.verbose == 0:
-            return
-        if self.verbose == 2 and not finalize:
-            return
-        if self.verbose == 1 and not finalize:
-            if not self._dynamic or now - self._last_update < self.interval:
+        time_per_unit = self._estimate_step_duration(current, now)
+        self._seen_so_far = current
+
+        if self.verbose == 1:
+            if not finalize and (
+                not self._dynamic_display or now - self._last_update < self.interval
+            ):
                 return
+            self._print_bar(current, now, time_per_unit, finalize)
+        elif self.verbose == 2 and finalize:
+            self._print_line(current, now, time_per_unit)
         self._last_update = now
-        line = self._format(current, now, finalize)
-        if self.verbose == 1 and self._dynamic:
-            padding = " " * max(0, self._previous_width - len(line))
-            sys.stdout.write("\r" + line + padding)
-            self._previous_width = len(line)
-            if finalize:
-                sys.stdout.write("\n")
-        else:
-            sys.stdout.write(line + "\n")
-        sys.stdout.flush()
 
     def add(self, n, values=None):
         """Advance by ``n`` steps."""
-        self.update(self._seen + n, values)
+        self.update(self._seen_so_far + n, values)
 
-    def _format(self, current, now, finalize):
-        elapsed = now - self._start
-        per_unit = elapsed / max(current, 1)
-        if self.target is not None:
-            digits = len(str(self.target))
+    # ----------------------------------------------------------------- output
+    def _print_bar(self, current, now, time_per_unit, finalize):
+        colour = self._dynamic_display
+
+        def style(code, text):
+            return f"{code}{text}{_RESET}" if colour else text
+
+        if self.target is not None and self.target > 0:
+            digits = int(math.log10(self.target)) + 1
             count = f"{current:{digits}d}/{self.target}"
+            done = int(self.width * min(current / self.target, 1.0))
+            bar = style(_BOLD, count) + " "
+            if done > 0:
+                bar += style(_GREEN, "━" * done)
+            bar += style(_WHITE, "━" * (self.width - done))
+            plain = f"{count} " + "━" * self.width
         else:
-            count = f"{current}/Unknown"
-        parts = [count]
-        if self.verbose == 1:
-            if self.target:
-                done = int(self.width * min(current, self.target) / self.target)
-                parts.append("━" * done + "─" * (self.width - done))
-            if finalize or self.target is None:
-                parts.append(_format_seconds(elapsed))
-            else:
-                parts.append(f"ETA {_format_seconds(per_unit * (self.target - current))}")
-            parts.append(_format_per_unit(per_unit, self.unit_name))
-            text = " ".join(parts)
+            bar = plain = f"{current:7d}/Unknown"
+        if self.target is not None and self.target > 0 and not finalize:
+            when = _format_eta(time_per_unit * (self.target - current))
         else:
-            text = " - ".join(
-                [count, _format_seconds(elapsed), _format_per_unit(per_unit, self.unit_name)]
-            )
-        for name, value in self._values.items():
-            text += f" - {name}: {_format_value(value)}"
+            when = f"{now - self._start:.0f}s"
+        info = " " + style(_BOLD, when) + _format_time(time_per_unit, self.unit_name)
+        plain_info = " " + when + _format_time(time_per_unit, self.unit_name)
+        metrics = self._format_values(signed=True)
+        width = len(plain) + len(plain_info) + len(metrics)
+        message = bar + info + metrics
+        if colour:
+            message = "\r" + message + " " * max(0, self._prev_total_width - width)
+            if finalize:
+                message += "\n"
+        else:
+            message += "\n"
+        sys.stdout.write(message)
+        sys.stdout.flush()
+        self._prev_total_width = width
+
+    def _print_line(self, current, now, time_per_unit):
+        if self.target is None or self.target <= 0:
+            return
+        digits = int(math.log10(self.target)) + 1
+        line = f"{current:{digits}d}/{self.target} - {now - self._start:.0f}s"
+        line += " -" + _format_time(time_per_unit, self.unit_name)
+        line += self._format_values(signed=False)
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    def _format_values(self, signed):
+        text = ""
+        for name in self._values_order:
+            total, count = self._values[name]
+            try:
+                average = float(total) / max(1, count)
+            except (TypeError, ValueError):
+                text += f" - {name}: {total}"
+                continue
+            # Keras 3 compares |x| on the live bar but x itself on the verbose=2 line.
+            big = abs(average) > 1e-3 if signed else average > 1e-3
+            text += f" - {name}: {average:.4f}" if big else f" - {name}: {average:.4e}"
         return text
 
+    def _estimate_step_duration(self, current, now):
+        """Seconds per step, leaving out the first step (compilation, warm-up) when possible."""
+        if not current:
+            return 0.0
+        if self._time_after_first_step is not None and current > 1:
+            per_unit = (now - self._time_after_first_step) / (current - 1)
+        else:
+            per_unit = (now - self._start) / current
+        if current == 1:
+            self._time_after_first_step = now
+        return per_unit
 
-def _format_seconds(seconds):
-    if seconds >= 3600:
+
+def _format_eta(seconds):
+    if seconds > 3600:
         return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
-    if seconds >= 60:
+    if seconds > 60:
         return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
     return f"{int(seconds)}s"
 
 
-def _format_per_unit(seconds, unit):
-    if seconds >= 1:
-        return f"{seconds:.0f}s/{unit}"
+def _format_time(seconds, unit):
+    if seconds >= 1 or seconds == 0:
+        return f" {seconds:.0f}s/{unit}"
     if seconds >= 1e-3:
-        return f"{seconds * 1e3:.0f}ms/{unit}"
-    return f"{seconds * 1e6:.0f}us/{unit}"
-
-
-def _format_value(value):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    return f"{value:.4f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.4e}"
+        return f" {seconds * 1e3:.0f}ms/{unit}"
+    return f" {seconds * 1e6:.0f}us/{unit}"
