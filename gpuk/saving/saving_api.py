@@ -24,6 +24,15 @@ _GPUK_OPTIMIZER_GROUP = "gpuk_optimizer_weights"
 _KERAS3_VERSION = "3.15.1"  # stamped into .keras archives (their config is Keras 3-shaped)
 
 
+def _ensure_built(model):
+    # A Sequential with a known input shape creates its weights when its graph is first
+    # needed; asking for the inputs builds it (an unbuildable one keeps no weights).
+    try:
+        model.inputs  # noqa: B018
+    except (ValueError, AttributeError):
+        pass
+
+
 def _name(filepath):
     return os.fspath(filepath) if not hasattr(filepath, "read") else repr(filepath)
 
@@ -171,6 +180,7 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
         include_optimizer: store the compile state and the optimizer's variables.
         **kwargs: ``save_format`` (``"h5"``/``"keras"``) is accepted; others raise TypeError.
     """
+    _ensure_built(model)
     save_format = kwargs.pop("save_format", None)
     kwargs.pop("signatures", None)
     kwargs.pop("options", None)
@@ -254,6 +264,7 @@ def save_weights(model, filepath, overwrite=True, **kwargs):
         filepath: target path.
         overwrite: replace an existing file (``False`` raises if it exists).
     """
+    _ensure_built(model)
     save_format = kwargs.pop("save_format", None)
     kwargs.pop("options", None)
     if kwargs:
@@ -291,6 +302,7 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False, **kwargs):
         by_name: legacy layout only: assign to the layers with the same names, skip the rest.
         skip_mismatch: warn and skip layers whose weight count or shapes differ.
     """
+    _ensure_built(model)
     kwargs.pop("options", None)
     if kwargs:
         raise TypeError(f"load_weights() got unexpected keyword arguments {sorted(kwargs)}")
@@ -336,6 +348,7 @@ def to_json(model, **kwargs):
             ``"tf_keras"``: the plain legacy envelope with ``keras_version``/``backend``);
             other keyword arguments go to ``json.dumps`` (``indent=2`` ...).
     """
+    _ensure_built(model)
     flavor = kwargs.pop("flavor", "hybrid")
     if flavor not in ("hybrid", "tf_keras", "legacy"):
         raise ValueError(f"to_json: flavor must be 'hybrid' or 'tf_keras', received {flavor!r}")
