@@ -114,50 +114,81 @@ class WeightClip(keras.constraints.Constraint):
         return {"name": self.__class__.__name__, "c": self.c}
 
 
-CUSTOM = {"WeightClip": WeightClip, "mycost": mycost, "my_crossentropy": my_crossentropy,
-          "msse": msse}
+CUSTOM = {
+    "WeightClip": WeightClip,
+    "mycost": mycost,
+    "my_crossentropy": my_crossentropy,
+    "msse": msse,
+}
 
 
 def build_rnnoise(reset_after):
     reg = 0.000001
     constraint = WeightClip(0.499)
     gru_kw = dict(
-        recurrent_activation="sigmoid", return_sequences=True, reset_after=reset_after,
+        recurrent_activation="sigmoid",
+        return_sequences=True,
+        reset_after=reset_after,
         kernel_regularizer=keras.regularizers.l2(reg),
         recurrent_regularizer=keras.regularizers.l2(reg),
-        kernel_constraint=constraint, recurrent_constraint=constraint, bias_constraint=constraint,
+        kernel_constraint=constraint,
+        recurrent_constraint=constraint,
+        bias_constraint=constraint,
     )
     main_input = keras.Input(shape=(None, 42), name="main_input")
-    tmp = layers.Dense(24, activation="tanh", name="input_dense", kernel_constraint=constraint,
-                       bias_constraint=constraint)(main_input)
+    tmp = layers.Dense(
+        24,
+        activation="tanh",
+        name="input_dense",
+        kernel_constraint=constraint,
+        bias_constraint=constraint,
+    )(main_input)
     vad_gru = layers.GRU(24, activation="tanh", name="vad_gru", **gru_kw)(tmp)
-    vad_output = layers.Dense(1, activation="sigmoid", name="vad_output",
-                              kernel_constraint=constraint, bias_constraint=constraint)(vad_gru)
+    vad_output = layers.Dense(
+        1,
+        activation="sigmoid",
+        name="vad_output",
+        kernel_constraint=constraint,
+        bias_constraint=constraint,
+    )(vad_gru)
     noise_input = layers.concatenate([tmp, vad_gru, main_input])
     noise_gru = layers.GRU(48, activation="relu", name="noise_gru", **gru_kw)(noise_input)
     denoise_input = layers.concatenate([vad_gru, noise_gru, main_input])
     denoise_gru = layers.GRU(96, activation="tanh", name="denoise_gru", **gru_kw)(denoise_input)
-    denoise_output = layers.Dense(22, activation="sigmoid", name="denoise_output",
-                                  kernel_constraint=constraint,
-                                  bias_constraint=constraint)(denoise_gru)
+    denoise_output = layers.Dense(
+        22,
+        activation="sigmoid",
+        name="denoise_output",
+        kernel_constraint=constraint,
+        bias_constraint=constraint,
+    )(denoise_gru)
     return keras.Model(inputs=main_input, outputs=[denoise_output, vad_output])
 
 
 def compile_rnnoise(model):
     # Keras 3 wants one metrics entry per output; tf-keras applies a flat list to every output
     metrics = [[msse], []] if FLAVOR == "keras3" else [msse]
-    model.compile(loss=[mycost, my_crossentropy], metrics=metrics, optimizer="adam",
-                  loss_weights=[10, 0.5])
+    model.compile(
+        loss=[mycost, my_crossentropy], metrics=metrics, optimizer="adam", loss_weights=[10, 0.5]
+    )
 
 
 def build_multi():
     a = keras.Input(shape=(8,), name="in_a")
     b = keras.Input(shape=(6,), name="in_b")
-    ha = layers.Dense(16, name="dense_a", kernel_initializer=keras.initializers.Orthogonal(seed=1),
-                      kernel_regularizer=keras.regularizers.L1L2(l1=0.01, l2=0.001),
-                      kernel_constraint=keras.constraints.MaxNorm(3.0))(a)
-    hb = layers.Dense(16, name="dense_b", bias_constraint=keras.constraints.NonNeg(),
-                      activity_regularizer=keras.regularizers.l1(1e-4))(b)
+    ha = layers.Dense(
+        16,
+        name="dense_a",
+        kernel_initializer=keras.initializers.Orthogonal(seed=1),
+        kernel_regularizer=keras.regularizers.L1L2(l1=0.01, l2=0.001),
+        kernel_constraint=keras.constraints.MaxNorm(3.0),
+    )(a)
+    hb = layers.Dense(
+        16,
+        name="dense_b",
+        bias_constraint=keras.constraints.NonNeg(),
+        activity_regularizer=keras.regularizers.l1(1e-4),
+    )(b)
     h = layers.Add(name="add")([ha, hb])
     h = layers.Activation("relu", name="relu")(h)
     h = layers.Dropout(0.25, name="dropout")(h)
@@ -179,8 +210,9 @@ def save_npz(name, x, preds, model, y, fit_x, fit_y):
     arrays = {f"x{i}": v for i, v in enumerate(x if isinstance(x, list) else [x])}
     arrays.update({f"y{i}": v for i, v in enumerate(y)})
     arrays.update({f"pred_{i}": np.asarray(p) for i, p in enumerate(preds)})
-    arrays.update({f"fit_x{i}": v for i, v in enumerate(fit_x if isinstance(fit_x, list)
-                                                       else [fit_x])})
+    arrays.update(
+        {f"fit_x{i}": v for i, v in enumerate(fit_x if isinstance(fit_x, list) else [fit_x])}
+    )
     arrays.update({f"fit_y{i}": v for i, v in enumerate(fit_y)})
     arrays["eval"] = np.array([float(results[k]) for k in names], dtype=np.float64)
     arrays["eval_names"] = np.array(names)
@@ -200,12 +232,16 @@ def rnnoise(reset_after):
     model = build_rnnoise(reset_after)
     compile_rnnoise(model)
     fit_x = rng.uniform(-1, 1, (8, 8, 42)).astype("float32")
-    fit_y = [rng.uniform(0.01, 0.99, (8, 8, 22)).astype("float32"),
-             rng.uniform(0.01, 0.99, (8, 8, 1)).astype("float32")]
+    fit_y = [
+        rng.uniform(0.01, 0.99, (8, 8, 22)).astype("float32"),
+        rng.uniform(0.01, 0.99, (8, 8, 1)).astype("float32"),
+    ]
     model.fit(fit_x, fit_y, batch_size=4, epochs=1, shuffle=False, verbose=0)
     x = rng.uniform(-1, 1, (2, 8, 42)).astype("float32")
-    y = [rng.uniform(0.01, 0.99, (2, 8, 22)).astype("float32"),
-         rng.uniform(0.01, 0.99, (2, 8, 1)).astype("float32")]
+    y = [
+        rng.uniform(0.01, 0.99, (2, 8, 22)).astype("float32"),
+        rng.uniform(0.01, 0.99, (2, 8, 1)).astype("float32"),
+    ]
     preds = model.predict(x, verbose=0)
     save_npz(name, x, preds, model, y, fit_x, fit_y)
     # A copy with the fitted weights, compiled but never trained: full training config, tiny
@@ -233,12 +269,16 @@ def multi():
     rng = np.random.default_rng(7)
     model = build_multi()
     fit_x = [rng.normal(size=(8, 8)).astype("float32"), rng.normal(size=(8, 6)).astype("float32")]
-    fit_y = [np.eye(3, dtype="float32")[rng.integers(0, 3, 8)],
-             rng.normal(size=(8, 2)).astype("float32")]
+    fit_y = [
+        np.eye(3, dtype="float32")[rng.integers(0, 3, 8)],
+        rng.normal(size=(8, 2)).astype("float32"),
+    ]
     model.fit(fit_x, fit_y, batch_size=4, epochs=1, shuffle=False, verbose=0)
     x = [rng.normal(size=(4, 8)).astype("float32"), rng.normal(size=(4, 6)).astype("float32")]
-    y = [np.eye(3, dtype="float32")[rng.integers(0, 3, 4)],
-         rng.normal(size=(4, 2)).astype("float32")]
+    y = [
+        np.eye(3, dtype="float32")[rng.integers(0, 3, 4)],
+        rng.normal(size=(4, 2)).astype("float32"),
+    ]
     preds = model.predict(x, verbose=0)
     save_npz("multi", x, preds, model, y, fit_x, fit_y)
     write_json("multi", model)
@@ -251,11 +291,16 @@ def multi():
     model.save(os.path.join(OUT, PREFIX + "multi.h5"))
     # the optimizer's learning rate and step count, for compile-restoration tests
     with open(os.path.join(OUT, PREFIX + "multi_optimizer.json"), "w") as f:
-        json.dump({"iterations": int(np.asarray(model.optimizer.iterations)),
-                   "learning_rate": float(np.asarray(model.optimizer.learning_rate)),
-                   "n_variables": len(model.optimizer.variables
-                                      if FLAVOR == "keras3" else model.optimizer.variables())},
-                  f)
+        json.dump(
+            {
+                "iterations": int(np.asarray(model.optimizer.iterations)),
+                "learning_rate": float(np.asarray(model.optimizer.learning_rate)),
+                "n_variables": len(
+                    model.optimizer.variables if FLAVOR == "keras3" else model.optimizer.variables()
+                ),
+            },
+            f,
+        )
 
 
 if __name__ == "__main__":

@@ -42,10 +42,18 @@ def dense(name, units, activation, inbound):
         "name": name,
         "class_name": "Dense",
         "config": {
-            "name": name, "trainable": True, "units": units, "activation": activation,
-            "use_bias": True, "kernel_initializer": GLOROT, "bias_initializer": ZEROS,
-            "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
-            "kernel_constraint": CLIP, "bias_constraint": CLIP,
+            "name": name,
+            "trainable": True,
+            "units": units,
+            "activation": activation,
+            "use_bias": True,
+            "kernel_initializer": GLOROT,
+            "bias_initializer": ZEROS,
+            "kernel_regularizer": None,
+            "bias_regularizer": None,
+            "activity_regularizer": None,
+            "kernel_constraint": CLIP,
+            "bias_constraint": CLIP,
         },
         "inbound_nodes": [[[inbound, 0, 0, {}]]],
     }
@@ -53,33 +61,66 @@ def dense(name, units, activation, inbound):
 
 def gru(name, units, activation, inbound, with_reset_after):
     config = {
-        "name": name, "trainable": True, "return_sequences": True, "return_state": False,
-        "go_backwards": False, "stateful": False, "unroll": False, "units": units,
-        "activation": activation, "recurrent_activation": "sigmoid", "use_bias": True,
+        "name": name,
+        "trainable": True,
+        "return_sequences": True,
+        "return_state": False,
+        "go_backwards": False,
+        "stateful": False,
+        "unroll": False,
+        "units": units,
+        "activation": activation,
+        "recurrent_activation": "sigmoid",
+        "use_bias": True,
         "kernel_initializer": GLOROT,
-        "recurrent_initializer": {"class_name": "Orthogonal", "config": {"gain": 1.0, "seed": None}},
-        "bias_initializer": ZEROS, "kernel_regularizer": L2, "recurrent_regularizer": L2,
-        "bias_regularizer": None, "activity_regularizer": None, "kernel_constraint": CLIP,
-        "recurrent_constraint": CLIP, "bias_constraint": CLIP, "dropout": 0.0,
-        "recurrent_dropout": 0.0, "implementation": 1,
+        "recurrent_initializer": {
+            "class_name": "Orthogonal",
+            "config": {"gain": 1.0, "seed": None},
+        },
+        "bias_initializer": ZEROS,
+        "kernel_regularizer": L2,
+        "recurrent_regularizer": L2,
+        "bias_regularizer": None,
+        "activity_regularizer": None,
+        "kernel_constraint": CLIP,
+        "recurrent_constraint": CLIP,
+        "bias_constraint": CLIP,
+        "dropout": 0.0,
+        "recurrent_dropout": 0.0,
+        "implementation": 1,
     }
     if with_reset_after:
         config["reset_after"] = False
-    return {"name": name, "class_name": "GRU", "config": config,
-            "inbound_nodes": [[[inbound, 0, 0, {}]]]}
+    return {
+        "name": name,
+        "class_name": "GRU",
+        "config": config,
+        "inbound_nodes": [[[inbound, 0, 0, {}]]],
+    }
 
 
 def concat(name, inbound):
-    return {"name": name, "class_name": "Concatenate",
-            "config": {"name": name, "trainable": True, "axis": -1},
-            "inbound_nodes": [[[n, 0, 0, {}] for n in inbound]]}
+    return {
+        "name": name,
+        "class_name": "Concatenate",
+        "config": {"name": name, "trainable": True, "axis": -1},
+        "inbound_nodes": [[[n, 0, 0, {}] for n in inbound]],
+    }
 
 
 def model_config(with_reset_after):
     layers = [
-        {"name": "main_input", "class_name": "InputLayer",
-         "config": {"batch_input_shape": [None, None, 42], "dtype": "float32", "sparse": False,
-                    "name": "main_input"}, "inbound_nodes": []},
+        {
+            "name": "main_input",
+            "class_name": "InputLayer",
+            "config": {
+                "batch_input_shape": [None, None, 42],
+                "dtype": "float32",
+                "sparse": False,
+                "name": "main_input",
+            },
+            "inbound_nodes": [],
+        },
         dense("input_dense", 24, "tanh", "main_input"),
         gru("vad_gru", 24, "tanh", "input_dense", with_reset_after),
         concat("concatenate_1", ["input_dense", "vad_gru", "main_input"]),
@@ -89,16 +130,32 @@ def model_config(with_reset_after):
         dense("denoise_output", 22, "sigmoid", "denoise_gru"),
         dense("vad_output", 1, "sigmoid", "vad_gru"),
     ]
-    return {"class_name": "Model", "config": {
-        "name": "model_1", "layers": layers, "input_layers": [["main_input", 0, 0]],
-        "output_layers": [["denoise_output", 0, 0], ["vad_output", 0, 0]]}}
+    return {
+        "class_name": "Model",
+        "config": {
+            "name": "model_1",
+            "layers": layers,
+            "input_layers": [["main_input", 0, 0]],
+            "output_layers": [["denoise_output", 0, 0], ["vad_output", 0, 0]],
+        },
+    }
 
 
 TRAINING_CONFIG = {
-    "optimizer_config": {"class_name": "Adam", "config": {
-        "lr": 0.0010000000474974513, "beta_1": 0.8999999761581421,
-        "beta_2": 0.9990000128746033, "decay": 0.0, "epsilon": 1e-07, "amsgrad": False}},
-    "loss": ["mycost", "my_crossentropy"], "metrics": ["msse"], "sample_weight_mode": None,
+    "optimizer_config": {
+        "class_name": "Adam",
+        "config": {
+            "lr": 0.0010000000474974513,
+            "beta_1": 0.8999999761581421,
+            "beta_2": 0.9990000128746033,
+            "decay": 0.0,
+            "epsilon": 1e-07,
+            "amsgrad": False,
+        },
+    },
+    "loss": ["mycost", "my_crossentropy"],
+    "metrics": ["msse"],
+    "sample_weight_mode": None,
     "loss_weights": [10, 0.5],
 }
 
@@ -114,16 +171,26 @@ def write(path, with_reset_after, weights):
         f.attrs["model_config"] = np.bytes_(json.dumps(model_config(with_reset_after)).encode())
         f.attrs["training_config"] = np.bytes_(json.dumps(TRAINING_CONFIG).encode())
         g = f.create_group("model_weights")
-        order = ["main_input", "input_dense", "vad_gru", "concatenate_1", "noise_gru",
-                 "concatenate_2", "denoise_gru", "denoise_output", "vad_output"]
+        order = [
+            "main_input",
+            "input_dense",
+            "vad_gru",
+            "concatenate_1",
+            "noise_gru",
+            "concatenate_2",
+            "denoise_gru",
+            "denoise_output",
+            "vad_output",
+        ]
         g.attrs["layer_names"] = fixed(order)
         g.attrs["backend"] = np.bytes_(b"tensorflow")
         g.attrs["keras_version"] = np.bytes_(b"2.1.6")
         for layer in order:
             lg = g.create_group(layer)
             values = weights.get(layer, [])
-            kinds = ["kernel", "recurrent_kernel", "bias"] if len(values) == 3 else [
-                "kernel", "bias"]
+            kinds = (
+                ["kernel", "recurrent_kernel", "bias"] if len(values) == 3 else ["kernel", "bias"]
+            )
             names = [f"{layer}/{k}:0" for k in kinds[: len(values)]]
             lg.attrs["weight_names"] = fixed(names) if names else np.array([])
             for name, value in zip(names, values):
@@ -136,8 +203,9 @@ def main():
         for layer in f.attrs["layer_names"]:
             layer = layer.decode() if isinstance(layer, bytes) else layer
             names = f[layer].attrs["weight_names"]
-            weights[layer] = [np.asarray(f[layer][n.decode() if isinstance(n, bytes) else n])
-                              for n in names]
+            weights[layer] = [
+                np.asarray(f[layer][n.decode() if isinstance(n, bytes) else n]) for n in names
+            ]
     weights = {k: v for k, v in weights.items() if v}
     write(os.path.join(HERE, "k21_rnnoise.h5"), True, weights)
     write(os.path.join(HERE, "k21_rnnoise_noreset.h5"), False, weights)
