@@ -1,5 +1,6 @@
 """Keras layers: ``from gpuk.layers import Input, Dense, GRU, Dropout, concatenate``."""
 
+from gpuk import backend as _backend
 from gpuk.layers.base import InputSpec, KerasTensor, Layer, clear_session
 from gpuk.layers.core import (
     Activation,
@@ -70,6 +71,8 @@ for _cls in (
 ):
     register_layer_class(_cls)
 del _cls
+# gpuk.backend.clear_session() (Keras's K.clear_session) resets the layer-name counters too.
+_backend._register_clear_session_hook(clear_session)
 
 __all__ = [
     "Bidirectional",
