@@ -371,6 +371,10 @@ class Trainer:
         return xs, ys, sws
 
     def _check_input_shapes(self, xs):
+        ensure_graph = getattr(self, "_ensure_graph", None)
+        if ensure_graph is not None and not ensure_graph():
+            # A Sequential model without an input shape is built from the first data it sees.
+            self.build((None,) + tuple(np.shape(xs[0]))[1:])
         for name, array, tensor in zip(self.input_names, xs, self.inputs):
             expected = tuple(tensor.shape)
             shape = tuple(np.shape(array)) if not hasattr(array, "shape") else tuple(array.shape)

@@ -1,6 +1,7 @@
 """Utilities with no dependencies inside gpuk: serialization registry, seeding, progress bar."""
 
 from gpuk.utils.data import PyDataset, Sequence
+from gpuk.utils.numerical import normalize, pad_sequences, to_categorical
 from gpuk.utils.progbar import Progbar
 from gpuk.utils.random import set_random_seed
 from gpuk.utils.serialization import (
@@ -25,4 +26,7 @@ __all__ = [
     "register_keras_serializable",
     "serialize_keras_object",
     "set_random_seed",
+    "normalize",
+    "pad_sequences",
+    "to_categorical",
 ]
