@@ -1,5 +1,6 @@
 """TensorBoard: write training logs that TensorBoard reads (through tensorboardX)."""
 
+import itertools
 import os
 import time
 import warnings
@@ -8,6 +9,8 @@ import numpy as np
 
 from gpuk.callbacks.base import Callback
 from gpuk.callbacks.monitor import scalar
+
+_WRITER_IDS = itertools.count()
 
 _INSTALL_HINT = (
     "The TensorBoard callback writes its event files with tensorboardX, which is not "
@@ -106,18 +109,31 @@ class TensorBoard(Callback):
         self._epoch_start_time = 0.0
         self._epoch_start_iterations = 0
         self._graph_written = False
+        self._in_fit = False
 
     # ------------------------------------------------------------------ writers
     def _writer(self, which):
         if which not in self._writers:
             folder = self._train_dir if which == "train" else self._val_dir
-            self._writers[which] = self._writer_class(logdir=folder)
+            # TensorFlow's summary writers flush every 10 s; tensorboardX defaults to 120 s.
+            # A unique suffix (as TensorFlow's writers have): tensorboardX names files by the
+            # second, so two writers opened in one second would otherwise share a file.
+            suffix = f".{os.getpid()}.{next(_WRITER_IDS)}"
+            self._writers[which] = self._writer_class(
+                logdir=folder, flush_secs=10, filename_suffix=suffix
+            )
         return self._writers[which]
 
     def _close_writers(self):
+        # tensorboardX's flush() does not drain its queue; close() does.
         for writer in self._writers.values():
             writer.close()
         self._writers = {}
+
+    def _close_writer(self, which):
+        writer = self._writers.pop(which, None)
+        if writer is not None:
+            writer.close()
 
     def _scalar(self, which, tag, value, step):
         try:
@@ -160,11 +176,13 @@ class TensorBoard(Callback):
 
     # ------------------------------------------------------------------ hooks
     def on_train_begin(self, logs=None):
+        self._in_fit = True
         self._global_train_batch = 0
         if self.write_graph and not self._graph_written:
             self._write_keras_graph()
 
     def on_train_end(self, logs=None):
+        self._in_fit = False
         self._close_writers()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -197,7 +215,8 @@ class TensorBoard(Callback):
         step = self._iterations()
         for name, value in logs.items():
             self._scalar("validation", f"evaluation_{name}_vs_iterations", value, step)
-        self._writer("validation").flush()
+        if not self._in_fit:  # a standalone evaluate(): write the events out now
+            self._close_writer("validation")
 
     def on_epoch_end(self, epoch, logs=None):
         self._log_epoch_metrics(epoch, logs or {})
