@@ -1,6 +1,7 @@
 """The only place that imports CuPy: array-module choice, conversions and the kernel loader."""
 
 from gpuk._array.arrays import asarray, get_array_module, is_array, to_numpy
+from gpuk._array.blas import serial_blas
 from gpuk._array.device import (
     DEVICES,
     cupy_module,
@@ -23,6 +24,7 @@ __all__ = [
     "get_array_module",
     "gpu_unavailable_reason",
     "is_array",
+    "serial_blas",
     "set_device",
     "to_numpy",
 ]

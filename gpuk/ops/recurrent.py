@@ -46,7 +46,7 @@ import inspect
 
 import numpy as np
 
-from gpuk._array import get_array_module
+from gpuk._array import get_array_module, serial_blas
 from gpuk.autograd import Function, Tensor, as_array
 from gpuk.ops import math as _math
 from gpuk.ops import shape as _shape
@@ -179,6 +179,18 @@ def _check_inputs(name, inputs, kernel, recurrent_kernel, gates):
     return shape[0], shape[1], shape[2], units
 
 
+def _serial_blas_loop(method):
+    """Run a whole-sequence forward/backward with single-threaded BLAS on the CPU: its time
+    loop is many small products (see gpuk._array.blas)."""
+
+    def wrapper(self, *arrays):
+        with serial_blas(get_array_module(arrays[0])):
+            return method(self, *arrays)
+
+    wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
+    return wrapper
+
+
 def _zeros_state(inputs, batch, units):
     data = _data(inputs)
     xp = get_array_module(data)
@@ -258,6 +270,7 @@ class GRUSequence(Function):
     Outputs: ``(sequence_outputs (B, T, U), last_state (B, U))``.
     """
 
+    @_serial_blas_loop
     def forward(self, x, kernel, recurrent_kernel, *rest):
         bias, h0 = rest if self.has_bias else (None, rest[0])
         xp = get_array_module(x)
@@ -306,6 +319,7 @@ class GRUSequence(Function):
         outputs = _sequence_outputs(xp, h_new_all, mask_tm)
         return _batch_major(xp, outputs), h
 
+    @_serial_blas_loop
     def backward(self, gy_seq, gy_last):
         x_tm, kernel, recurrent_kernel, h_prev, z_all, r_all, hh_all, aux = self.saved
         xp = get_array_module(gy_seq)
@@ -381,6 +395,7 @@ class LSTMSequence(Function):
     Outputs: ``(sequence_outputs, last_h, last_c)``.
     """
 
+    @_serial_blas_loop
     def forward(self, x, kernel, recurrent_kernel, *rest):
         bias, h0, c0 = rest if self.has_bias else (None, *rest)
         xp = get_array_module(x)
@@ -419,6 +434,7 @@ class LSTMSequence(Function):
         outputs = _sequence_outputs(xp, h_new_all, mask_tm)
         return _batch_major(xp, outputs), h, c
 
+    @_serial_blas_loop
     def backward(self, gy_seq, gy_h, gy_c):
         x_tm, kernel, recurrent_kernel, h_prev, c_prev, gates, tc_all = self.saved
         xp = get_array_module(gy_seq)
@@ -475,6 +491,7 @@ class SimpleRNNSequence(Function):
     Inputs: ``x, kernel (D, U), recurrent_kernel (U, U), [bias (U,)], h0``.
     """
 
+    @_serial_blas_loop
     def forward(self, x, kernel, recurrent_kernel, *rest):
         bias, h0 = rest if self.has_bias else (None, rest[0])
         xp = get_array_module(x)
@@ -499,6 +516,7 @@ class SimpleRNNSequence(Function):
         outputs = _sequence_outputs(xp, h_new_all, mask_tm)
         return _batch_major(xp, outputs), h
 
+    @_serial_blas_loop
     def backward(self, gy_seq, gy_last):
         x_tm, kernel, recurrent_kernel, h_prev, h_new_all = self.saved
         xp = get_array_module(gy_seq)
