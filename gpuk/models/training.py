@@ -249,6 +249,9 @@ class Trainer:
         )
         self.stop_training = False
         callback_list.on_train_begin()
+        # BackupAndRestore sets _initial_epoch in on_train_begin when it restores a backup.
+        initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch
+        self._initial_epoch = None
         logs = {}
         for epoch in range(initial_epoch, epochs):
             self.compiled_metrics.reset()
@@ -268,7 +271,9 @@ class Trainer:
                 break
             epoch_logs = dict(logs)
             if validation is not None and _should_validate(epoch, validation_freq):
-                epoch_logs.update(self._run_evaluation(validation, callbacks=None, prefix="val_"))
+                epoch_logs.update(
+                    self._run_evaluation(validation, callbacks=callback_list, prefix="val_")
+                )
             callback_list.on_epoch_end(epoch, epoch_logs)
             logs = epoch_logs
             if self.stop_training or getattr(train, "exhausted", False):
@@ -401,10 +406,10 @@ class Trainer:
             if callbacks is not None:
                 logs = self._logs(trackers)
                 callbacks.on_test_batch_end(step, logs)
-        logs = self._logs(trackers, prefix) if trackers[0].count else {}
+        logs = self._logs(trackers) if trackers[0].count else {}
         if callbacks is not None:
             callbacks.on_test_end(logs)
-        return logs
+        return {prefix + name: value for name, value in logs.items()}
 
     def evaluate(
         self,
@@ -431,7 +436,15 @@ class Trainer:
         else:
             xs, ys, sws = self._array_lists(x, y, sample_weight, None)
             batches = data.ArrayBatches(xs, ys, sws, batch_size or 32, False, steps)
-        callback_list = CallbackList(callbacks, model=self, verbose=0, steps=len(batches))
+        verbose = 1 if verbose == "auto" else int(verbose)
+        callback_list = CallbackList(
+            callbacks,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose,
+            epochs=1,
+            steps=len(batches),
+        )
         logs = self._run_evaluation(batches, callback_list)
         if return_dict:
             return logs
@@ -450,7 +463,15 @@ class Trainer:
             xs = data.as_list(x, self.input_names, "input")
             self._check_input_shapes(xs)
             batches = data.ArrayBatches(xs, None, None, batch_size or 32, False, steps)
-        callback_list = CallbackList(callbacks, model=self, verbose=0, steps=len(batches))
+        verbose = 1 if verbose == "auto" else int(verbose)
+        callback_list = CallbackList(
+            callbacks,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose,
+            epochs=1,
+            steps=len(batches),
+        )
         callback_list.on_predict_begin()
         chunks = [[] for _ in self.output_names]
         for step, (xb, _, _) in enumerate(batches.epoch()):
@@ -459,7 +480,10 @@ class Trainer:
                 outputs = self._forward(xb, training=False)
             for chunk, output in zip(chunks, outputs):
                 chunk.append(to_numpy(output.data))
-            callback_list.on_predict_batch_end(step, {"outputs": outputs})
+            batch_outputs = [chunk[-1] for chunk in chunks]
+            callback_list.on_predict_batch_end(
+                step, {"outputs": batch_outputs[0] if len(batch_outputs) == 1 else batch_outputs}
+            )
         callback_list.on_predict_end()
         results = [np.concatenate(c, axis=0) if c else np.zeros((0,)) for c in chunks]
         return results[0] if len(results) == 1 else results
