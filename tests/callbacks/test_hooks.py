@@ -86,7 +86,6 @@ def test_validation_inside_fit_fires_test_hooks_like_keras(data, make_model):
         callbacks=[recorder],
         verbose=0,
     )
-    names = [name for name, _, _ in recorder.events]
     val_keys = ["loss", "mae", "val_loss", "val_mae"]
     expected = (
         [("on_train_begin", ([],), {})]
