@@ -445,11 +445,7 @@ class Trainer:
             epochs=1,
             steps=len(batches),
         )
-        logs = self._run_evaluation(batches, callback_list)
-        if return_dict:
-            return logs
-        values = [logs[name] for name in self.metrics_names if name in logs]
-        return values[0] if len(values) == 1 else values
+        return self._format_batch_logs(self._run_evaluation(batches, callback_list), return_dict)
 
     # -------------------------------------------------------------- predict
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
@@ -499,29 +495,32 @@ class Trainer:
         return_dict=False,
     ):
         """One gradient update on one batch; returns the loss (and metrics) like evaluate."""
-        self._require_compiled("train_on_batch")
-        if reset_metrics:
-            self.compiled_metrics.reset()
-        xs, ys, sws = self._array_lists(x, y, sample_weight, class_weight)
-        ((xb, yb, swb),) = data.ArrayBatches(
-            xs, ys, sws, max(1, data.num_samples([a for a in xs if a is not None])), False
-        ).epoch()
-        trackers = self._loss_trackers()
-        total, per_output = self._train_step(xb, yb, swb)
-        self._track(trackers, total, per_output, int(xb[0].shape[0]))
-        return self._format_batch_logs(self._logs(trackers), return_dict)
+        return self._on_batch(
+            "train_on_batch",
+            self._train_step,
+            x,
+            y,
+            sample_weight,
+            class_weight,
+            reset_metrics,
+            return_dict,
+        )
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
         """Loss (and metrics) on one batch, without updating weights."""
-        self._require_compiled("test_on_batch")
+        return self._on_batch(
+            "test_on_batch", self._test_step, x, y, sample_weight, None, reset_metrics, return_dict
+        )
+
+    def _on_batch(self, what, step, x, y, sample_weight, class_weight, reset_metrics, return_dict):
+        self._require_compiled(what)
         if reset_metrics:
             self.compiled_metrics.reset()
-        xs, ys, sws = self._array_lists(x, y, sample_weight, None)
-        ((xb, yb, swb),) = data.ArrayBatches(
-            xs, ys, sws, max(1, data.num_samples([a for a in xs if a is not None])), False
-        ).epoch()
+        xs, ys, sws = self._array_lists(x, y, sample_weight, class_weight)
+        size = max(1, data.num_samples([a for a in xs if a is not None]))
+        ((xb, yb, swb),) = data.ArrayBatches(xs, ys, sws, size, False).epoch()
         trackers = self._loss_trackers()
-        total, per_output = self._test_step(xb, yb, swb)
+        total, per_output = step(xb, yb, swb)
         self._track(trackers, total, per_output, int(xb[0].shape[0]))
         return self._format_batch_logs(self._logs(trackers), return_dict)
 
@@ -534,6 +533,8 @@ class Trainer:
         return results[0] if len(results) == 1 else results
 
     def _format_batch_logs(self, logs, return_dict):
+        """A dict, or Keras's return value: a scalar for the loss alone, else a list in
+        ``metrics_names`` order."""
         if return_dict:
             return logs
         values = [logs[name] for name in self.metrics_names if name in logs]
