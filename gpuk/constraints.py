@@ -24,7 +24,7 @@ scale is ``desired / (epsilon + norms)`` with ``gpuk.config.epsilon()`` (1e-7 by
 from gpuk import ops
 from gpuk._config import epsilon
 from gpuk.autograd import as_tensor
-from gpuk.utils.serialization import deserialize_keras_object, serialize_keras_object
+from gpuk.utils.serialization import deserialize_keras_object, get_object, serialize_keras_object
 
 __all__ = [
     "Constraint",
@@ -209,15 +209,4 @@ def get(identifier):
         ValueError: for unknown names (listing the known ones).
         TypeError: for identifiers of another type.
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if isinstance(identifier, type):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise TypeError(
-        f"Could not interpret constraint identifier: {identifier!r} "
-        "(expected a name, a config dict or a callable)"
-    )
+    return get_object(identifier, deserialize, "constraint")

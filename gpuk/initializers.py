@@ -20,7 +20,7 @@ import numpy as np
 
 from gpuk import _array
 from gpuk._config import floatx
-from gpuk.utils.serialization import deserialize_keras_object, serialize_keras_object
+from gpuk.utils.serialization import deserialize_keras_object, get_object, serialize_keras_object
 
 __all__ = [
     "Constant",
@@ -598,17 +598,6 @@ def get(identifier):
         ValueError: for unknown names (listing the known ones).
         TypeError: for identifiers of another type.
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
     if _array.is_array(identifier) or hasattr(identifier, "data") and hasattr(identifier, "shape"):
         return _from_array(identifier)
-    if isinstance(identifier, type):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise TypeError(
-        f"Could not interpret initializer identifier: {identifier!r} "
-        "(expected a name, a config dict, a callable or an array)"
-    )
+    return get_object(identifier, deserialize, "initializer")

@@ -16,7 +16,7 @@ from gpuk import ops
 from gpuk._array import get_array_module
 from gpuk._config import epsilon
 from gpuk.autograd import Tensor, as_array, as_tensor
-from gpuk.utils.serialization import deserialize_keras_object, serialize_keras_object
+from gpuk.utils.serialization import deserialize_keras_object, get_object, serialize_keras_object
 
 __all__ = [
     "L1",
@@ -246,15 +246,4 @@ def get(identifier):
         ValueError: for unknown names (listing the known ones).
         TypeError: for identifiers of another type.
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if isinstance(identifier, type):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise TypeError(
-        f"Could not interpret regularizer identifier: {identifier!r} "
-        "(expected a name, a config dict or a callable)"
-    )
+    return get_object(identifier, deserialize, "regularizer")

@@ -173,3 +173,24 @@ def deserialize_keras_object(
         f"Could not interpret {printable_module_name} identifier: {identifier!r} "
         f"(expected a name, a config dict or a callable)"
     )
+
+
+def get_object(identifier, deserialize, what):
+    """The ``get`` of an object module: None stays None, names and config dicts go through
+    ``deserialize``, a class is instantiated with its defaults, a callable is returned as is.
+
+    Raises:
+        TypeError: for identifiers of any other type, naming ``what`` was expected.
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, (str, dict)):
+        return deserialize(identifier)
+    if isinstance(identifier, type):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise TypeError(
+        f"Could not interpret {what} identifier: {identifier!r} "
+        "(expected a name, a config dict or a callable)"
+    )
