@@ -48,9 +48,7 @@ def main(output_dir=None):
     (x_train, y_train), (x_test, y_test) = load_digits_split()
     model = build_model()
     model.summary()
-    history = model.fit(
-        x_train, y_train, batch_size=32, epochs=25, validation_split=0.1, verbose=2
-    )
+    history = model.fit(x_train, y_train, batch_size=32, epochs=25, validation_split=0.1, verbose=2)
     loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
     print(f"device={keras.config.device()} test loss={loss:.4f} test accuracy={accuracy:.4f}")
     print(f"history keys: {sorted(history.history)}")

@@ -48,16 +48,28 @@ def test_rnnoise_script_runs_unchanged_and_its_loss_falls(tmp_path):
     losses = history.history["loss"]
     assert losses[-1] < losses[0]
     assert sorted(history.history) == [
-        "denoise_output_loss", "denoise_output_msse", "loss", "vad_output_loss",
-        "vad_output_msse", "val_denoise_output_loss", "val_denoise_output_msse", "val_loss",
-        "val_vad_output_loss", "val_vad_output_msse",
+        "denoise_output_loss",
+        "denoise_output_msse",
+        "loss",
+        "vad_output_loss",
+        "vad_output_msse",
+        "val_denoise_output_loss",
+        "val_denoise_output_msse",
+        "val_loss",
+        "val_vad_output_loss",
+        "val_vad_output_msse",
     ]
     import gpuk
 
-    reloaded = gpuk.models.load_model(str(output), custom_objects={
-        "WeightClip": example.WeightClip, "mycost": example.mycost,
-        "my_crossentropy": example.my_crossentropy, "msse": example.msse,
-    })
+    reloaded = gpuk.models.load_model(
+        str(output),
+        custom_objects={
+            "WeightClip": example.WeightClip,
+            "mycost": example.mycost,
+            "my_crossentropy": example.my_crossentropy,
+            "msse": example.msse,
+        },
+    )
     x = np.random.default_rng(0).uniform(size=(2, 7, 42)).astype("float32")
     for got, want in zip(reloaded.predict(x, verbose=0), model.predict(x, verbose=0)):
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)

@@ -52,8 +52,9 @@ def test_validation_data_and_freq():
     model = regression_model()
     model.compile("adam", "mse")
     x, y = data()
-    history = model.fit(x, y, epochs=4, validation_data=(x[:8], y[:8]), validation_freq=2,
-                        verbose=0)
+    history = model.fit(
+        x, y, epochs=4, validation_data=(x[:8], y[:8]), validation_freq=2, verbose=0
+    )
     assert len(history.history["loss"]) == 4
     assert len(history.history["val_loss"]) == 2
 
@@ -63,15 +64,27 @@ def test_multi_output_names_follow_keras():
     a = layers.Dense(2, name="out_a")(x)
     b = layers.Dense(1, activation="sigmoid", name="out_b")(x)
     model = keras.Model(x, [a, b])
-    model.compile("adam", loss=["mse", "binary_crossentropy"], loss_weights=[1.0, 0.5],
-                  metrics=[["mae"], ["acc"]])
+    model.compile(
+        "adam",
+        loss=["mse", "binary_crossentropy"],
+        loss_weights=[1.0, 0.5],
+        metrics=[["mae"], ["acc"]],
+    )
     rng = np.random.default_rng(0)
     xs = rng.random((10, 3)).astype("float32")
     ys = [rng.random((10, 2)), (rng.random((10, 1)) > 0.5) * 1.0]
     history = model.fit(xs, ys, epochs=1, verbose=0, validation_split=0.2, batch_size=4)
     assert list(history.history) == [
-        "loss", "out_a_loss", "out_a_mae", "out_b_acc", "out_b_loss",
-        "val_loss", "val_out_a_loss", "val_out_a_mae", "val_out_b_acc", "val_out_b_loss",
+        "loss",
+        "out_a_loss",
+        "out_a_mae",
+        "out_b_acc",
+        "out_b_loss",
+        "val_loss",
+        "val_out_a_loss",
+        "val_out_a_mae",
+        "val_out_b_acc",
+        "val_out_b_loss",
     ]
     assert model.metrics_names == ["loss", "out_a_loss", "out_b_loss", "out_a_mae", "out_b_acc"]
     values = model.evaluate(xs, ys, verbose=0)
@@ -79,9 +92,12 @@ def test_multi_output_names_follow_keras():
     assert values[0] == pytest.approx(values[1] + 0.5 * values[2], rel=1e-5)
     assert as_dict["out_b_loss"] == pytest.approx(values[2])
     # dict forms by output name give the same thing
-    model.compile("adam", loss={"out_a": "mse", "out_b": "binary_crossentropy"},
-                  loss_weights={"out_a": 1.0, "out_b": 0.5},
-                  metrics={"out_a": "mae", "out_b": ["acc"]})
+    model.compile(
+        "adam",
+        loss={"out_a": "mse", "out_b": "binary_crossentropy"},
+        loss_weights={"out_a": 1.0, "out_b": 0.5},
+        metrics={"out_a": "mae", "out_b": ["acc"]},
+    )
     assert model.evaluate(xs, {"out_a": ys[0], "out_b": ys[1]}, verbose=0) == pytest.approx(values)
 
 
@@ -108,8 +124,9 @@ def test_sample_weight_and_class_weight():
     clf = regression_model(outputs=2)
     clf.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     labels = np.array([0, 1] * 4)
-    history = clf.fit(x, labels, class_weight={0: 1.0, 1: 0.0}, epochs=1, verbose=0,
-                      batch_size=8, shuffle=False)
+    history = clf.fit(
+        x, labels, class_weight={0: 1.0, 1: 0.0}, epochs=1, verbose=0, batch_size=8, shuffle=False
+    )
     assert np.isfinite(history.history["loss"][0])
 
 
@@ -235,8 +252,9 @@ def test_trained_classifier_reaches_good_accuracy_on_digits():
     h = layers.Dense(32, activation="relu")(inputs)
     out = layers.Dense(10, activation="softmax")(h)
     model = keras.Model(inputs, out)
-    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     model.fit(x[:1400], y[:1400], epochs=10, batch_size=32, verbose=0)
     _, accuracy = model.evaluate(x[1400:], y[1400:], verbose=0)
     assert accuracy > 0.9

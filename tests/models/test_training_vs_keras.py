@@ -14,8 +14,9 @@ REFERENCE = np.load(os.path.join(os.path.dirname(__file__), "data", "training_re
 
 
 def _weights(prefix):
-    keys = sorted((k for k in REFERENCE.files if k.startswith(prefix)), key=lambda k: int(
-        k.rsplit("/", 1)[1]))
+    keys = sorted(
+        (k for k in REFERENCE.files if k.startswith(prefix)), key=lambda k: int(k.rsplit("/", 1)[1])
+    )
     return [REFERENCE[k] for k in keys]
 
 
@@ -56,7 +57,11 @@ def test_single_output_trajectory_matches_keras(name):
     model.set_weights(_weights("single/init/"))
     model.compile(OPTIMIZERS[name](), "categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(
-        REFERENCE["single/x"], REFERENCE["single/y"], batch_size=16, epochs=3, shuffle=False,
+        REFERENCE["single/x"],
+        REFERENCE["single/y"],
+        batch_size=16,
+        epochs=3,
+        shuffle=False,
         verbose=0,
     )
     assert sorted(history.history) == ["accuracy", "loss"]
@@ -70,8 +75,9 @@ def test_single_output_trajectory_matches_keras(name):
 
 def test_two_output_custom_losses_and_loss_weights_match_keras():
     inputs = keras.Input((4, 6), name="main_input")
-    h = layers.Dense(5, activation="tanh", name="shared",
-                     kernel_regularizer=keras.regularizers.l2(1e-3))(inputs)
+    h = layers.Dense(
+        5, activation="tanh", name="shared", kernel_regularizer=keras.regularizers.l2(1e-3)
+    )(inputs)
     a = layers.Dense(2, activation="sigmoid", name="denoise_output")(h)
     b = layers.Dense(1, activation="sigmoid", name="vad_output")(h)
     model = keras.Model(inputs, [a, b])
@@ -83,14 +89,22 @@ def test_two_output_custom_losses_and_loss_weights_match_keras():
         metrics=[["mae"], ["binary_accuracy"]],
     )
     history = model.fit(
-        REFERENCE["two/x"], [REFERENCE["two/y_a"], REFERENCE["two/y_b"]], batch_size=8,
-        epochs=3, shuffle=False, verbose=0, validation_split=0.2,
+        REFERENCE["two/x"],
+        [REFERENCE["two/y_a"], REFERENCE["two/y_b"]],
+        batch_size=8,
+        epochs=3,
+        shuffle=False,
+        verbose=0,
+        validation_split=0.2,
     )
     meta = json.loads(str(REFERENCE["meta"]))
     assert list(history.history) == meta["keys"]
     for key in meta["keys"]:
         np.testing.assert_allclose(
-            history.history[key], REFERENCE[f"two/history/{key}"], rtol=2e-5, atol=1e-6,
+            history.history[key],
+            REFERENCE[f"two/history/{key}"],
+            rtol=2e-5,
+            atol=1e-6,
             err_msg=key,
         )
     for got, want in zip(model.get_weights(), _weights("two/final/")):

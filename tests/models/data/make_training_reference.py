@@ -10,9 +10,8 @@ per-epoch history and the final weights are stored in ``training_reference.npz``
 import json
 import os
 
-import numpy as np
-
 import keras
+import numpy as np
 from keras import layers
 from keras import ops as K
 
@@ -37,8 +36,9 @@ def single_model():
 
 def two_output_model():
     inputs = keras.Input((4, 6), name="main_input")
-    h = layers.Dense(5, activation="tanh", name="shared",
-                     kernel_regularizer=keras.regularizers.l2(1e-3))(inputs)
+    h = layers.Dense(
+        5, activation="tanh", name="shared", kernel_regularizer=keras.regularizers.l2(1e-3)
+    )(inputs)
     a = layers.Dense(2, activation="sigmoid", name="denoise_output")(h)
     b = layers.Dense(1, activation="sigmoid", name="vad_output")(h)
     return keras.Model(inputs, [a, b])
@@ -93,8 +93,9 @@ def main():
         loss_weights=[10, 0.5],
         metrics=[["mae"], ["binary_accuracy"]],
     )
-    history = model.fit(x2, [y_a, y_b], batch_size=8, epochs=3, shuffle=False, verbose=0,
-                        validation_split=0.2)
+    history = model.fit(
+        x2, [y_a, y_b], batch_size=8, epochs=3, shuffle=False, verbose=0, validation_split=0.2
+    )
     keys = sorted(history.history)
     for key in keys:
         out[f"two/history/{key}"] = np.array(history.history[key])
