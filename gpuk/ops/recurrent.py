@@ -825,6 +825,83 @@ def _named(*activations):
     return all(isinstance(a, str) for a in activations)
 
 
+def _dispatch(
+    cell,
+    sequence,
+    composed,
+    inputs,
+    kernel,
+    recurrent_kernel,
+    bias,
+    states,
+    mask,
+    given_state,
+    fused,
+    go_backwards,
+    **cell_params,
+):
+    """Run one recurrent cell over a sequence with the best of DESIGN.md's three versions.
+
+    The fused kernel when ``fused`` allows it and it supports the configuration, else the
+    whole-sequence Function (named activations), else the composed step-by-step oracle (any
+    activation callable). ``cell_params`` are the activation names and cell options
+    (``reset_after``) that every version takes.
+    """
+    activations = [v for k, v in cell_params.items() if k.endswith("activation")]
+    if not _named(*activations):
+        if fused is True:
+            raise ValueError(
+                f"{cell}: fused=True was requested, but activation callables need fused=False"
+            )
+        return composed(
+            inputs,
+            kernel,
+            recurrent_kernel,
+            bias,
+            *states,
+            mask,
+            go_backwards=go_backwards,
+            **cell_params,
+        )
+    config = dict(recurrent_activation=None, reset_after=None)
+    config.update(cell_params)
+    config = _config(
+        cell,
+        inputs,
+        recurrent_kernel.shape[0],
+        mask,
+        bias,
+        go_backwards=go_backwards,
+        has_initial_state=given_state,
+        **config,
+    )
+    op = _choose(cell, fused, inputs, config)
+    if op is not None:
+        fused_params = {
+            k: _fused_name(v) if k.endswith("activation") else v for k, v in cell_params.items()
+        }
+        return op(
+            inputs,
+            kernel,
+            recurrent_kernel,
+            bias,
+            *states,
+            mask,
+            go_backwards=go_backwards,
+            **fused_params,
+        )
+    weights = (kernel, recurrent_kernel) + ((bias,) if bias is not None else ())
+    return sequence.apply(
+        inputs,
+        *weights,
+        *states,
+        go_backwards=bool(go_backwards),
+        has_bias=bias is not None,
+        mask=mask,
+        **cell_params,
+    )
+
+
 def gru(
     inputs,
     kernel,
@@ -871,58 +948,22 @@ def gru(
     given_state = initial_state is not None
     if initial_state is None:
         initial_state = _zeros_state(inputs, batch, units)
-    if _named(activation, recurrent_activation):
-        config = _config(
-            "gru",
-            inputs,
-            units,
-            mask,
-            bias,
-            activation=activation,
-            recurrent_activation=recurrent_activation,
-            reset_after=reset_after,
-            go_backwards=go_backwards,
-            has_initial_state=given_state,
-        )
-        op = _choose("gru", fused, inputs, config)
-        if op is not None:
-            return op(
-                inputs,
-                kernel,
-                recurrent_kernel,
-                bias,
-                initial_state,
-                mask,
-                activation=_fused_name(activation),
-                recurrent_activation=_fused_name(recurrent_activation),
-                reset_after=reset_after,
-                go_backwards=go_backwards,
-            )
-        weights = (kernel, recurrent_kernel) + ((bias,) if bias is not None else ())
-        return GRUSequence.apply(
-            inputs,
-            *weights,
-            initial_state,
-            activation=activation,
-            recurrent_activation=recurrent_activation,
-            reset_after=bool(reset_after),
-            go_backwards=bool(go_backwards),
-            has_bias=bias is not None,
-            mask=mask,
-        )
-    if fused is True:
-        raise ValueError("gru: fused=True was requested, but activation callables need fused=False")
-    return gru_composed(
+    return _dispatch(
+        "gru",
+        GRUSequence,
+        gru_composed,
         inputs,
         kernel,
         recurrent_kernel,
         bias,
-        initial_state,
+        [initial_state],
         mask,
+        given_state,
+        fused,
+        go_backwards,
         activation=activation,
         recurrent_activation=recurrent_activation,
-        reset_after=reset_after,
-        go_backwards=go_backwards,
+        reset_after=bool(reset_after),
     )
 
 
@@ -965,60 +1006,21 @@ def lstm(
         initial_state_h = _zeros_state(inputs, batch, units)
     if initial_state_c is None:
         initial_state_c = _zeros_state(inputs, batch, units)
-    if _named(activation, recurrent_activation):
-        config = _config(
-            "lstm",
-            inputs,
-            units,
-            mask,
-            bias,
-            activation=activation,
-            recurrent_activation=recurrent_activation,
-            reset_after=None,
-            go_backwards=go_backwards,
-            has_initial_state=given_state,
-        )
-        op = _choose("lstm", fused, inputs, config)
-        if op is not None:
-            return op(
-                inputs,
-                kernel,
-                recurrent_kernel,
-                bias,
-                initial_state_h,
-                initial_state_c,
-                mask,
-                activation=_fused_name(activation),
-                recurrent_activation=_fused_name(recurrent_activation),
-                go_backwards=go_backwards,
-            )
-        weights = (kernel, recurrent_kernel) + ((bias,) if bias is not None else ())
-        return LSTMSequence.apply(
-            inputs,
-            *weights,
-            initial_state_h,
-            initial_state_c,
-            activation=activation,
-            recurrent_activation=recurrent_activation,
-            go_backwards=bool(go_backwards),
-            has_bias=bias is not None,
-            mask=mask,
-        )
-    if fused is True:
-        raise ValueError(
-            "lstm: fused=True was requested, but activation callables need fused=False"
-        )
-    return lstm_composed(
+    return _dispatch(
+        "lstm",
+        LSTMSequence,
+        lstm_composed,
         inputs,
         kernel,
         recurrent_kernel,
         bias,
-        initial_state_h,
-        initial_state_c,
+        [initial_state_h, initial_state_c],
         mask,
+        given_state,
+        fused,
+        go_backwards,
         activation=activation,
         recurrent_activation=recurrent_activation,
-        go_backwards=go_backwards,
     )
 
 
@@ -1055,52 +1057,18 @@ def simple_rnn(
     given_state = initial_state is not None
     if initial_state is None:
         initial_state = _zeros_state(inputs, batch, units)
-    if _named(activation):
-        config = _config(
-            "simple_rnn",
-            inputs,
-            units,
-            mask,
-            bias,
-            activation=activation,
-            recurrent_activation=None,
-            reset_after=None,
-            go_backwards=go_backwards,
-            has_initial_state=given_state,
-        )
-        op = _choose("simple_rnn", fused, inputs, config)
-        if op is not None:
-            return op(
-                inputs,
-                kernel,
-                recurrent_kernel,
-                bias,
-                initial_state,
-                mask,
-                activation=_fused_name(activation),
-                go_backwards=go_backwards,
-            )
-        weights = (kernel, recurrent_kernel) + ((bias,) if bias is not None else ())
-        return SimpleRNNSequence.apply(
-            inputs,
-            *weights,
-            initial_state,
-            activation=activation,
-            go_backwards=bool(go_backwards),
-            has_bias=bias is not None,
-            mask=mask,
-        )
-    if fused is True:
-        raise ValueError(
-            "simple_rnn: fused=True was requested, but activation callables need fused=False"
-        )
-    return simple_rnn_composed(
+    return _dispatch(
+        "simple_rnn",
+        SimpleRNNSequence,
+        simple_rnn_composed,
         inputs,
         kernel,
         recurrent_kernel,
         bias,
-        initial_state,
+        [initial_state],
         mask,
+        given_state,
+        fused,
+        go_backwards,
         activation=activation,
-        go_backwards=go_backwards,
     )
