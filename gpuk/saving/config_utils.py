@@ -140,7 +140,10 @@ def clean_layer_entry(entry, filename, custom_objects):
     config = entry.get("config", {})
     for _ in range(20):
         try:
-            layer_serialization.deserialize(entry, custom_objects=custom_objects)
+            with warnings.catch_warnings():
+                # the model's real build repeats this construction and warns then, once
+                warnings.simplefilter("ignore")
+                layer_serialization.deserialize(entry, custom_objects=custom_objects)
             return entry
         except TypeError as error:
             keys = [k for k in _bad_keys(str(error)) if k in _flat_keys(config)]
