@@ -42,7 +42,9 @@ def _filter_top_k(xp, x, k):
     if k >= x.shape[-1]:
         return x
     # The rank of each entry in its row (ties: the lower index ranks first, as top_k does).
-    rank = xp.argsort(xp.argsort(-x, axis=-1, kind="stable"), axis=-1, kind="stable")
+    # CuPy's sorts are always stable and it refuses NumPy's ``kind`` values.
+    stable = {"kind": "stable"} if xp is np else {}
+    rank = xp.argsort(xp.argsort(-x, axis=-1, **stable), axis=-1, **stable)
     return xp.where(rank < k, x, xp.asarray(NEG_INF, dtype=x.dtype))
 
 
@@ -55,7 +57,16 @@ class _ConfusionCounter:
         self.with_epsilon = evenly and (thresholds[0] < 0.0 or thresholds[-1] > 1.0)
         self.order = np.argsort(self.thresholds, kind="stable")
         self.sorted = self.thresholds[self.order]
-        self._device_sorted = {}
+        self.inverse = np.empty(len(self.thresholds), dtype=np.int64)
+        self.inverse[self.order] = np.arange(len(self.thresholds))
+        self._device = {}
+
+    def _on(self, xp, name):
+        """The host table ``name`` as an ``xp`` array, uploaded once per module."""
+        key = (xp.__name__, name)
+        if key not in self._device:
+            self._device[key] = xp.asarray(getattr(self, name))
+        return self._device[key]
 
     def bucket(self, xp, y_pred):
         """Per prediction: the index of the highest threshold it exceeds (-1 for none)."""
@@ -66,10 +77,7 @@ class _ConfusionCounter:
             if self.with_epsilon:
                 index = xp.maximum(index, 0)
             return index.astype(np.int64)
-        key = xp.__name__
-        if key not in self._device_sorted:
-            self._device_sorted[key] = xp.asarray(self.sorted)
-        index = xp.searchsorted(self._device_sorted[key], y_pred, side="left") - 1
+        index = xp.searchsorted(self._on(xp, "sorted"), y_pred, side="left") - 1
         return xp.where(xp.isnan(y_pred), -1, index)
 
     def counts(self, xp, labels, y_pred, weights, segments=1, segment_ids=None):
@@ -83,21 +91,33 @@ class _ConfusionCounter:
         size = segments * (n + 1)
         pos_w = weights * labels
         neg_w = weights * (1 - labels)
-        pos = xp.bincount(index, weights=pos_w, minlength=size).reshape(segments, n + 1)
-        neg = xp.bincount(index, weights=neg_w, minlength=size).reshape(segments, n + 1)
+        pos = weighted_bincount(xp, index, pos_w, size).reshape(segments, n + 1)
+        neg = weighted_bincount(xp, index, neg_w, size).reshape(segments, n + 1)
         pos, neg = pos[:, :n], neg[:, :n]
         tp = xp.flip(xp.cumsum(xp.flip(pos, -1), axis=-1), -1)
         fp = xp.flip(xp.cumsum(xp.flip(neg, -1), axis=-1), -1)
         total_pos = pos_w.reshape(-1, segments).sum(axis=0) if segments > 1 else pos_w.sum()
         total_neg = neg_w.reshape(-1, segments).sum(axis=0) if segments > 1 else neg_w.sum()
         if not self.evenly:  # back from sorted order to the user's threshold order
-            inverse = np.empty(n, dtype=np.int64)
-            inverse[self.order] = np.arange(n)
+            inverse = self._on(xp, "inverse")
             tp, fp = tp[:, inverse], fp[:, inverse]
         tp, fp = tp.T, fp.T  # (T, segments)
         if segments == 1:
             tp, fp = tp[:, 0], fp[:, 0]
         return tp, fp, total_pos, total_neg
+
+
+def weighted_bincount(xp, index, weights, size):
+    """``bincount(index, weights, minlength=size)`` in float64, for indices in ``[0, size)``.
+
+    ``cupy.bincount`` reads ``max(index)`` and ``any(index < 0)`` back to the host (two syncs
+    per call); a scatter-add into ``size`` zeros gives the same sums without them.
+    """
+    if xp is np:
+        return np.bincount(index, weights=weights, minlength=size)
+    out = xp.zeros((size,), dtype=np.float64)
+    xp.add.at(out, index, weights.astype(np.float64))
+    return out
 
 
 def _prepare(metric, y_true, y_pred, sample_weight, top_k=None, class_id=None):

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from gpuk._array import asarray, is_array
 from gpuk._config import floatx
 from gpuk.autograd import Function, Tensor, as_array
 from gpuk.ops._util import normalize_axis, xp_of
@@ -65,6 +66,8 @@ def _plain_key(key, like):
         return key.data
     if isinstance(key, list):
         return xp_of(like).asarray(key)
+    if is_array(key):  # a NumPy index on a CuPy tensor moves to the GPU (and back)
+        return asarray(key, xp=xp_of(like))
     return key
 
 
@@ -81,7 +84,7 @@ def transpose(x, axes=None):
 
 def getitem(x, key):
     """``x[key]`` with a gradient that scatters back into x's shape."""
-    like = x.data if isinstance(x, Tensor) else np.asarray(x)
+    like = x.data if isinstance(x, Tensor) else as_array(x)
     return GetItem.apply(x, key=_plain_key(key, like))
 
 
@@ -179,13 +182,17 @@ class Gather(Function):
     def forward(self, x, indices):
         self.in_shape, self.indices = x.shape, indices
         n = x.shape[self.axis]
-        if indices.size and (int(indices.max()) >= n or int(indices.min()) < -n):
+        # The range check reads two scalars back; on the GPU that would stall every step, so
+        # (as TensorFlow on a GPU) out-of-range indices are not checked there.
+        xp = xp_of(x)
+        checked = xp is np and indices.size
+        if checked and (int(indices.max()) >= n or int(indices.min()) < -n):
             raise ValueError(
                 f"gather: indices must be in [{-n}, {n}) for axis {self.axis} of a tensor of "
                 f"shape {tuple(x.shape)}; got values from {int(indices.min())} to "
                 f"{int(indices.max())}"
             )
-        return xp_of(x).take(x, indices, axis=self.axis)
+        return xp.take(x, indices, axis=self.axis)
 
     def backward(self, g):
         xp = xp_of(g)
@@ -340,7 +347,10 @@ def gather(x, indices, axis=0):
     idx = as_array(indices, None) if not isinstance(indices, Tensor) else indices.data
     idx = xp_of(x.data).asarray(idx)
     if idx.dtype.kind not in "iu":
-        if idx.dtype.kind == "f" and bool((idx == xp_of(idx).round(idx)).all()):
+        # Checking that float indices are whole reads a flag back from the GPU (a sync per
+        # step), so there they are truncated unchecked.
+        whole = xp_of(idx) is not np or bool((idx == np.round(idx)).all())
+        if idx.dtype.kind == "f" and whole:
             idx = idx.astype(np.int64)
         else:
             raise TypeError(f"gather: indices must be integers, got dtype {idx.dtype}")
