@@ -157,8 +157,10 @@ class Constant(Initializer):
 
     def get_config(self):
         value = self.value
-        if isinstance(value, np.ndarray):
-            value = value.tolist()
+        if not _array.is_array(value) and _array.is_array(getattr(value, "data", None)):
+            value = value.data  # a Tensor
+        if _array.is_array(value):  # NumPy or CuPy: both are written as nested lists
+            value = _array.to_numpy(value).tolist()
         elif isinstance(value, np.generic):
             value = value.item()
         return {"value": value}

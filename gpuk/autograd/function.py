@@ -1,5 +1,8 @@
 """The Function contract: an op with a forward on arrays and a hand-written backward."""
 
+import numpy as np
+
+from gpuk._array import asarray, get_array_module
 from gpuk.autograd import recording
 from gpuk.autograd.tensor import Tensor, as_array
 
@@ -48,7 +51,7 @@ class Function:
         record = recording.is_recording() and any(t.requires_grad for t in tensors)
         if record:
             function.needs_input_grad = tuple(t.requires_grad for t in tensors)
-        outputs = function.forward(*(t.data for t in tensors))
+        outputs = function.forward(*_same_device([t.data for t in tensors]))
         single = not isinstance(outputs, tuple)
         results = [Tensor(o) for o in ((outputs,) if single else outputs)]
         if record:
@@ -58,3 +61,15 @@ class Function:
                 result.node = node
                 result.index = index
         return results[0] if single else tuple(results)
+
+
+def _same_device(arrays):
+    """Move host inputs to the GPU when they meet GPU ones (CuPy refuses mixed operands).
+
+    Host tensors are legitimate: ``K.shape``, the optimizer's counter and learning rate, and
+    anything a user builds from NumPy. On the CPU this is one cheap module check per input.
+    """
+    xp = get_array_module(*arrays)
+    if xp is np:
+        return arrays
+    return [a if get_array_module(a) is xp else asarray(a, xp=xp) for a in arrays]

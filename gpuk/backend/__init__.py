@@ -171,7 +171,8 @@ def set_value(x, value):
     """Assign ``value`` (an array or number) to the variable ``x``."""
     if not isinstance(x, Variable):
         raise TypeError(f"set_value expects a gpuk Variable, got {type(x).__name__}")
-    x.assign(np.asarray(value) if not isinstance(value, Tensor) else value)
+    # assign takes numbers, lists, NumPy/CuPy arrays and Tensors (np.asarray refuses CuPy).
+    x.assign(value)
 
 
 def batch_set_value(tuples):

@@ -4,6 +4,8 @@ import warnings
 
 import numpy as np
 
+from gpuk._array import to_numpy
+
 # Metric names whose larger values are better (Keras 3 reads a metric's direction; tf.keras 2
 # looked for "acc" in the name). Matched against the monitor without its "val_" prefix.
 _HIGHER_IS_BETTER = (
@@ -43,7 +45,7 @@ def scalar(value):
     """A learning rate or log value (Variable, Tensor, array, number) as a Python float."""
     if hasattr(value, "numpy") and callable(value.numpy):
         value = value.numpy()
-    return float(np.asarray(value))
+    return float(to_numpy(value))
 
 
 class MonitorCallback:

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from gpuk._array import to_numpy
 from gpuk.callbacks.base import Callback
 from gpuk.callbacks.monitor import scalar
 
@@ -28,7 +29,7 @@ def _summary_writer_class():
 
 def _host(variable):
     value = variable.numpy() if hasattr(variable, "numpy") else variable
-    return np.asarray(value)
+    return to_numpy(value)
 
 
 class TensorBoard(Callback):

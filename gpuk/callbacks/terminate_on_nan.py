@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from gpuk._array import to_numpy
 from gpuk.callbacks.base import Callback
 
 
@@ -20,7 +21,7 @@ class TerminateOnNaN(Callback):
         loss = (logs or {}).get("loss")
         if loss is None:
             return
-        loss = float(np.asarray(loss))
+        loss = float(to_numpy(getattr(loss, "data", loss)))
         if np.isnan(loss) or np.isinf(loss):
             if self.raise_error:
                 raise RuntimeError(

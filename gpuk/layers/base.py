@@ -624,7 +624,10 @@ class Layer:
                     f"{variable.shape}, received {tuple(value.shape)}."
                 )
         for variable, value in zip(params, weights):
-            variable.assign(value.data if isinstance(value, Tensor) else np.asarray(value))
+            if isinstance(value, Tensor):
+                value = value.data
+            # A CuPy array goes as it is: np.asarray would refuse it.
+            variable.assign(value if is_array(value) else np.asarray(value))
 
     def count_params(self):
         """The number of scalars in all weights (the layer must be built)."""
@@ -751,7 +754,8 @@ class Layer:
     def _dummy_output_shapes(self, input_shape, fill):
         def dummy(shape):
             concrete = tuple(fill if s is None else s for s in shape)
-            return Tensor(np.zeros(concrete, dtype=self.compute_dtype))
+            # On the device of the weights, so that the trial call does not mix modules.
+            return Tensor(asarray(np.zeros(concrete, dtype=self.compute_dtype)))
 
         inputs = map_shapes(dummy, input_shape)
         kwargs = {}

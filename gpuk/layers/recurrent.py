@@ -17,7 +17,7 @@ the state forward and repeat the previous output (zeros with ``zero_output_for_m
 import numpy as np
 
 from gpuk import activations, constraints, initializers, ops, regularizers
-from gpuk._array import generator, get_array_module, to_numpy
+from gpuk._array import asarray, generator, get_array_module, to_numpy
 from gpuk.autograd import Tensor, as_array
 from gpuk.layers.base import InputSpec, Layer
 from gpuk.layers.serialization import register_layer_class
@@ -494,14 +494,14 @@ class _RNN(Layer):
         if self.return_sequences:
             output = sequence
             if self.zero_output_for_mask and mask is not None:
-                keep = get_array_module(sequence.data).asarray(mask)
+                keep = asarray(mask, xp=get_array_module(sequence.data))
                 if self.go_backwards:
                     keep = keep[:, ::-1]
                 output = ops.where(keep[:, :, None], sequence, 0.0)
         else:
             output = ops.getitem(sequence, (slice(None), -1))
             if self.zero_output_for_mask and mask is not None:
-                keep = get_array_module(sequence.data).asarray(mask)
+                keep = asarray(mask, xp=get_array_module(sequence.data))
                 keep = keep[:, :1] if self.go_backwards else keep[:, -1:]
                 output = ops.where(keep.any(axis=1, keepdims=True), output, 0.0)
         if self.return_state:

@@ -1,5 +1,6 @@
 """Comparisons: elementwise booleans, no gradient (as in TensorFlow)."""
 
+from gpuk._array import asarray
 from gpuk.autograd import Tensor, as_array
 from gpuk.ops._util import broadcast_shape, xp_of
 
@@ -8,7 +9,10 @@ def _compare(name, a, b, fn):
     like = a.data if isinstance(a, Tensor) else (b.data if isinstance(b, Tensor) else None)
     x, y = as_array(a, like), as_array(b, like)
     broadcast_shape(name, x.shape, y.shape)
-    return Tensor(fn(xp_of(x, y), x, y))
+    xp = xp_of(x, y)
+    # Two tensors may live apart (a host K.shape() against a GPU tensor); CuPy wants both.
+    x, y = asarray(x, xp=xp), asarray(y, xp=xp)
+    return Tensor(fn(xp, x, y))
 
 
 def equal(a, b):
