@@ -2,13 +2,15 @@
 
 import numpy as np
 
+from gpuk._array import to_numpy
+
 
 def to_categorical(x, num_classes=None):
     """One-hot encode integer class labels (a trailing axis of size 1 is dropped, as Keras).
 
     Example: ``to_categorical([0, 2], 3)`` is ``[[1, 0, 0], [0, 0, 1]]`` (float32).
     """
-    labels = np.asarray(x, dtype="int64")
+    labels = np.asarray(to_numpy(x), dtype="int64")  # CuPy labels come to the host
     shape = labels.shape
     if shape and shape[-1] == 1 and len(shape) > 1:
         shape = shape[:-1]
@@ -27,7 +29,7 @@ def to_categorical(x, num_classes=None):
 
 def normalize(x, axis=-1, order=2):
     """Scale ``x`` to unit ``order``-norm along ``axis`` (zero vectors stay zero)."""
-    x = np.asarray(x)
+    x = to_numpy(x)
     norm = np.atleast_1d(np.linalg.norm(x, order, axis))
     norm[norm == 0] = 1
     return x / np.expand_dims(norm, axis)
