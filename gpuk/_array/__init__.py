@@ -1,6 +1,6 @@
 """The only place that imports CuPy: array-module choice, conversions and the kernel loader."""
 
-from gpuk._array.arrays import asarray, get_array_module, is_array, to_numpy
+from gpuk._array.arrays import asarray, cupy_erf, get_array_module, is_array, to_numpy
 from gpuk._array.blas import serial_blas
 from gpuk._array.device import (
     DEVICES,
@@ -15,6 +15,7 @@ from gpuk._array.random import fresh_seed, generator, set_seed
 __all__ = [
     "DEVICES",
     "asarray",
+    "cupy_erf",
     "cupy_module",
     "default_module",
     "device",

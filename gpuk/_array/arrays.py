@@ -39,3 +39,18 @@ def asarray(value, dtype=None, xp=None):
     if xp is np:
         return np.asarray(to_numpy(value), dtype=dtype)
     return xp.asarray(value, dtype=dtype)
+
+
+def cupy_erf():
+    """CuPy's fused ``erf`` ufunc (``cupyx.scipy.special.erf``), or None without CuPy.
+
+    The portable series in ``gpuk.ops._special`` costs ~280 elementwise launches per call,
+    which on a GPU is pure launch overhead; CuPy's ufunc is one kernel.
+    """
+    if cupy_module() is None:
+        return None
+    try:
+        from cupyx.scipy.special import erf
+    except Exception:  # an install without cupyx.scipy: the portable series is used
+        return None
+    return erf
