@@ -46,7 +46,7 @@ import inspect
 
 import numpy as np
 
-from gpuk._array import get_array_module, serial_blas
+from gpuk._array import asarray, get_array_module, serial_blas
 from gpuk.autograd import Function, Tensor, as_array
 from gpuk.ops import math as _math
 from gpuk.ops import shape as _shape
@@ -145,11 +145,7 @@ def _prepare_mask(mask, like, batch, timesteps):
     """The mask as a boolean ``(batch, time)`` array on ``like``'s device, or None."""
     if mask is None:
         return None
-    xp = get_array_module(like)
-    array = as_array(mask)
-    if get_array_module(array) is not xp:
-        array = xp.asarray(np.asarray(array))
-    array = array.astype(bool)
+    array = asarray(as_array(mask), xp=get_array_module(like)).astype(bool)
     if array.shape != (batch, timesteps):
         raise ValueError(
             f"Recurrent mask must have shape (batch, time) = {(batch, timesteps)}, received a "
