@@ -751,10 +751,6 @@ def _fused_module(cell):
         return None
 
 
-def _is_cupy(array):
-    return type(array).__module__.startswith("cupy")
-
-
 # gpuk.ops.fused spells the Keras 2 hard sigmoid "hard_sigmoid_tf".
 _FUSED_NAMES = {"hard_sigmoid_legacy": "hard_sigmoid_tf"}
 
@@ -775,7 +771,7 @@ def _choose(cell, fused, inputs, config):
         return None
     reason = None
     module = None
-    if not _is_cupy(_data(inputs)):
+    if get_array_module(_data(inputs)) is np:
         reason = "the inputs are not CuPy (GPU) arrays"
     elif config.get("has_mask") and config.get("has_initial_state"):
         # Keras outputs zeros (not the initial state) before the first unmasked step.
