@@ -69,7 +69,7 @@ from gpuk.ops.reduce import (
     sum,
     var,
 )
-from gpuk.ops.shape import (
+from gpuk.ops.shaping import (
     cast,
     concatenate,
     cumsum,

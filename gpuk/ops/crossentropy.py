@@ -28,7 +28,7 @@ from gpuk.ops._util import broadcast_shape, normalize_axis, unbroadcast, xp_of
 from gpuk.ops.math import clip, log
 from gpuk.ops.nn import log_softmax
 from gpuk.ops.reduce import sum as reduce_sum
-from gpuk.ops.shape import one_hot, transpose
+from gpuk.ops.shaping import one_hot, transpose
 
 
 class SigmoidCrossEntropyWithLogits(Function):

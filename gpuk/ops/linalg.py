@@ -5,7 +5,7 @@ import numpy as np
 from gpuk.autograd import Function, Tensor, as_array, as_tensor
 from gpuk.ops._util import unbroadcast, xp_of
 from gpuk.ops.math import multiply
-from gpuk.ops.shape import reshape, transpose
+from gpuk.ops.shaping import reshape, transpose
 
 
 class MatMul(Function):

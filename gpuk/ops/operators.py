@@ -1,7 +1,7 @@
 """Python operators on Tensor (``+ - * / ** @``, unary minus, ``abs``, comparisons, ``[]``)."""
 
 from gpuk.autograd import Tensor
-from gpuk.ops import compare, linalg, math, reduce, shape
+from gpuk.ops import compare, linalg, math, reduce, shaping
 
 
 def _swap(op):
@@ -26,17 +26,17 @@ def install():
         "__neg__": math.negative,
         "__pos__": lambda self: self,
         "__abs__": math.abs,
-        "__getitem__": shape.getitem,
+        "__getitem__": shaping.getitem,
         "__lt__": compare.less,
         "__le__": compare.less_equal,
         "__gt__": compare.greater,
         "__ge__": compare.greater_equal,
         "__eq__": compare.equal,
         "__ne__": compare.not_equal,
-        "reshape": lambda self, *s: shape.reshape(self, s[0] if len(s) == 1 else s),
+        "reshape": lambda self, *s: shaping.reshape(self, s[0] if len(s) == 1 else s),
         "sum": lambda self, axis=None, keepdims=False: reduce.sum(self, axis, keepdims),
         "mean": lambda self, axis=None, keepdims=False: reduce.mean(self, axis, keepdims),
-        "T": property(lambda self: shape.transpose(self)),
+        "T": property(lambda self: shaping.transpose(self)),
     }
     for name, method in methods.items():
         setattr(Tensor, name, method)

@@ -49,7 +49,7 @@ import numpy as np
 from gpuk._array import asarray, get_array_module, serial_blas
 from gpuk.autograd import Function, Tensor, as_array
 from gpuk.ops import math as _math
-from gpuk.ops import shape as _shape
+from gpuk.ops import shaping as _shape
 from gpuk.ops.compare import greater
 from gpuk.ops.linalg import matmul
 
