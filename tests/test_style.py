@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -11,7 +12,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.mark.parametrize("command", [["check", "."], ["format", "--check", "."]])
 def test_ruff_is_clean(command):
-    ruff = shutil.which("ruff")
+    beside_python = os.path.join(os.path.dirname(sys.executable), "ruff")
+    ruff = shutil.which("ruff") or (beside_python if os.path.exists(beside_python) else None)
     if ruff is None:
         pytest.skip("ruff is not installed (it comes with the 'test' extra)")
     done = subprocess.run([ruff, *command], cwd=ROOT, capture_output=True, text=True)

@@ -1,6 +1,6 @@
 """The Layer base class, the symbolic ``KerasTensor`` and the ``Node`` that links them.
 
-Two ways to call a layer (DESIGN.md, "Two graphs"):
+Two ways to call a layer (docs/architecture.md, "Two graphs"):
 
 * on symbolic ``KerasTensor`` inputs (from ``gpuk.Input``) the layer builds its weights, records
   a :class:`Node` and infers the output shape with :meth:`Layer.compute_output_shape`; nothing is

@@ -1,6 +1,6 @@
 """Recurrent sequence ops: ``gru``, ``lstm`` and ``simple_rnn`` over whole sequences.
 
-Three implementations of each (DESIGN.md, "Three implementations of each hot op"):
+Three implementations of each (docs/architecture.md, "Three implementations of each hot op"):
 
 1. **Composed** (``*_composed``): a step-by-step loop of primitive ``gpuk.ops``; autograd gives
    its gradient. It is the test oracle and the path taken for activation *callables*.
@@ -832,7 +832,7 @@ def _dispatch(
     go_backwards,
     **cell_params,
 ):
-    """Run one recurrent cell over a sequence with the best of DESIGN.md's three versions.
+    """Run one recurrent cell over a sequence with the best of the three versions.
 
     The fused kernel when ``fused`` allows it and it supports the configuration, else the
     whole-sequence Function (named activations), else the composed step-by-step oracle (any
