@@ -84,6 +84,54 @@ def gru_sequence_config(
     }
 
 
+def recurrent_sequence_config(
+    batch,
+    units,
+    gates,
+    itemsize,
+    row_elements,
+    max_shared=DEFAULT_MAX_SHARED_BYTES,
+    sm_count=DEFAULT_SM_COUNT,
+):
+    """Launch configuration of the persistent LSTM / SimpleRNN kernels, or None.
+
+    One block owns ``rows`` batch rows for all time steps. Dynamic shared memory holds
+    ``row_elements`` elements per row (states, gate buffers; the larger of forward and
+    backward) followed, when they fit, by the recurrent kernel (``units x gates*units``, or its
+    transpose for backward: ``weights_shared``); otherwise the kernels read the weights from
+    global memory (L2-resident), so any hidden size runs in one launch per direction. Weights
+    on chip take precedence over more rows per block. Forward uses one thread per column of the
+    recurrent product, backward one per unit, both capped at 1024 with strided loops.
+
+    Returns:
+        dict with ``rows``, ``grid``, ``block_forward``, ``block_backward``,
+        ``weights_shared`` (0/1) and ``shared`` (bytes, both directions); None when not even
+        one row's buffers fit in ``max_shared``.
+    """
+    if units < 1 or batch < 1:
+        return None
+    weights = gates * units * units * itemsize
+    per_row = row_elements * itemsize
+    rows = max(1, -(-batch // sm_count))
+    while rows > 1 and weights + rows * per_row > max_shared:
+        rows -= 1
+    weights_shared = weights + rows * per_row <= max_shared
+    if not weights_shared:
+        rows = max(1, -(-batch // sm_count))
+        while rows > 1 and rows * per_row > max_shared:
+            rows -= 1
+        if rows * per_row > max_shared:
+            return None
+    return {
+        "rows": rows,
+        "grid": (-(-batch // rows),),
+        "block_forward": (min(1024, _round_up(gates * units, WARP)),),
+        "block_backward": (min(1024, _round_up(units, WARP)),),
+        "weights_shared": int(weights_shared),
+        "shared": rows * per_row + (weights if weights_shared else 0),
+    }
+
+
 def softmax_xent_config(rows, classes):
     """One block per row; enough warps that each thread reads about 8 classes (32 to 1024).
 
