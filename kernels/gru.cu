@@ -6,6 +6,9 @@
 // time order (go_backwards reverses x and the mask before), and the weight gradients after.
 // cache (B, T, 4U) keeps per step z, r, candidate hc and (reset_after) h @ U_h + b_rh.
 // mask (B, T) uint8: a masked step keeps the previous state, its output is that state.
+// hmask (B, 3U): Keras's per-gate recurrent dropout masks (z, r, h), the same at every step;
+// gate q's recurrent product reads h_prev * hmask_q (has_hmask = 0: no dropout; the persistent
+// kernels only). The z * h_prev term of the new state uses the undropped h_prev, as in Keras.
 //
 // Entry points and launch configuration (gpuk/ops/fused/launch.py):
 //   gru_sequence_forward   persistent: grid = ceil(B / rows), block = roundup32(3U) threads,
@@ -21,9 +24,11 @@
 template <typename T>
 __global__ void gru_sequence_forward(const T* __restrict__ xproj, const T* __restrict__ wrec,
                                      const T* __restrict__ brec, const T* __restrict__ h0,
-                                     const unsigned char* __restrict__ mask, T* __restrict__ hs,
+                                     const unsigned char* __restrict__ mask,
+                                     const T* __restrict__ hmask, T* __restrict__ hs,
                                      T* __restrict__ cache, int batch, int steps, int units,
-                                     int rows, int reset_after, int act, int ract, int has_mask) {
+                                     int rows, int reset_after, int act, int ract, int has_mask,
+                                     int has_hmask) {
   GPUK_DYNAMIC_SHARED(T, smem);
   const int U = units, G = 3 * units;
   T* w = smem;              // U x 3U, row-major as the recurrent kernel
@@ -42,7 +47,12 @@ __global__ void gru_sequence_forward(const T* __restrict__ xproj, const T* __res
       for (int r = 0; r < nrows; ++r) {
         const T* hr = h + r * U;
         T acc = reset_after ? brec[tid] : T(0);
-        for (int k = 0; k < U; ++k) acc += hr[k] * w[k * G + tid];
+        if (has_hmask) {
+          const T* m = hmask + (size_t)(row0 + r) * G + (tid / U) * U;
+          for (int k = 0; k < U; ++k) acc += hr[k] * m[k] * w[k * G + tid];
+        } else {
+          for (int k = 0; k < U; ++k) acc += hr[k] * w[k * G + tid];
+        }
         rec[r * G + tid] = acc;
       }
     }
@@ -74,7 +84,8 @@ __global__ void gru_sequence_forward(const T* __restrict__ xproj, const T* __res
           hs[bt * U + tid] = hnew;
         } else {
           rec[r * G + tid] = z;
-          rec[r * G + 2 * U + tid] = rr * hprev;
+          const T mh = has_hmask ? hmask[(size_t)(row0 + r) * G + 2 * U + tid] : T(1);
+          rec[r * G + 2 * U + tid] = rr * hprev * mh;
           c[3 * U + tid] = T(0);
         }
       }
@@ -145,10 +156,11 @@ template <typename T>
 __global__ void gru_sequence_backward(const T* __restrict__ wt, const T* __restrict__ h0,
                                       const T* __restrict__ hs, const T* __restrict__ cache,
                                       const unsigned char* __restrict__ mask,
-                                      const T* __restrict__ gseq, const T* __restrict__ glast,
-                                      T* __restrict__ gxproj, T* __restrict__ gh0, int batch,
-                                      int steps, int units, int rows, int reset_after, int act,
-                                      int ract, int has_mask) {
+                                      const T* __restrict__ hmask, const T* __restrict__ gseq,
+                                      const T* __restrict__ glast, T* __restrict__ gxproj,
+                                      T* __restrict__ gh0, int batch, int steps, int units,
+                                      int rows, int reset_after, int act, int ract, int has_mask,
+                                      int has_hmask) {
   GPUK_DYNAMIC_SHARED(T, smem);
   const int U = units, G = 3 * units;
   T* w = smem;             // 3U x U: the recurrent kernel transposed (coalesced over units)
@@ -190,6 +202,8 @@ __global__ void gru_sequence_backward(const T* __restrict__ wt, const T* __restr
           const T* dhc = d + r * G + 2 * U;
           T drh = T(0);
           for (int k = 0; k < U; ++k) drh += dhc[k] * w[(2 * U + k) * U + tid];
+          // gradient of r * hd_h with hd_h = h_prev * mask_h: scale once, both uses need it
+          if (has_hmask) drh *= hmask[(size_t)b * G + 2 * U + tid];
           const T hprev = t > 0 ? hs[(bt - 1) * U + tid] : h0[(size_t)b * U + tid];
           gru_reset_grads(cache + bt * 4 * U, drh, hprev, U, tid, ract, gxproj + bt * G,
                           d + r * G, ghd + r * U + tid);
@@ -198,11 +212,16 @@ __global__ void gru_sequence_backward(const T* __restrict__ wt, const T* __restr
       __syncthreads();
     }
     if (tid < U) {
-      const int kmax = reset_after ? G : 2 * U;
+      const int gates = reset_after ? 3 : 2;
       for (int r = 0; r < nrows; ++r) {
         const T* dr = d + r * G;
+        const T* m = hmask + (size_t)(row0 + r) * G;
         T acc = ghd[r * U + tid];
-        for (int k = 0; k < kmax; ++k) acc += dr[k] * w[k * U + tid];
+        for (int q = 0; q < gates; ++q) {
+          T part = T(0);
+          for (int k = q * U; k < (q + 1) * U; ++k) part += dr[k] * w[k * U + tid];
+          acc += has_hmask ? part * m[q * U + tid] : part;
+        }
         dh[r * U + tid] = acc;
       }
     }

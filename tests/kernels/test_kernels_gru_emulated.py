@@ -135,3 +135,56 @@ def test_gru_fused_on_cpu_is_a_clear_error():
     arrays = _weights(rng, 2, 3, 4, 5, True, np.float32)
     with pytest.raises(RuntimeError, match="GPU"):
         fused_gru.gru_fused(*arrays)
+
+
+def test_mixed_dtypes_compute_in_the_promoted_type(provider):
+    """float64 inputs with float32 weights: the kernel template follows float64, so every
+    operand is cast to it first (it used to read the float32 buffers as doubles)."""
+    rng = np.random.default_rng(8)
+    arrays = _weights(rng, 2, 4, 3, 5, True, np.float32)
+    arrays[0] = arrays[0].astype(np.float64)
+    arrays[4] = arrays[4].astype(np.float64)
+    expected = _run(lambda *a: recurrent.gru(*a[:5], a[5], fused=False), arrays, None, seed=4)
+    with launch.use_kernel_provider(provider):
+        actual = _run(lambda *a: fused_gru.gru_fused(*a[:5], a[5]), arrays, None, seed=4)
+    assert actual[0].dtype == actual[1].dtype == np.float64
+    for grad, operand in zip(actual[2:], arrays):
+        assert grad.dtype == operand.dtype
+    for a, e in zip(actual, expected):
+        np.testing.assert_allclose(a, e, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("reset_after", [True, False], ids=["reset_after", "reset_before"])
+def test_recurrent_dropout_inside_the_kernels(provider, reset_after, dtype):
+    """Keras's per-gate input and recurrent dropout masks (GRU with recurrent_dropout in
+    training) against the composed oracle: one persistent launch per direction, not per step."""
+    batch, steps, features, units = 3, 4, 4, 6
+    rng = np.random.default_rng(9 + reset_after)
+    arrays = _weights(rng, batch, steps, features, units, reset_after, dtype)
+    mask = rng.random((batch, steps)) > 0.3
+    mask[:, 0] = True
+
+    def drop(size):
+        return [((rng.random((batch, size)) > 0.3) / 0.7).astype(dtype) for _ in range(3)]
+
+    options = dict(reset_after=reset_after, go_backwards=True, input_dropout_masks=drop(features))
+    options["recurrent_dropout_masks"] = drop(units)
+    expected = _run(lambda *a: recurrent.gru_composed(*a, **options), arrays, mask, seed=6)
+    counting = cuda_emulator.Provider()
+    with launch.use_kernel_provider(counting):
+        actual = _run(lambda *a: fused_gru.gru_fused(*a, **options), arrays, mask, seed=6)
+    for a, e in zip(actual, expected):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, e, **TOL[dtype])
+    names = sorted(launch[0].split("<")[0] for launch in counting.launches("gru_"))
+    assert names == ["gru_sequence_backward", "gru_sequence_forward"]
+
+
+def test_recurrent_dropout_declines_without_the_persistent_kernels():
+    with launch.use_kernel_provider(lambda *a: None):
+        ok, reason = fused_gru.supports(
+            160, "tanh", "sigmoid", True, "float32", np, has_recurrent_dropout=True
+        )
+        assert not ok and "shared memory" in reason
+        assert fused_gru.supports(160, "tanh", "sigmoid", True, "float32", np) == (True, "")
