@@ -99,8 +99,6 @@ def test_fused_lstm_matches_generic(provider, monkeypatch, case, dtype):
     if masked:
         mask = rng.random((batch, steps)) > 0.35
         mask[0, :2] = False
-        arrays[4] = np.zeros_like(arrays[4])
-        arrays[5] = np.zeros_like(arrays[5])
     options = dict(activation=act, recurrent_activation=ract, go_backwards=backwards)
     generic_options = dict(options, recurrent_activation=GENERIC_NAMES.get(ract, ract))
     expected = _run(
@@ -151,7 +149,6 @@ def test_fused_simple_rnn_matches_generic(provider, monkeypatch, case, dtype):
     if masked:
         mask = rng.random((batch, steps)) > 0.35
         mask[0, :2] = False
-        arrays[4] = np.zeros_like(arrays[4])
     options = dict(activation=act, go_backwards=backwards)
     generic_options = dict(options, activation=GENERIC_NAMES.get(act, act))
     expected = _run(
