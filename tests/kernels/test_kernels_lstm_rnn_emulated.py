@@ -61,12 +61,19 @@ LAYOUTS = {
     "shared": (227 * 1024, 132),
     "global": (None, 132),  # room for one row's buffers only: weights read from global memory
     "rows": (227 * 1024, 1),  # every row in one block
+    "narrow": (227 * 1024, 132),  # 32 threads per block: every loop strides
 }
 
 
-def _limits(layout, row_elements):
+def _limits(layout, row_elements, monkeypatch=None):
+    """(max shared bytes, multiprocessors) of a layout, installed with monkeypatch if given."""
     shared, sms = LAYOUTS[layout]
-    return (row_elements * 8 if shared is None else shared), sms
+    shared = row_elements * 8 if shared is None else shared
+    if monkeypatch is not None:
+        monkeypatch.setattr(launch, "DEFAULT_MAX_SHARED_BYTES", shared)
+        monkeypatch.setattr(launch, "DEFAULT_SM_COUNT", sms)
+        monkeypatch.setattr(launch, "MAX_THREADS", 32 if layout == "narrow" else 1024)
+    return shared, sms
 
 
 LSTM_CASES = [
@@ -74,7 +81,8 @@ LSTM_CASES = [
     (8, "tanh", "sigmoid", False, False, "shared"),
     (5, "relu", "hard_sigmoid", True, True, "global"),
     (6, "tanh", "hard_sigmoid_tf", False, True, "rows"),
-    (40, "linear", "sigmoid", True, False, "global"),  # 4U = 160 columns: strided loops
+    (40, "linear", "sigmoid", True, False, "global"),
+    (40, "tanh", "sigmoid", False, True, "narrow"),  # 160 columns, 40 units on 32 threads
 ]
 
 
@@ -82,9 +90,7 @@ LSTM_CASES = [
 @pytest.mark.parametrize("case", LSTM_CASES, ids=lambda c: "-".join(map(str, c)))
 def test_fused_lstm_matches_generic(provider, monkeypatch, case, dtype):
     units, act, ract, backwards, masked, layout = case
-    limits = _limits(layout, 6 * units)
-    monkeypatch.setattr(launch, "DEFAULT_MAX_SHARED_BYTES", limits[0])
-    monkeypatch.setattr(launch, "DEFAULT_SM_COUNT", limits[1])
+    limits = _limits(layout, 6 * units, monkeypatch)
     batch, steps, features = 3, 4, 3
     rng = np.random.default_rng(units + 3 * backwards)
     arrays = [
@@ -125,7 +131,7 @@ RNN_CASES = [
     (8, "tanh", False, False, "shared"),
     (5, "relu", True, True, "global"),
     (6, "sigmoid", False, True, "rows"),
-    (36, "hard_sigmoid_tf", True, False, "shared"),  # more units than a warp
+    (36, "hard_sigmoid_tf", True, False, "narrow"),  # more units than threads
 ]
 
 
@@ -133,9 +139,7 @@ RNN_CASES = [
 @pytest.mark.parametrize("case", RNN_CASES, ids=lambda c: "-".join(map(str, c)))
 def test_fused_simple_rnn_matches_generic(provider, monkeypatch, case, dtype):
     units, act, backwards, masked, layout = case
-    limits = _limits(layout, 2 * units)
-    monkeypatch.setattr(launch, "DEFAULT_MAX_SHARED_BYTES", limits[0])
-    monkeypatch.setattr(launch, "DEFAULT_SM_COUNT", limits[1])
+    _limits(layout, 2 * units, monkeypatch)
     batch, steps, features = 3, 5, 4
     rng = np.random.default_rng(units + 5 * backwards)
     arrays = [

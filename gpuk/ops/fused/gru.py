@@ -5,11 +5,14 @@ Kernels: ``kernels/gru.cu``. The input projection ``x @ kernel`` for all time st
 weight gradients are single large matrix products (cuBLAS through ``xp.matmul``); only the
 recurrence runs in the kernels:
 
-* ``gru_sequence_forward`` / ``gru_sequence_backward``: persistent, recurrent weights in shared
-  memory, one launch per call and direction; used when they fit on chip
-  (:func:`gpuk.ops.fused.launch.gru_sequence_config`).
+* ``gru_sequence_forward`` / ``gru_sequence_backward``: persistent, one launch per call and
+  direction whatever the sequence length; the recurrent weights sit in shared memory when they
+  fit on chip and are read from global memory otherwise
+  (:func:`gpuk.ops.fused.launch.gru_sequence_config`). Recurrent dropout masks are applied
+  inside them.
 * ``gru_step_forward`` / ``gru_step_backward``: the gate math of one step after the matrix
-  products, any hidden size; the recurrent product stays a matrix product per step.
+  products, used only when not even one batch row's buffers fit in shared memory (thousands
+  of units); the recurrent product stays a matrix product per step.
 
 Keras's equations (keras-formats.md section 4), gates in z, r, h order. A masked step
 (``mask[b, t]`` false) keeps the previous state and repeats the last unmasked output (zeros
@@ -62,7 +65,7 @@ def supports(
         xp: array module of the arrays (fused kernels need CuPy).
         batch_size: rows of the batch (the launch configuration depends on it).
         has_recurrent_dropout: whether recurrent dropout masks are given; they run in the
-            persistent kernels only, so the recurrent kernel must fit in shared memory.
+            persistent kernels only (not the per-step fallback for huge hidden sizes).
 
     Returns:
         ``(True, "")`` or ``(False, reason)`` with a sentence saying why not.
@@ -88,8 +91,8 @@ def supports(
         )
         if config is None:
             return False, (
-                f"Recurrent dropout runs in the persistent GRU kernels only, and {units} units "
-                f"of {np.dtype(dtype)} do not fit in shared memory."
+                f"Recurrent dropout runs in the persistent GRU kernels only, and one batch row "
+                f"of {units} units of {np.dtype(dtype)} does not fit in shared memory."
             )
     return True, ""
 
@@ -134,12 +137,13 @@ class GRUFused(Function):
         )
         flags = (np.int32(self.reset_after), np.int32(act), np.int32(ract))
         flags += (np.int32(mask is not None),)
+        shared_flag = (np.int32(config["weights_shared"]),) if config is not None else ()
         hmask = self.h_masks if self.h_masks is not None else xp.ones((1,), dtype)
         hflag = (np.int32(self.h_masks is not None),)
         if config is None and self.h_masks is not None:
             raise ValueError(
-                "gru_fused: recurrent dropout masks need the persistent kernels, and the "
-                "recurrent kernel does not fit in shared memory (see supports())."
+                "gru_fused: recurrent dropout masks need the persistent kernels, and one batch "
+                "row does not fit in shared memory (see supports())."
             )
         if config is not None and steps > 0:
             _kernel("gru_sequence_forward", dtype, xp)(
@@ -147,6 +151,7 @@ class GRUFused(Function):
                 config["block_forward"],
                 (xproj, recurrent_kernel, bias_rec, h0, mask_u8, hmask, hs, cache)
                 + (np.int32(batch), np.int32(steps), np.int32(units), np.int32(config["rows"]))
+                + shared_flag
                 + flags
                 + hflag,
                 shared_mem=config["shared_forward"],
@@ -220,6 +225,7 @@ class GRUFused(Function):
                 config["block_backward"],
                 (wt, h0, hs, cache, mask_u8, hmask, gseq, glast, gxproj, gh0)
                 + (np.int32(batch), np.int32(steps), np.int32(units), np.int32(config["rows"]))
+                + (np.int32(config["weights_shared"]),)
                 + flags
                 + (np.int32(self.h_masks is not None),),
                 shared_mem=config["shared_backward"],
