@@ -15,6 +15,7 @@ import pytest
 import gpuk
 from gpuk import layers
 from gpuk.autograd import function as autograd_function
+from gpuk.ops import recurrent
 from gpuk.ops.fused import launch
 from tests import cuda_emulator
 
@@ -93,3 +94,31 @@ def test_layer_dropout_in_the_kernel_matches_the_composed_path(layer_class):
     expected = _train_step(generic, x, seed=5)
     for a, e in zip(actual, expected):
         np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-12)
+
+
+CELLS = {
+    "gru": (3, lambda a, k, **o: recurrent.gru(a, k[0], k[1], None, None, **o)),
+    "lstm": (4, lambda a, k, **o: recurrent.lstm(a, k[0], k[1], None, None, None, **o)),
+    "simple_rnn": (1, lambda a, k, **o: recurrent.simple_rnn(a, k[0], k[1], None, None, **o)),
+}
+
+
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_auto_dispatch_takes_the_kernel_or_says_why_not(cell):
+    gates, op = CELLS[cell]
+    rng = np.random.default_rng(0)
+
+    def weights(dtype):
+        return [rng.normal(size=(3, gates * 4)).astype(dtype)] + [
+            rng.normal(size=(4, gates * 4)).astype(dtype)
+        ]
+
+    x = rng.normal(size=(2, 5, 3)).astype(np.float32)
+    provider = cuda_emulator.Provider()
+    with launch.use_kernel_provider(provider):
+        op(x, weights(np.float32), fused="auto")
+        assert len(provider.launches(f"{cell}_sequence_forward")) == 1
+        with pytest.raises(ValueError, match=f"{cell}: fused=True .*float16"):
+            op(x.astype(np.float16), weights(np.float16), fused=True)
+    with pytest.raises(ValueError, match="not CuPy"):
+        op(x, weights(np.float32), fused=True)
