@@ -850,7 +850,7 @@ def _dispatch(
     """
     dropout = {k: v for k, v in (dropout or {}).items() if v is not None}
     activations = [v for k, v in cell_params.items() if k.endswith("activation")]
-    if not _named(*activations) or (dropout and fused is False):
+    if not _named(*activations):
         if fused is True:
             raise ValueError(
                 f"{cell}: fused=True was requested, but activation callables need fused=False"
