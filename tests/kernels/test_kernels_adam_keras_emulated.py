@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import gpuk
-from gpuk import optimizers
+from gpuk import _array, optimizers
 from gpuk.ops.fused import launch
 from gpuk.optimizers import adam as adam_module
 from tests import cuda_emulator
@@ -24,6 +24,20 @@ pytestmark = pytest.mark.skipif(
     cuda_emulator.unavailable_reason() is not None,
     reason=str(cuda_emulator.unavailable_reason()),
 )
+
+
+@pytest.fixture(autouse=True)
+def _numpy_arrays():
+    """The emulator runs kernels over NumPy arrays: keep new arrays on the CPU even where
+    GPUK_DEVICE=gpu (or 'auto' on a GPU machine)."""
+    try:
+        previous = _array.device()
+    except RuntimeError:  # GPUK_DEVICE=gpu on a machine without one
+        previous = "cpu"
+    _array.set_device("cpu")
+    yield
+    _array.set_device(previous)
+
 
 FIXTURE = os.path.join(
     os.path.dirname(__file__), "..", "fixtures", "keras", "fused_adam", "adam_trajectories.npz"

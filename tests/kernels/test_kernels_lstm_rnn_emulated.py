@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import gpuk
+from gpuk import _array
 from gpuk.ops import recurrent
 from gpuk.ops.fused import launch
 from gpuk.ops.fused import lstm as fused_lstm
@@ -21,6 +22,20 @@ pytestmark = pytest.mark.skipif(
     cuda_emulator.unavailable_reason() is not None,
     reason=str(cuda_emulator.unavailable_reason()),
 )
+
+
+@pytest.fixture(autouse=True)
+def _numpy_arrays():
+    """The emulator runs kernels over NumPy arrays: keep new arrays on the CPU even where
+    GPUK_DEVICE=gpu (or 'auto' on a GPU machine)."""
+    try:
+        previous = _array.device()
+    except RuntimeError:  # GPUK_DEVICE=gpu on a machine without one
+        previous = "cpu"
+    _array.set_device("cpu")
+    yield
+    _array.set_device(previous)
+
 
 TOL = {np.float32: dict(rtol=3e-5, atol=3e-6), np.float64: dict(rtol=1e-11, atol=1e-12)}
 GENERIC_NAMES = {"hard_sigmoid_tf": "hard_sigmoid_legacy"}

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import gpuk
-from gpuk import layers
+from gpuk import _array, layers
 from gpuk.autograd import function as autograd_function
 from gpuk.ops import recurrent
 from gpuk.ops.fused import launch
@@ -23,6 +23,19 @@ pytestmark = pytest.mark.skipif(
     cuda_emulator.unavailable_reason() is not None,
     reason=str(cuda_emulator.unavailable_reason()),
 )
+
+
+@pytest.fixture(autouse=True)
+def _numpy_arrays():
+    """The emulator runs kernels over NumPy arrays: keep new arrays on the CPU even where
+    GPUK_DEVICE=gpu (or 'auto' on a GPU machine)."""
+    try:
+        previous = _array.device()
+    except RuntimeError:  # GPUK_DEVICE=gpu on a machine without one
+        previous = "cpu"
+    _array.set_device("cpu")
+    yield
+    _array.set_device(previous)
 
 
 def _counts(layer_class, steps, dropout, monkeypatch):
