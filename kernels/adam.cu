@@ -11,9 +11,11 @@
 // scalar loads. Arrays are given as tables of device pointers (uint64). With amsgrad=0 the
 // vhat table is ignored.
 //
-//   m += (g - m) * (1 - beta_1);  v += (g*g - v) * (1 - beta_2)
+//   m += (g - m) * one_minus_beta_1;  v += (g*g - v) * one_minus_beta_2
 //   vhat = max(vhat, v) (amsgrad);  p -= m * alpha / (sqrt(vhat or v) + epsilon)
-// where alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) is computed by the caller.
+// where alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) and one_minus_beta_i = 1 - beta_i are
+// computed by the caller on the host, as Keras computes them (1 - beta in double, then rounded
+// to T): 1 - 0.999f in float would be 0.0009999871, Keras's float32(1 - 0.999) is 0.001.
 #include "common.cuh"
 
 template <typename T>
@@ -22,10 +24,11 @@ struct __align__(4 * sizeof(T)) GpukPack4 {
 };
 
 template <typename T>
-__device__ __forceinline__ void gpuk_adam_one(T& p, T g, T& m, T& v, T& vhat, T alpha, T beta_1,
-                                              T beta_2, T epsilon, int amsgrad) {
-  m += (g - m) * (T(1) - beta_1);
-  v += (g * g - v) * (T(1) - beta_2);
+__device__ __forceinline__ void gpuk_adam_one(T& p, T g, T& m, T& v, T& vhat, T alpha,
+                                              T one_minus_beta_1, T one_minus_beta_2, T epsilon,
+                                              int amsgrad) {
+  m += (g - m) * one_minus_beta_1;
+  v += (g * g - v) * one_minus_beta_2;
   T denom = v;
   if (amsgrad) {
     vhat = gpuk_max(vhat, v);
@@ -43,7 +46,8 @@ __global__ void adam_multi_tensor(const unsigned long long* __restrict__ params,
                                   const long long* __restrict__ sizes,
                                   const int* __restrict__ block_tensor,
                                   const long long* __restrict__ block_start, long long chunk,
-                                  T alpha, T beta_1, T beta_2, T epsilon, int amsgrad) {
+                                  T alpha, T one_minus_beta_1, T one_minus_beta_2, T epsilon,
+                                  int amsgrad) {
   const int tensor = block_tensor[blockIdx.x];
   const long long start = block_start[blockIdx.x];
   const long long size = sizes[tensor];
@@ -66,8 +70,8 @@ __global__ void adam_multi_tensor(const unsigned long long* __restrict__ params,
       if (amsgrad) hh = *reinterpret_cast<GpukPack4<T>*>(vh + i);
 #pragma unroll
       for (int e = 0; e < 4; ++e)
-        gpuk_adam_one(pp.v[e], gg.v[e], mm.v[e], vv.v[e], hh.v[e], alpha, beta_1, beta_2,
-                      epsilon, amsgrad);
+        gpuk_adam_one(pp.v[e], gg.v[e], mm.v[e], vv.v[e], hh.v[e], alpha, one_minus_beta_1,
+                      one_minus_beta_2, epsilon, amsgrad);
       *reinterpret_cast<GpukPack4<T>*>(p + i) = pp;
       *reinterpret_cast<GpukPack4<T>*>(m + i) = mm;
       *reinterpret_cast<GpukPack4<T>*>(v + i) = vv;
@@ -75,8 +79,8 @@ __global__ void adam_multi_tensor(const unsigned long long* __restrict__ params,
     } else {
       for (long long k = i; k < i + 4 && k < end; ++k) {
         T unused = T(0);
-        gpuk_adam_one(p[k], g[k], m[k], v[k], amsgrad ? vh[k] : unused, alpha, beta_1, beta_2,
-                      epsilon, amsgrad);
+        gpuk_adam_one(p[k], g[k], m[k], v[k], amsgrad ? vh[k] : unused, alpha,
+                      one_minus_beta_1, one_minus_beta_2, epsilon, amsgrad);
       }
     }
   }

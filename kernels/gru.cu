@@ -6,13 +6,18 @@
 // time order (go_backwards reverses x and the mask before), and the weight gradients after.
 // cache (B, T, 4U) keeps per step z, r, candidate hc and (reset_after) h @ U_h + b_rh.
 // mask (B, T) uint8: a masked step keeps the previous state, its output is that state.
+// hmask (B, 3U): Keras's per-gate recurrent dropout masks (z, r, h), the same at every step;
+// gate q's recurrent product reads h_prev * hmask_q (has_hmask = 0: no dropout; the persistent
+// kernels only). The z * h_prev term of the new state uses the undropped h_prev, as in Keras.
 //
-// Entry points and launch configuration (gpuk/ops/fused/launch.py):
-//   gru_sequence_forward   persistent: grid = ceil(B / rows), block = roundup32(3U) threads,
-//                          dynamic shared = (3U*U + rows*4U) * sizeof(T); one block owns
-//                          `rows` batch rows for all steps; recurrent weights U x 3U in shared.
-//   gru_sequence_backward  persistent backward through time: block = roundup32(U), shared =
-//                          (3U*U + rows*5U) * sizeof(T); the transposed weights (3U x U).
+// Entry points and launch configuration (gpuk/ops/fused/launch.py gru_sequence_config):
+//   gru_sequence_forward   persistent: grid = ceil(B / rows), block = min(1024, roundup32(3U))
+//                          threads striding over columns and units, dynamic shared =
+//                          rows*4U (+ 3U*U when weights_shared: the recurrent weights U x 3U on
+//                          chip, else read from global memory) elements; one block owns `rows`
+//                          batch rows for all steps, so blocks never synchronise.
+//   gru_sequence_backward  persistent backward through time: block = min(1024, roundup32(U)),
+//                          shared = rows*5U (+ 3U*U: the transposed weights 3U x U).
 //   gru_step_forward       one step after the recurrent matmul: grid = ceil(B*U/256), 256
 //                          threads, one per (row, unit); phase 0/1 for reset_after=False.
 //   gru_step_backward      one step of backward, same launch.
@@ -21,84 +26,95 @@
 template <typename T>
 __global__ void gru_sequence_forward(const T* __restrict__ xproj, const T* __restrict__ wrec,
                                      const T* __restrict__ brec, const T* __restrict__ h0,
-                                     const unsigned char* __restrict__ mask, T* __restrict__ hs,
+                                     const unsigned char* __restrict__ mask,
+                                     const T* __restrict__ hmask, T* __restrict__ hs,
                                      T* __restrict__ cache, int batch, int steps, int units,
-                                     int rows, int reset_after, int act, int ract, int has_mask) {
+                                     int rows, int weights_shared, int reset_after, int act,
+                                     int ract, int has_mask, int has_hmask) {
   GPUK_DYNAMIC_SHARED(T, smem);
   const int U = units, G = 3 * units;
-  T* w = smem;              // U x 3U, row-major as the recurrent kernel
-  T* h = w + U * G;         // rows x U: the state
-  T* rec = h + rows * U;    // rows x 3U: recurrent products, then gate scratch
+  T* h = smem;             // rows x U: the state
+  T* rec = h + rows * U;   // rows x 3U: recurrent products, then gate scratch
+  T* wsh = rec + rows * G;  // U x 3U when weights_shared
   const int tid = threadIdx.x, nthreads = blockDim.x;
   const int row0 = blockIdx.x * rows;
   const int nrows = batch - row0 < rows ? batch - row0 : rows;
-  for (int i = tid; i < U * G; i += nthreads) w[i] = wrec[i];
+  if (weights_shared)
+    for (int i = tid; i < U * G; i += nthreads) wsh[i] = wrec[i];
+  const T* w = weights_shared ? wsh : wrec;  // U x 3U, row-major as the recurrent kernel
   for (int i = tid; i < nrows * U; i += nthreads) h[i] = h0[(size_t)row0 * U + i];
   __syncthreads();
   // reset_after=False needs r before the candidate product: z and r columns first.
   const int ncols = reset_after ? G : 2 * U;
   for (int t = 0; t < steps; ++t) {
-    if (tid < ncols) {
+    for (int col = tid; col < ncols; col += nthreads) {
       for (int r = 0; r < nrows; ++r) {
         const T* hr = h + r * U;
-        T acc = reset_after ? brec[tid] : T(0);
-        for (int k = 0; k < U; ++k) acc += hr[k] * w[k * G + tid];
-        rec[r * G + tid] = acc;
+        T acc = reset_after ? brec[col] : T(0);
+        if (has_hmask) {
+          const T* m = hmask + (size_t)(row0 + r) * G + (col / U) * U;
+          for (int k = 0; k < U; ++k) acc += hr[k] * m[k] * w[(size_t)k * G + col];
+        } else {
+          for (int k = 0; k < U; ++k) acc += hr[k] * w[(size_t)k * G + col];
+        }
+        rec[r * G + col] = acc;
       }
     }
     __syncthreads();
-    if (tid < U) {
+    // Unit j reads and writes only its own columns j, U + j, 2U + j of rec and h[r][j].
+    for (int j = tid; j < U; j += nthreads) {
       for (int r = 0; r < nrows; ++r) {
         const size_t bt = (size_t)(row0 + r) * steps + t;
         const T* xr = xproj + bt * G;
         T* c = cache + bt * 4 * U;
         const bool live = !has_mask || mask[bt];
-        const T hprev = h[r * U + tid];
+        const T hprev = h[r * U + j];
         if (!live) {
-          c[tid] = c[U + tid] = c[2 * U + tid] = c[3 * U + tid] = T(0);
-          if (reset_after) hs[bt * U + tid] = hprev;
-          else rec[r * G + 2 * U + tid] = T(0);
+          c[j] = c[U + j] = c[2 * U + j] = c[3 * U + j] = T(0);
+          if (reset_after) hs[bt * U + j] = hprev;
+          else rec[r * G + 2 * U + j] = T(0);
           continue;
         }
-        const T z = gpuk_activate(xr[tid] + rec[r * G + tid], ract);
-        const T rr = gpuk_activate(xr[U + tid] + rec[r * G + U + tid], ract);
-        c[tid] = z;
-        c[U + tid] = rr;
+        const T z = gpuk_activate(xr[j] + rec[r * G + j], ract);
+        const T rr = gpuk_activate(xr[U + j] + rec[r * G + U + j], ract);
+        c[j] = z;
+        c[U + j] = rr;
         if (reset_after) {
-          const T rh = rec[r * G + 2 * U + tid];
-          const T hc = gpuk_activate(xr[2 * U + tid] + rr * rh, act);
+          const T rh = rec[r * G + 2 * U + j];
+          const T hc = gpuk_activate(xr[2 * U + j] + rr * rh, act);
           const T hnew = z * hprev + (T(1) - z) * hc;
-          c[2 * U + tid] = hc;
-          c[3 * U + tid] = rh;
-          h[r * U + tid] = hnew;  // only this thread reads h[r][tid] in this phase
-          hs[bt * U + tid] = hnew;
+          c[2 * U + j] = hc;
+          c[3 * U + j] = rh;
+          h[r * U + j] = hnew;
+          hs[bt * U + j] = hnew;
         } else {
-          rec[r * G + tid] = z;
-          rec[r * G + 2 * U + tid] = rr * hprev;
-          c[3 * U + tid] = T(0);
+          rec[r * G + j] = z;
+          const T mh = has_hmask ? hmask[(size_t)(row0 + r) * G + 2 * U + j] : T(1);
+          rec[r * G + 2 * U + j] = rr * hprev * mh;
+          c[3 * U + j] = T(0);
         }
       }
     }
     __syncthreads();
     if (!reset_after) {
-      if (tid < U) {
+      for (int j = tid; j < U; j += nthreads) {
         for (int r = 0; r < nrows; ++r) {
           const size_t bt = (size_t)(row0 + r) * steps + t;
           const bool live = !has_mask || mask[bt];
-          const T hprev = h[r * U + tid];
+          const T hprev = h[r * U + j];
           if (!live) {
-            hs[bt * U + tid] = hprev;
+            hs[bt * U + j] = hprev;
             continue;
           }
           const T* rh = rec + r * G + 2 * U;
           T acc = T(0);
-          for (int k = 0; k < U; ++k) acc += rh[k] * w[k * G + 2 * U + tid];
-          const T z = rec[r * G + tid];
-          const T hc = gpuk_activate(xproj[bt * G + 2 * U + tid] + acc, act);
+          for (int k = 0; k < U; ++k) acc += rh[k] * w[(size_t)k * G + 2 * U + j];
+          const T z = rec[r * G + j];
+          const T hc = gpuk_activate(xproj[bt * G + 2 * U + j] + acc, act);
           const T hnew = z * hprev + (T(1) - z) * hc;
-          cache[bt * 4 * U + 2 * U + tid] = hc;
-          h[r * U + tid] = hnew;
-          hs[bt * U + tid] = hnew;
+          cache[bt * 4 * U + 2 * U + j] = hc;
+          h[r * U + j] = hnew;
+          hs[bt * U + j] = hnew;
         }
       }
       __syncthreads();
@@ -145,65 +161,75 @@ template <typename T>
 __global__ void gru_sequence_backward(const T* __restrict__ wt, const T* __restrict__ h0,
                                       const T* __restrict__ hs, const T* __restrict__ cache,
                                       const unsigned char* __restrict__ mask,
-                                      const T* __restrict__ gseq, const T* __restrict__ glast,
-                                      T* __restrict__ gxproj, T* __restrict__ gh0, int batch,
-                                      int steps, int units, int rows, int reset_after, int act,
-                                      int ract, int has_mask) {
+                                      const T* __restrict__ hmask, const T* __restrict__ gseq,
+                                      const T* __restrict__ glast, T* __restrict__ gxproj,
+                                      T* __restrict__ gh0, int batch, int steps, int units,
+                                      int rows, int weights_shared, int reset_after, int act,
+                                      int ract, int has_mask, int has_hmask) {
   GPUK_DYNAMIC_SHARED(T, smem);
   const int U = units, G = 3 * units;
-  T* w = smem;             // 3U x U: the recurrent kernel transposed (coalesced over units)
-  T* dh = w + U * G;       // rows x U: gradient of the state
+  T* dh = smem;            // rows x U: gradient of the state
   T* d = dh + rows * U;    // rows x 3U: gradients of the recurrent pre-activations
   T* ghd = d + rows * G;   // rows x U: direct part of the previous state's gradient
+  T* wsh = ghd + rows * U;  // 3U x U when weights_shared
   const int tid = threadIdx.x, nthreads = blockDim.x;
   const int row0 = blockIdx.x * rows;
   const int nrows = batch - row0 < rows ? batch - row0 : rows;
-  for (int i = tid; i < U * G; i += nthreads) w[i] = wt[i];
+  if (weights_shared)
+    for (int i = tid; i < U * G; i += nthreads) wsh[i] = wt[i];
+  const T* w = weights_shared ? wsh : wt;  // 3U x U: the recurrent kernel transposed
   for (int i = tid; i < nrows * U; i += nthreads) dh[i] = glast[(size_t)row0 * U + i];
   __syncthreads();
   for (int t = steps - 1; t >= 0; --t) {
-    if (tid < U) {
+    for (int j = tid; j < U; j += nthreads) {
       for (int r = 0; r < nrows; ++r) {
         const int b = row0 + r;
         const size_t bt = (size_t)b * steps + t;
-        const T g = dh[r * U + tid] + gseq[bt * U + tid];
+        const T g = dh[r * U + j] + gseq[bt * U + j];
         T* gx = gxproj + bt * G;
         T* dr = d + r * G;
         if (has_mask && !mask[bt]) {
-          gx[tid] = gx[U + tid] = gx[2 * U + tid] = T(0);
-          dr[tid] = dr[U + tid] = dr[2 * U + tid] = T(0);
-          ghd[r * U + tid] = g;
+          gx[j] = gx[U + j] = gx[2 * U + j] = T(0);
+          dr[j] = dr[U + j] = dr[2 * U + j] = T(0);
+          ghd[r * U + j] = g;
           continue;
         }
-        const T hprev = t > 0 ? hs[(bt - 1) * U + tid] : h0[(size_t)b * U + tid];
-        gru_gate_grads(cache + bt * 4 * U, g, hprev, U, tid, reset_after, act, ract, gx, dr,
-                       ghd + r * U + tid);
+        const T hprev = t > 0 ? hs[(bt - 1) * U + j] : h0[(size_t)b * U + j];
+        gru_gate_grads(cache + bt * 4 * U, g, hprev, U, j, reset_after, act, ract, gx, dr,
+                       ghd + r * U + j);
       }
     }
     __syncthreads();
     if (!reset_after) {
-      if (tid < U) {
+      for (int j = tid; j < U; j += nthreads) {
         for (int r = 0; r < nrows; ++r) {
           const int b = row0 + r;
           const size_t bt = (size_t)b * steps + t;
           if (has_mask && !mask[bt]) continue;
           const T* dhc = d + r * G + 2 * U;
           T drh = T(0);
-          for (int k = 0; k < U; ++k) drh += dhc[k] * w[(2 * U + k) * U + tid];
-          const T hprev = t > 0 ? hs[(bt - 1) * U + tid] : h0[(size_t)b * U + tid];
-          gru_reset_grads(cache + bt * 4 * U, drh, hprev, U, tid, ract, gxproj + bt * G,
-                          d + r * G, ghd + r * U + tid);
+          for (int k = 0; k < U; ++k) drh += dhc[k] * w[(size_t)(2 * U + k) * U + j];
+          // gradient of r * hd_h with hd_h = h_prev * mask_h: scale once, both uses need it
+          if (has_hmask) drh *= hmask[(size_t)b * G + 2 * U + j];
+          const T hprev = t > 0 ? hs[(bt - 1) * U + j] : h0[(size_t)b * U + j];
+          gru_reset_grads(cache + bt * 4 * U, drh, hprev, U, j, ract, gxproj + bt * G,
+                          d + r * G, ghd + r * U + j);
         }
       }
       __syncthreads();
     }
-    if (tid < U) {
-      const int kmax = reset_after ? G : 2 * U;
+    const int gates = reset_after ? 3 : 2;
+    for (int j = tid; j < U; j += nthreads) {
       for (int r = 0; r < nrows; ++r) {
         const T* dr = d + r * G;
-        T acc = ghd[r * U + tid];
-        for (int k = 0; k < kmax; ++k) acc += dr[k] * w[k * U + tid];
-        dh[r * U + tid] = acc;
+        const T* m = hmask + (size_t)(row0 + r) * G;
+        T acc = ghd[r * U + j];
+        for (int q = 0; q < gates; ++q) {
+          T part = T(0);
+          for (int k = q * U; k < (q + 1) * U; ++k) part += dr[k] * w[(size_t)k * U + j];
+          acc += has_hmask ? part * m[q * U + j] : part;
+        }
+        dh[r * U + j] = acc;
       }
     }
     __syncthreads();

@@ -27,6 +27,8 @@ ENTRY_POINTS = {
         "gru_step_forward",
         "gru_step_backward",
     ),
+    "lstm.cu": ("lstm_sequence_forward", "lstm_sequence_backward"),
+    "simple_rnn.cu": ("simple_rnn_sequence_forward", "simple_rnn_sequence_backward"),
     "softmax_xent.cu": ("xent_forward", "xent_backward"),
     "adam.cu": ("adam_multi_tensor",),
 }

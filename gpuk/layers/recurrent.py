@@ -6,8 +6,9 @@ Each layer owns a cell (``layer.cell``: ``SimpleRNNCell``, ``GRUCell``, ``LSTMCe
 ``gru/gru_cell/kernel`` (Keras 3 ``.weights.h5`` stores them under
 ``layers/gru/cell/vars/0..2``). The whole sequence runs as one op from ``gpuk.ops.recurrent``
 (fused CUDA kernel on the GPU when supported, else the whole-sequence Function with a
-hand-written backward through time); activation callables that are not Keras built-ins, and
-``recurrent_dropout`` in training, take the composed step-by-step path.
+hand-written backward through time); activation callables that are not Keras built-ins take
+the composed step-by-step path. ``recurrent_dropout`` in training runs its per-gate masks inside
+the fused kernel on the GPU, and on the composed path elsewhere.
 
 Masks (from ``Masking`` or ``Embedding(mask_zero=True)``) follow Keras 3: masked steps carry
 the state forward and repeat the previous output (zeros with ``zero_output_for_mask=True``).
@@ -202,20 +203,7 @@ class SimpleRNNCell(_Cell):
 
     def _sequence(self, inputs, states, mask, go_backwards, fused, dropout_masks=None):
         activation = _op_activation(self.activation)
-        if dropout_masks is not None:
-            x_masks, h_masks = dropout_masks
-            return recurrent_ops.simple_rnn_composed(
-                inputs,
-                self.kernel,
-                self.recurrent_kernel,
-                self.bias,
-                states[0],
-                mask,
-                activation=activation,
-                go_backwards=go_backwards,
-                input_dropout_mask=None if x_masks is None else x_masks[0],
-                recurrent_dropout_mask=None if h_masks is None else h_masks[0],
-            )
+        x_masks, h_masks = dropout_masks or (None, None)
         return recurrent_ops.simple_rnn(
             inputs,
             self.kernel,
@@ -226,6 +214,8 @@ class SimpleRNNCell(_Cell):
             activation=activation,
             go_backwards=go_backwards,
             fused=fused,
+            input_dropout_mask=None if x_masks is None else x_masks[0],
+            recurrent_dropout_mask=None if h_masks is None else h_masks[0],
         )
 
     def get_config(self):
@@ -254,12 +244,14 @@ class GRUCell(_Cell):
             go_backwards=go_backwards,
         )
         args = (inputs, self.kernel, self.recurrent_kernel, self.bias, states[0], mask)
-        if dropout_masks is not None:
-            x_masks, h_masks = dropout_masks
-            return recurrent_ops.gru_composed(
-                *args, input_dropout_masks=x_masks, recurrent_dropout_masks=h_masks, **kwargs
-            )
-        return recurrent_ops.gru(*args, fused=fused, **kwargs)
+        x_masks, h_masks = dropout_masks or (None, None)
+        return recurrent_ops.gru(
+            *args,
+            fused=fused,
+            input_dropout_masks=x_masks,
+            recurrent_dropout_masks=h_masks,
+            **kwargs,
+        )
 
     def get_config(self):
         config = super().get_config()
@@ -303,12 +295,14 @@ class LSTMCell(_Cell):
         )
         h0, c0 = (states + [None, None])[:2]
         args = (inputs, self.kernel, self.recurrent_kernel, self.bias, h0, c0, mask)
-        if dropout_masks is not None:
-            x_masks, h_masks = dropout_masks
-            return recurrent_ops.lstm_composed(
-                *args, input_dropout_masks=x_masks, recurrent_dropout_masks=h_masks, **kwargs
-            )
-        return recurrent_ops.lstm(*args, fused=fused, **kwargs)
+        x_masks, h_masks = dropout_masks or (None, None)
+        return recurrent_ops.lstm(
+            *args,
+            fused=fused,
+            input_dropout_masks=x_masks,
+            recurrent_dropout_masks=h_masks,
+            **kwargs,
+        )
 
     def get_config(self):
         config = super().get_config()

@@ -16,10 +16,12 @@ Three implementations of each (docs/architecture.md, "Three implementations of e
    (``<cell>_fused``) has the same signature and semantics as the public function here.
    ``supports`` receives those of the keywords ``cell, dtype, xp, batch_size, timesteps,
    input_dim, units, activation, recurrent_activation, reset_after, go_backwards, use_bias,
-   has_mask, has_initial_state`` that it declares; ``"hard_sigmoid_legacy"`` is passed to the
-   fused module as ``"hard_sigmoid_tf"``. Masks together with an explicit initial state stay on
-   the generic path (Keras outputs zeros, not the initial state, before the first unmasked
-   step).
+   has_mask, has_initial_state, has_recurrent_dropout`` that it declares;
+   ``"hard_sigmoid_legacy"`` is passed to the fused module as ``"hard_sigmoid_tf"``. With a
+   mask the fused ops output zeros before the first unmasked step, like the generic ones, also
+   with an explicit initial state. Dropout masks (``input_dropout_mask(s)``,
+   ``recurrent_dropout_mask(s)``, Keras's per-gate masks in training) run inside the fused
+   kernels, or on the composed path when no kernel applies.
 
 Activations are names with hand-written derivatives -- ``"tanh"``, ``"sigmoid"``, ``"relu"``,
 ``"linear"``, ``"hard_sigmoid"`` (Keras 3: ``clip(x / 6 + 0.5, 0, 1)``) and
@@ -759,6 +761,13 @@ def _fused_name(activation):
     return _FUSED_NAMES.get(activation, activation)
 
 
+def _kernels_emulated():
+    """Whether the tests' CPU CUDA emulator serves the kernels (then NumPy arrays run them)."""
+    from gpuk.ops.fused import launch  # noqa: PLC0415 - the fused package is optional
+
+    return launch._provider["function"] is not None
+
+
 def _choose(cell, fused, inputs, config):
     """The fused module's op when it should run, else None; raises for ``fused=True`` misses.
 
@@ -771,11 +780,8 @@ def _choose(cell, fused, inputs, config):
         return None
     reason = None
     module = None
-    if get_array_module(_data(inputs)) is np:
+    if get_array_module(_data(inputs)) is np and not _kernels_emulated():
         reason = "the inputs are not CuPy (GPU) arrays"
-    elif config.get("has_mask") and config.get("has_initial_state"):
-        # Keras outputs zeros (not the initial state) before the first unmasked step.
-        reason = "masks with an explicit initial state use the generic path"
     else:
         module = _fused_module(cell)
         if module is None:
@@ -830,6 +836,7 @@ def _dispatch(
     given_state,
     fused,
     go_backwards,
+    dropout=None,
     **cell_params,
 ):
     """Run one recurrent cell over a sequence with the best of the three versions.
@@ -837,8 +844,11 @@ def _dispatch(
     The fused kernel when ``fused`` allows it and it supports the configuration, else the
     whole-sequence Function (named activations), else the composed step-by-step oracle (any
     activation callable). ``cell_params`` are the activation names and cell options
-    (``reset_after``) that every version takes.
+    (``reset_after``) that every version takes. ``dropout``: the dropout-mask keywords of the
+    fused and composed ops (``input_dropout_mask(s)``, ``recurrent_dropout_mask(s)``) when any
+    is given; the whole-sequence Functions have none, so without a kernel they run composed.
     """
+    dropout = {k: v for k, v in (dropout or {}).items() if v is not None}
     activations = [v for k, v in cell_params.items() if k.endswith("activation")]
     if not _named(*activations):
         if fused is True:
@@ -853,6 +863,7 @@ def _dispatch(
             *states,
             mask,
             go_backwards=go_backwards,
+            **dropout,
             **cell_params,
         )
     config = dict(recurrent_activation=None, reset_after=None)
@@ -865,6 +876,7 @@ def _dispatch(
         bias,
         go_backwards=go_backwards,
         has_initial_state=given_state,
+        has_recurrent_dropout=any(k.startswith("recurrent_dropout") for k in dropout),
         **config,
     )
     op = _choose(cell, fused, inputs, config)
@@ -880,7 +892,20 @@ def _dispatch(
             *states,
             mask,
             go_backwards=go_backwards,
+            **dropout,
             **fused_params,
+        )
+    if dropout:
+        return composed(
+            inputs,
+            kernel,
+            recurrent_kernel,
+            bias,
+            *states,
+            mask,
+            go_backwards=go_backwards,
+            **dropout,
+            **cell_params,
         )
     weights = (kernel, recurrent_kernel) + ((bias,) if bias is not None else ())
     return sequence.apply(
@@ -907,6 +932,8 @@ def gru(
     reset_after=True,
     go_backwards=False,
     fused="auto",
+    input_dropout_masks=None,
+    recurrent_dropout_masks=None,
 ):
     """Run a Keras GRU over a whole sequence.
 
@@ -922,6 +949,9 @@ def gru(
         reset_after: Keras's ``reset_after`` (apply the reset gate after the recurrent product).
         go_backwards: process time reversed; outputs come back in processing order.
         fused: ``"auto"`` (kernel when on GPU and supported), True (kernel or error), False.
+        input_dropout_masks, recurrent_dropout_masks: None or three ``(batch, features)`` /
+            ``(batch, units)`` multipliers, one per gate (Keras's dropout masks in training);
+            run in the fused kernel when it applies, else on the composed path.
 
     Returns:
         ``(sequence_outputs (batch, time, units), last_state (batch, units))`` Tensors.
@@ -953,6 +983,10 @@ def gru(
         given_state,
         fused,
         go_backwards,
+        dropout=dict(
+            input_dropout_masks=input_dropout_masks,
+            recurrent_dropout_masks=recurrent_dropout_masks,
+        ),
         activation=activation,
         recurrent_activation=recurrent_activation,
         reset_after=bool(reset_after),
@@ -972,6 +1006,8 @@ def lstm(
     recurrent_activation="sigmoid",
     go_backwards=False,
     fused="auto",
+    input_dropout_masks=None,
+    recurrent_dropout_masks=None,
 ):
     """Run a Keras LSTM over a whole sequence (gate order i, f, c, o).
 
@@ -981,6 +1017,8 @@ def lstm(
         bias: ``(4 * units,)`` or None.
         initial_state_h, initial_state_c: ``(batch, units)`` or None for zeros.
         mask, activation, recurrent_activation, go_backwards, fused: as for :func:`gru`.
+        input_dropout_masks, recurrent_dropout_masks: as for :func:`gru`, four masks (i, f, c,
+            o).
 
     Returns:
         ``(sequence_outputs, last_h, last_c)`` Tensors.
@@ -1011,6 +1049,10 @@ def lstm(
         given_state,
         fused,
         go_backwards,
+        dropout=dict(
+            input_dropout_masks=input_dropout_masks,
+            recurrent_dropout_masks=recurrent_dropout_masks,
+        ),
         activation=activation,
         recurrent_activation=recurrent_activation,
     )
@@ -1027,6 +1069,8 @@ def simple_rnn(
     activation="tanh",
     go_backwards=False,
     fused="auto",
+    input_dropout_mask=None,
+    recurrent_dropout_mask=None,
 ):
     """Run a Keras SimpleRNN ``h = activation(x @ kernel + bias + h_prev @ recurrent_kernel)``.
 
@@ -1035,6 +1079,8 @@ def simple_rnn(
             ``(units, units)``; bias ``(units,)`` or None; initial_state ``(batch, units)`` or
             None.
         mask, activation, go_backwards, fused: as for :func:`gru`.
+        input_dropout_mask, recurrent_dropout_mask: None or one ``(batch, features)`` /
+            ``(batch, units)`` multiplier (Keras's dropout masks in training).
 
     Returns:
         ``(sequence_outputs, last_state)`` Tensors.
@@ -1062,5 +1108,8 @@ def simple_rnn(
         given_state,
         fused,
         go_backwards,
+        dropout=dict(
+            input_dropout_mask=input_dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask
+        ),
         activation=activation,
     )

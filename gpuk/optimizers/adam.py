@@ -11,12 +11,13 @@ for all variables of one dtype::
 
 ``params``/``grads``/``ms``/``vs`` are lists of CuPy arrays of one dtype, ``vhats`` such a list or
 None (no amsgrad); the kernel updates ``params``, ``ms``, ``vs`` (and ``vhats``) **in place**.
-``lr``, ``alpha`` (= ``lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``), ``beta_1``, ``beta_2`` and
-``epsilon`` are host scalars of that dtype; it must compute exactly what :func:`adam_update`
-computes (the generic twin) and return True, or return False to decline (the per-variable loop
-runs instead). ``fused`` (an attribute of the instance or the class, not a Keras argument):
-``"auto"`` (default) uses the kernel when it can, ``False`` never, ``True`` always (an error
-where it cannot run).
+``lr``, ``alpha`` (= ``lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``) and ``epsilon`` are host
+scalars of that dtype; ``beta_1`` and ``beta_2`` are the Python floats the optimizer was given, so
+the kernel's ``1 - beta`` is rounded from double as in Keras (not ``1 - float32(beta)``); it
+must compute exactly what :func:`adam_update` computes (the generic twin) and return True, or
+return False to decline (the per-variable loop runs instead). ``fused`` (an attribute of the
+instance or the class, not a Keras argument): ``"auto"`` (default) uses the kernel when it can,
+``False`` never, ``True`` always (an error where it cannot run).
 """
 
 import numpy as np
@@ -170,8 +171,8 @@ class Adam(Optimizer):
                 [s[1].data for s in slots],
                 [s[2].data for s in slots] if self.amsgrad else None,
                 lr=dtype.type(learning_rate),
-                beta_1=dtype.type(self.beta_1),
-                beta_2=dtype.type(self.beta_2),
+                beta_1=float(self.beta_1),
+                beta_2=float(self.beta_2),
                 epsilon=dtype.type(self.epsilon),
                 amsgrad=self.amsgrad,
                 alpha=adam_alpha(learning_rate, self.beta_1, self.beta_2, step, dtype),

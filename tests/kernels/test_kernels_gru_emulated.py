@@ -75,8 +75,7 @@ def test_fused_gru_matches_generic(provider, monkeypatch, case, dtype):
     mask = None
     if masked:
         mask = rng.random((batch, steps)) > 0.35
-        mask[0, :2] = False
-        arrays[4] = np.zeros_like(arrays[4])  # Keras semantics with masks: zero initial state
+        mask[0, :2] = False  # zeros before the first unmasked step, a non-zero initial state
     options = dict(activation=act, recurrent_activation=ract, reset_after=reset_after)
     options["go_backwards"] = backwards
     generic_options = dict(options, activation=GENERIC_NAMES.get(act, act))
@@ -108,6 +107,38 @@ def test_fused_gru_matches_generic(provider, monkeypatch, case, dtype):
         ) in launches
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("reset_after", [True, False], ids=["reset_after", "reset_before"])
+@pytest.mark.parametrize("layout", ["global", "rows", "narrow"])
+def test_persistent_layouts(provider, monkeypatch, layout, reset_after, dtype):
+    """Weights read from global memory (too big for shared), several batch rows per block, and
+    blocks narrower than the columns (every loop strides), against the generic GRU."""
+    batch, steps, features, units = 3, 4, 3, 12
+    itemsize = np.dtype(dtype).itemsize
+    if layout == "global":  # room for one row's buffers only
+        monkeypatch.setattr(launch, "DEFAULT_MAX_SHARED_BYTES", 5 * units * itemsize)
+    if layout == "rows":
+        monkeypatch.setattr(launch, "DEFAULT_SM_COUNT", 1)
+    if layout == "narrow":
+        monkeypatch.setattr(launch, "MAX_THREADS", 32)
+    rng = np.random.default_rng(21 + reset_after)
+    arrays = _weights(rng, batch, steps, features, units, reset_after, dtype)
+    mask = rng.random((batch, steps)) > 0.3
+    options = dict(reset_after=reset_after, go_backwards=layout == "rows")
+    expected = _run(lambda *a: recurrent.gru(*a[:5], a[5], fused=False, **options), arrays, mask, 2)
+    counting = cuda_emulator.Provider()
+    with launch.use_kernel_provider(counting):
+        actual = _run(lambda *a: fused_gru.gru_fused(*a[:5], a[5], **options), arrays, mask, 2)
+    for a, e in zip(actual, expected):
+        np.testing.assert_allclose(a, e, **TOL[dtype])
+    config = launch.gru_sequence_config(batch, units, itemsize, *launch.device_limits(np))
+    assert config["weights_shared"] == (layout != "global")
+    assert config["rows"] == (3 if layout == "rows" else 1)
+    ((name, grid, block, shared),) = counting.launches("gru_sequence_forward")
+    assert block == config["block_forward"] + (1, 1) and shared == config["shared_forward"]
+    assert len(counting.launches("gru_sequence_backward")) == 1
+
+
 def test_sequence_config_budget():
     """float32 weights fit on chip up to at least 128 units on an H100/H200 (227 KiB)."""
     config = launch.gru_sequence_config(32, 128, 4)
@@ -115,8 +146,12 @@ def test_sequence_config_budget():
     assert config["block_forward"] == (384,) and config["block_backward"] == (128,)
     assert launch.gru_sequence_config(32, 96, 4)["grid"] == (32,)
     assert launch.gru_sequence_config(1000, 24, 4)["rows"] == 8
-    assert launch.gru_sequence_config(32, 160, 4) is None  # 300 KiB of weights
-    assert launch.gru_sequence_config(32, 128, 8) is None  # float64 falls back to steps
+    assert config["weights_shared"] == 1
+    big = launch.gru_sequence_config(32, 160, 4)  # 300 KiB of weights: read from global memory
+    assert big["weights_shared"] == 0 and big["shared_backward"] == 5 * 160 * 4
+    assert launch.gru_sequence_config(32, 128, 8)["weights_shared"] == 0
+    assert launch.gru_sequence_config(32, 400, 4)["block_forward"] == (1024,)
+    assert launch.gru_sequence_config(4, 10**5, 8) is None  # per-step kernels
 
 
 def test_supports_reasons():
@@ -135,3 +170,59 @@ def test_gru_fused_on_cpu_is_a_clear_error():
     arrays = _weights(rng, 2, 3, 4, 5, True, np.float32)
     with pytest.raises(RuntimeError, match="GPU"):
         fused_gru.gru_fused(*arrays)
+
+
+def test_mixed_dtypes_compute_in_the_promoted_type(provider):
+    """float64 inputs with float32 weights: the kernel template follows float64, so every
+    operand is cast to it first (it used to read the float32 buffers as doubles)."""
+    rng = np.random.default_rng(8)
+    arrays = _weights(rng, 2, 4, 3, 5, True, np.float32)
+    arrays[0] = arrays[0].astype(np.float64)
+    arrays[4] = arrays[4].astype(np.float64)
+    expected = _run(lambda *a: recurrent.gru(*a[:5], a[5], fused=False), arrays, None, seed=4)
+    with launch.use_kernel_provider(provider):
+        actual = _run(lambda *a: fused_gru.gru_fused(*a[:5], a[5]), arrays, None, seed=4)
+    assert actual[0].dtype == actual[1].dtype == np.float64
+    for grad, operand in zip(actual[2:], arrays):
+        assert grad.dtype == operand.dtype
+    for a, e in zip(actual, expected):
+        np.testing.assert_allclose(a, e, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("reset_after", [True, False], ids=["reset_after", "reset_before"])
+def test_recurrent_dropout_inside_the_kernels(provider, reset_after, dtype):
+    """Keras's per-gate input and recurrent dropout masks (GRU with recurrent_dropout in
+    training) against the composed oracle: one persistent launch per direction, not per step."""
+    batch, steps, features, units = 3, 4, 4, 6
+    rng = np.random.default_rng(9 + reset_after)
+    arrays = _weights(rng, batch, steps, features, units, reset_after, dtype)
+    mask = rng.random((batch, steps)) > 0.3
+    mask[:, 0] = True
+
+    def drop(size):
+        return [((rng.random((batch, size)) > 0.3) / 0.7).astype(dtype) for _ in range(3)]
+
+    options = dict(reset_after=reset_after, go_backwards=True, input_dropout_masks=drop(features))
+    options["recurrent_dropout_masks"] = drop(units)
+    expected = _run(lambda *a: recurrent.gru_composed(*a, **options), arrays, mask, seed=6)
+    counting = cuda_emulator.Provider()
+    with launch.use_kernel_provider(counting):
+        actual = _run(lambda *a: fused_gru.gru_fused(*a, **options), arrays, mask, seed=6)
+    for a, e in zip(actual, expected):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, e, **TOL[dtype])
+    names = sorted(launch[0].split("<")[0] for launch in counting.launches("gru_"))
+    assert names == ["gru_sequence_backward", "gru_sequence_forward"]
+
+
+def test_recurrent_dropout_declines_without_the_persistent_kernels():
+    with launch.use_kernel_provider(lambda *a: None):
+        ok, reason = fused_gru.supports(
+            10**5, "tanh", "sigmoid", True, "float32", np, has_recurrent_dropout=True
+        )
+        assert not ok and "shared memory" in reason
+        assert fused_gru.supports(10**5, "tanh", "sigmoid", True, "float32", np) == (True, "")
+        assert fused_gru.supports(
+            160, "tanh", "sigmoid", True, "float32", np, has_recurrent_dropout=True
+        ) == (True, "")

@@ -13,7 +13,14 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def test_checkout_lists_kernel_files():
-    assert kernels.kernel_files() == ["adam.cu", "common.cuh", "gru.cu", "softmax_xent.cu"]
+    assert kernels.kernel_files() == [
+        "adam.cu",
+        "common.cuh",
+        "gru.cu",
+        "lstm.cu",
+        "simple_rnn.cu",
+        "softmax_xent.cu",
+    ]
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git to copy the tracked tree")

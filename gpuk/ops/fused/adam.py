@@ -135,7 +135,12 @@ def adam_step_fused(
 
 
 def _launch_adam(params, grads, ms, vs, vhats, alpha, beta_1, beta_2, epsilon, amsgrad):
-    """One launch of ``adam_multi_tensor`` with the bias-corrected step size ``alpha``."""
+    """One launch of ``adam_multi_tensor`` with the bias-corrected step size ``alpha``.
+
+    ``1 - beta`` is computed here, in double, and rounded to the parameters' type, as Keras
+    computes it (``float32(1 - 0.999) = 0.001``; the kernel's ``1 - 0.999f`` would be
+    ``0.0009999871``). ``beta_1``/``beta_2`` must be the optimizer's Python floats.
+    """
     xp = _array.get_array_module(params[0])
     dtype = params[0].dtype
     grads = [xp.ascontiguousarray(g, dtype=dtype) for g in grads]
@@ -159,7 +164,7 @@ def _launch_adam(params, grads, ms, vs, vhats, alpha, beta_1, beta_2, epsilon, a
         config["block"],
         tuple(pointers)
         + (sizes_d, tensor_d, start_d, np.int64(launch.ADAM_CHUNK))
-        + (scalar(alpha), scalar(beta_1), scalar(beta_2))
+        + (scalar(alpha), scalar(1.0 - float(beta_1)), scalar(1.0 - float(beta_2)))
         + (scalar(epsilon), np.int32(bool(amsgrad))),
     )
     # keep the grads' contiguous copies alive until the launch is queued

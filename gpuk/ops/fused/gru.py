@@ -5,11 +5,14 @@ Kernels: ``kernels/gru.cu``. The input projection ``x @ kernel`` for all time st
 weight gradients are single large matrix products (cuBLAS through ``xp.matmul``); only the
 recurrence runs in the kernels:
 
-* ``gru_sequence_forward`` / ``gru_sequence_backward``: persistent, recurrent weights in shared
-  memory, one launch per call and direction; used when they fit on chip
-  (:func:`gpuk.ops.fused.launch.gru_sequence_config`).
+* ``gru_sequence_forward`` / ``gru_sequence_backward``: persistent, one launch per call and
+  direction whatever the sequence length; the recurrent weights sit in shared memory when they
+  fit on chip and are read from global memory otherwise
+  (:func:`gpuk.ops.fused.launch.gru_sequence_config`). Recurrent dropout masks are applied
+  inside them.
 * ``gru_step_forward`` / ``gru_step_backward``: the gate math of one step after the matrix
-  products, any hidden size; the recurrent product stays a matrix product per step.
+  products, used only when not even one batch row's buffers fit in shared memory (thousands
+  of units); the recurrent product stays a matrix product per step.
 
 Keras's equations (keras-formats.md section 4), gates in z, r, h order. A masked step
 (``mask[b, t]`` false) keeps the previous state and repeats the last unmasked output (zeros
@@ -22,6 +25,7 @@ import numpy as np
 
 from gpuk import _array
 from gpuk.autograd import Function, Tensor
+from gpuk.ops.fused import _recurrent as common
 from gpuk.ops.fused import launch
 
 KERNEL_FILE = "gru.cu"
@@ -40,7 +44,16 @@ def _activation_code(name, argument):
     return code
 
 
-def supports(units, activation, recurrent_activation, reset_after, dtype, xp):
+def supports(
+    units,
+    activation,
+    recurrent_activation,
+    reset_after,
+    dtype,
+    xp,
+    batch_size=1,
+    has_recurrent_dropout=False,
+):
     """Whether the fused GRU applies, and why not.
 
     Args:
@@ -50,6 +63,9 @@ def supports(units, activation, recurrent_activation, reset_after, dtype, xp):
         reset_after: Keras's ``reset_after``; both variants are supported.
         dtype: element type of the arrays.
         xp: array module of the arrays (fused kernels need CuPy).
+        batch_size: rows of the batch (the launch configuration depends on it).
+        has_recurrent_dropout: whether recurrent dropout masks are given; they run in the
+            persistent kernels only (not the per-step fallback for huge hidden sizes).
 
     Returns:
         ``(True, "")`` or ``(False, reason)`` with a sentence saying why not.
@@ -67,6 +83,17 @@ def supports(units, activation, recurrent_activation, reset_after, dtype, xp):
     if int(units) < 1:
         return False, f"units must be positive, got {units}."
     del reset_after  # both variants are fused
+    if has_recurrent_dropout:
+        max_shared, sm_count = launch.device_limits(xp)
+        itemsize = np.dtype(dtype).itemsize
+        config = launch.gru_sequence_config(
+            max(1, int(batch_size)), int(units), itemsize, max_shared, sm_count
+        )
+        if config is None:
+            return False, (
+                f"Recurrent dropout runs in the persistent GRU kernels only, and one batch row "
+                f"of {units} units of {np.dtype(dtype)} does not fit in shared memory."
+            )
     return True, ""
 
 
@@ -78,8 +105,9 @@ class GRUFused(Function):
     """Whole-sequence GRU over the fused kernels (twin: ``gpuk.ops.recurrent.gru``).
 
     Inputs: ``inputs (B, T, D), kernel (D, 3U), recurrent_kernel (U, 3U), bias, initial_state
-    (B, U)`` and optionally ``mask (B, T)`` (no gradient). Outputs: the sequence (B, T, U) and
-    the last state (B, U).
+    (B, U)`` (one dtype) and optionally ``mask (B, T)`` (no gradient). Params ``x_masks`` /
+    ``h_masks``: per-gate dropout masks ``(B, 3D)`` / ``(B, 3U)`` or None. Outputs: the
+    sequence (B, T, U) and the last state (B, U).
     """
 
     def forward(self, x, kernel, recurrent_kernel, bias, h0, mask=None):
@@ -92,7 +120,7 @@ class GRUFused(Function):
             mask = None if mask is None else mask[:, ::-1]
         x = xp.ascontiguousarray(x)
         bias_in, bias_rec = self._split_bias(bias, units, dtype, xp)
-        xproj = xp.matmul(x.reshape(-1, x.shape[-1]), kernel).reshape(batch, steps, 3 * units)
+        xproj = common.project(xp, x, kernel, self.x_masks, 3)
         xproj += bias_in
         mask_u8 = (
             xp.ones((1,), np.uint8) if mask is None else xp.ascontiguousarray(mask.astype(np.uint8))
@@ -109,18 +137,28 @@ class GRUFused(Function):
         )
         flags = (np.int32(self.reset_after), np.int32(act), np.int32(ract))
         flags += (np.int32(mask is not None),)
+        shared_flag = (np.int32(config["weights_shared"]),) if config is not None else ()
+        hmask = self.h_masks if self.h_masks is not None else xp.ones((1,), dtype)
+        hflag = (np.int32(self.h_masks is not None),)
+        if config is None and self.h_masks is not None:
+            raise ValueError(
+                "gru_fused: recurrent dropout masks need the persistent kernels, and one batch "
+                "row does not fit in shared memory (see supports())."
+            )
         if config is not None and steps > 0:
             _kernel("gru_sequence_forward", dtype, xp)(
                 config["grid"],
                 config["block_forward"],
-                (xproj, recurrent_kernel, bias_rec, h0, mask_u8, hs, cache)
+                (xproj, recurrent_kernel, bias_rec, h0, mask_u8, hmask, hs, cache)
                 + (np.int32(batch), np.int32(steps), np.int32(units), np.int32(config["rows"]))
-                + flags,
+                + shared_flag
+                + flags
+                + hflag,
                 shared_mem=config["shared_forward"],
             )
-        else:
+        elif steps > 0:
             self._step_forward(xproj, recurrent_kernel, bias_rec, h0, mask_u8, hs, cache, flags)
-        self.saved = (x, kernel, recurrent_kernel, h0, mask_u8, hs, cache, config)
+        self.saved = (x, kernel, recurrent_kernel, h0, mask_u8, hmask, hs, cache, config)
         last = xp.ascontiguousarray(hs[:, -1] if steps > 0 else h0)
         self.seen = None
         if mask is not None:
@@ -164,7 +202,7 @@ class GRUFused(Function):
                 )
 
     def backward(self, gseq, glast):
-        x, kernel, recurrent_kernel, h0, mask_u8, hs, cache, config = self.saved
+        x, kernel, recurrent_kernel, h0, mask_u8, hmask, hs, cache, config = self.saved
         xp = _array.get_array_module(hs)
         dtype = hs.dtype
         batch, steps, units = hs.shape
@@ -185,34 +223,44 @@ class GRUFused(Function):
             _kernel("gru_sequence_backward", dtype, xp)(
                 config["grid"],
                 config["block_backward"],
-                (wt, h0, hs, cache, mask_u8, gseq, glast, gxproj, gh0)
+                (wt, h0, hs, cache, mask_u8, hmask, gseq, glast, gxproj, gh0)
                 + (np.int32(batch), np.int32(steps), np.int32(units), np.int32(config["rows"]))
-                + flags,
+                + (np.int32(config["weights_shared"]),)
+                + flags
+                + (np.int32(self.h_masks is not None),),
                 shared_mem=config["shared_backward"],
             )
         else:
             self._step_backward(recurrent_kernel, h0, hs, cache, mask_u8, gseq, glast, gxproj)
             gh0 = self._gh0
-        hprev = xp.concatenate([h0[:, None], hs[:, :-1]], axis=1).reshape(-1, units)
-        g2 = gxproj.reshape(-1, 3 * units)
-        r = cache[:, :, units : 2 * units].reshape(-1, units)
-        grad_x = grad_kernel = grad_rec = grad_bias = None
-        if self.needs_input_grad[0]:
-            grad_x = xp.matmul(g2, kernel.T).reshape(x.shape)
-            if self.go_backwards:
-                grad_x = grad_x[:, ::-1]
-        if self.needs_input_grad[1]:
-            grad_kernel = xp.matmul(x.reshape(-1, x.shape[-1]).T, g2)
+        hprev = common.previous_states(xp, h0, hs)
+        r = cache[:, :, units : 2 * units]
+        need = self.needs_input_grad
+        grad_x, grad_kernel = common.project_backward(
+            xp, x, kernel, self.x_masks, gxproj, 3, need[0], need[1]
+        )
+        if grad_x is not None and self.go_backwards:
+            grad_x = grad_x[:, ::-1]
+        hm = self.h_masks
         if self.reset_after:
-            grec = g2.copy()
-            grec[:, 2 * units :] *= r
-            grad_rec = xp.matmul(hprev.T, grec)
-            grad_bias = xp.stack([g2.sum(axis=0), grec.sum(axis=0)])
+            grec = gxproj.copy()
+            grec[:, :, 2 * units :] *= r
+            grad_rec = common.recurrent_grad(xp, hprev, grec, hm, 3)
+            g2 = gxproj.reshape(-1, 3 * units)
+            grad_bias = xp.stack([g2.sum(axis=0), grec.reshape(-1, 3 * units).sum(axis=0)])
         else:
-            grad_zr = xp.matmul(hprev.T, g2[:, : 2 * units])
-            grad_h = xp.matmul((r * hprev).T, g2[:, 2 * units :])
+            grad_zr = common.recurrent_grad(
+                xp, hprev, gxproj[:, :, : 2 * units], None if hm is None else hm[:, : 2 * units], 2
+            )
+            grad_h = common.recurrent_grad(
+                xp,
+                r * hprev,
+                gxproj[:, :, 2 * units :],
+                None if hm is None else hm[:, 2 * units :],
+                1,
+            )
             grad_rec = xp.concatenate([grad_zr, grad_h], axis=1)
-            grad_bias = g2.sum(axis=0)
+            grad_bias = gxproj.reshape(-1, 3 * units).sum(axis=0)
         grads = (grad_x, grad_kernel, grad_rec, grad_bias.reshape(self.bias_shape), gh0)
         return grads + ((None,) if self.has_mask else ())
 
@@ -263,6 +311,8 @@ def gru_fused(
     recurrent_activation="sigmoid",
     reset_after=True,
     go_backwards=False,
+    input_dropout_masks=None,
+    recurrent_dropout_masks=None,
 ):
     """GRU over a whole sequence on the fused CUDA kernels (twin: ``gpuk.ops.recurrent.gru``).
 
@@ -276,6 +326,13 @@ def gru_fused(
         activation, recurrent_activation: activation names (see :func:`supports`).
         reset_after: Keras's GRU variant (True: reset gate after the recurrent product).
         go_backwards: process time reversed; outputs are in processed order, as in Keras.
+        input_dropout_masks: None or three (batch, features) multipliers (gates z, r, h).
+        recurrent_dropout_masks: None or three (batch, units) multipliers of ``h_prev`` in each
+            gate's recurrent product (Keras's ``GRUCell`` with ``recurrent_dropout``); applied
+            inside the persistent kernels.
+
+    Operands of mixed float types (float64 inputs, float32 weights) are computed in their
+    promoted type, as the generic op does; gradients return in each operand's own type.
 
     Returns:
         ``(sequence_outputs (B, T, U), last_state (B, U))`` as Tensors.
@@ -287,10 +344,21 @@ def gru_fused(
     like = inputs.data if isinstance(inputs, Tensor) else inputs
     xp = _array.get_array_module(like)
     units = _shape(recurrent_kernel)[0]
-    ok, reason = supports(units, activation, recurrent_activation, reset_after, like.dtype, xp)
+    batch, _, features = _shape(inputs)
+    # The kernel template follows one dtype and reads every buffer as it: unify them first.
+    dtype = common.common_dtype(inputs, kernel, recurrent_kernel, bias, initial_state)
+    ok, reason = supports(
+        units,
+        activation,
+        recurrent_activation,
+        reset_after,
+        dtype,
+        xp,
+        batch_size=batch,
+        has_recurrent_dropout=recurrent_dropout_masks is not None,
+    )
     if not ok:
         raise (RuntimeError if "GPU" in reason else ValueError)(f"gru_fused: {reason}")
-    batch = _shape(inputs)[0]
     bias_shape = (2, 3 * units) if reset_after else (3 * units,)
     if _shape(kernel)[1:] != (3 * units,) or _shape(recurrent_kernel) != (units, 3 * units):
         raise ValueError(
@@ -298,15 +366,15 @@ def gru_fused(
             f"({units}, {3 * units}); received {_shape(kernel)} and {_shape(recurrent_kernel)}."
         )
     if bias is None:
-        bias = xp.zeros(bias_shape, like.dtype)
+        bias = xp.zeros(bias_shape, dtype)
     elif tuple(_shape(bias)) != bias_shape:
         raise ValueError(
             f"gru_fused: bias must have shape {bias_shape} for reset_after={reset_after}; "
             f"received {_shape(bias)}."
         )
     if initial_state is None:
-        initial_state = xp.zeros((batch, units), like.dtype)
-    args = [inputs, kernel, recurrent_kernel, bias, initial_state]
+        initial_state = xp.zeros((batch, units), dtype)
+    args = common.cast_all([inputs, kernel, recurrent_kernel, bias, initial_state], dtype)
     if mask is not None:
         mask = mask.data if isinstance(mask, Tensor) else mask
         args.append(xp.asarray(mask).astype(bool))
@@ -318,6 +386,19 @@ def gru_fused(
         go_backwards=bool(go_backwards),
         has_mask=mask is not None,
         bias_shape=bias_shape,
+        x_masks=common.dropout_masks(
+            input_dropout_masks, 3, batch, features, dtype, xp, "gru_fused", "input_dropout_masks"
+        ),
+        h_masks=common.dropout_masks(
+            recurrent_dropout_masks,
+            3,
+            batch,
+            units,
+            dtype,
+            xp,
+            "gru_fused",
+            "recurrent_dropout_masks",
+        ),
     )
 
 

@@ -13,6 +13,9 @@ DEFAULT_MAX_SHARED_BYTES = 227 * 1024
 #: Streaming multiprocessors assumed when no device is queried (H100/H200 SXM).
 DEFAULT_SM_COUNT = 132
 WARP = 32
+#: Threads per block of the persistent recurrent kernels at most (CUDA's limit; their loops
+#: stride, so any hidden size works).
+MAX_THREADS = 1024
 
 #: Activation codes understood by ``kernels/common.cuh`` (``gpuk_activate``).
 ACTIVATIONS = {
@@ -52,35 +55,78 @@ def gru_sequence_config(
     """Launch configuration of the persistent whole-sequence GRU kernels, or None.
 
     One block owns ``rows`` batch rows for all time steps, so blocks never synchronise with
-    each other; the recurrent kernel (``units x 3 units``) sits in dynamic shared memory
-    (transposed for the backward kernel), followed by per-row buffers: the state and 3 units of
-    gate values (forward), or the state gradient, 3 units of gate gradients and the direct part
-    of the state gradient (backward). Forward uses one thread per column of the recurrent
-    product (3 units), backward one per unit. Rows per block grow only when the batch exceeds
-    one block per multiprocessor, and shrink until the buffers fit.
+    each other. Dynamic shared memory holds per-row buffers -- the state and 3 units of gate
+    values (forward), or the state gradient, 3 units of gate gradients and the direct part of
+    the state gradient (backward) -- followed, when it fits, by the recurrent kernel
+    (``units x 3 units``, transposed for backward: ``weights_shared``); otherwise the kernels
+    read it from global memory (L2-resident). Forward uses one thread per column of the
+    recurrent product (3 units), backward one per unit, capped at 1024 with strided loops.
+    Rows per block grow only when the batch exceeds one block per multiprocessor; weights on
+    chip take precedence over more rows.
 
     Returns:
         dict with ``rows``, ``grid``, ``block_forward``, ``block_backward``,
-        ``shared_forward``, ``shared_backward`` (bytes); None when the weights do not fit in
-        ``max_shared`` bytes or the blocks would exceed 1024 threads.
+        ``weights_shared`` (0/1), ``shared_forward``, ``shared_backward`` (bytes); None when
+        not even one row's buffers fit in ``max_shared`` (the per-step kernels run then).
     """
-    if 3 * units > 1024 or units < 1 or batch < 1:
+    config = recurrent_sequence_config(
+        batch, units, 3, itemsize, 5 * units, max_shared=max_shared, sm_count=sm_count
+    )
+    if config is None:
         return None
-    weights = 3 * units * units * itemsize
+    weights = 3 * units * units * itemsize if config["weights_shared"] else 0
+    rows = config["rows"]
+    config["shared_forward"] = weights + rows * 4 * units * itemsize
+    config["shared_backward"] = weights + rows * 5 * units * itemsize
+    del config["shared"]
+    return config
+
+
+def recurrent_sequence_config(
+    batch,
+    units,
+    gates,
+    itemsize,
+    row_elements,
+    max_shared=DEFAULT_MAX_SHARED_BYTES,
+    sm_count=DEFAULT_SM_COUNT,
+):
+    """Launch configuration of the persistent LSTM / SimpleRNN kernels, or None.
+
+    One block owns ``rows`` batch rows for all time steps. Dynamic shared memory holds
+    ``row_elements`` elements per row (states, gate buffers; the larger of forward and
+    backward) followed, when they fit, by the recurrent kernel (``units x gates*units``, or its
+    transpose for backward: ``weights_shared``); otherwise the kernels read the weights from
+    global memory (L2-resident), so any hidden size runs in one launch per direction. Weights
+    on chip take precedence over more rows per block. Forward uses one thread per column of the
+    recurrent product, backward one per unit, both capped at ``MAX_THREADS`` with strided loops.
+
+    Returns:
+        dict with ``rows``, ``grid``, ``block_forward``, ``block_backward``,
+        ``weights_shared`` (0/1) and ``shared`` (bytes, both directions); None when not even
+        one row's buffers fit in ``max_shared``.
+    """
+    if units < 1 or batch < 1:
+        return None
+    weights = gates * units * units * itemsize
+    per_row = row_elements * itemsize
     rows = max(1, -(-batch // sm_count))
-    while rows > 1 and weights + rows * 5 * units * itemsize > max_shared:
+    while rows > 1 and weights + rows * per_row > max_shared:
         rows -= 1
-    shared_forward = weights + rows * 4 * units * itemsize
-    shared_backward = weights + rows * 5 * units * itemsize
-    if shared_backward > max_shared:
-        return None
+    weights_shared = weights + rows * per_row <= max_shared
+    if not weights_shared:
+        rows = max(1, -(-batch // sm_count))
+        while rows > 1 and rows * per_row > max_shared:
+            rows -= 1
+        if rows * per_row > max_shared:
+            return None
     return {
         "rows": rows,
         "grid": (-(-batch // rows),),
-        "block_forward": (_round_up(3 * units, WARP),),
-        "block_backward": (_round_up(units, WARP),),
-        "shared_forward": shared_forward,
-        "shared_backward": shared_backward,
+        "block_forward": (min(MAX_THREADS, _round_up(gates * units, WARP)),),
+        "block_backward": (min(MAX_THREADS, _round_up(units, WARP)),),
+        "weights_shared": int(weights_shared),
+        "shared": rows * per_row + (weights if weights_shared else 0),
     }
 
 

@@ -1,0 +1,166 @@
+"""Shared host-side pieces of the fused recurrent Functions (GRU, LSTM, SimpleRNN).
+
+The kernels run only the recurrence; everything here is a constant number of array operations
+per call (never a loop over time): the input projection of all steps, with Keras's per-gate
+input dropout masks; the weight gradients after backward; dtype unification; masks.
+"""
+
+import numpy as np
+
+from gpuk import _array
+from gpuk.autograd import Tensor
+from gpuk.ops import shaping
+from gpuk.ops.fused import launch
+
+GPU_ONLY = "Fused kernels run on a GPU only, and these are NumPy (CPU) arrays."
+
+
+def data(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+def shape_of(value):
+    return tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
+
+
+def activation_code(name, argument, op):
+    code = launch.ACTIVATIONS.get(name)
+    if code is None:
+        raise ValueError(
+            f"{op}: {argument}={name!r} has no fused kernel. "
+            f"Supported: {', '.join(launch.ACTIVATIONS)}"
+        )
+    return code
+
+
+def check_activations(*pairs):
+    """``(False, reason)`` for the first activation without a kernel, else ``(True, "")``."""
+    for name, argument in pairs:
+        if not isinstance(name, str) or name not in launch.ACTIVATIONS:
+            return False, (
+                f"The {argument} activation {name!r} has no fused kernel "
+                f"(supported: {', '.join(launch.ACTIVATIONS)})."
+            )
+    return True, ""
+
+
+def common_dtype(*values):
+    """The float type every operand is computed in: NumPy's promotion of the float operands
+    (float64 inputs with float32 weights run in float64, as the generic ops do)."""
+    dtypes = [np.dtype(data(v).dtype) for v in values if v is not None]
+    dtype = np.result_type(*[d for d in dtypes if d.kind == "f"] or [np.float32])
+    return np.dtype(dtype)
+
+
+def cast_all(values, dtype):
+    """Cast Tensors (differentiably: gradients come back in each operand's own dtype) and
+    arrays to ``dtype``; None stays None. The kernels read every buffer as one element type."""
+    out = []
+    for value in values:
+        if value is None or np.dtype(data(value).dtype) == dtype:
+            out.append(value)
+        elif isinstance(value, Tensor):
+            out.append(shaping.cast(value, dtype))
+        else:
+            out.append(data(value).astype(dtype))
+    return out
+
+
+def dropout_masks(masks, gates, batch, size, dtype, xp, name, argument):
+    """Per-gate dropout masks as one contiguous ``(batch, gates * size)`` array, or None.
+
+    ``masks``: None, one ``(batch, size)`` array (used for every gate) or a sequence of
+    ``gates`` of them (Keras's per-gate masks).
+    """
+    if masks is None:
+        return None
+    if not isinstance(masks, (list, tuple)):
+        masks = [masks] * gates
+    if len(masks) != gates:
+        raise ValueError(f"{name}: {argument} must hold {gates} masks, received {len(masks)}.")
+    arrays = [_array.asarray(data(m), xp=xp).astype(dtype, copy=False) for m in masks]
+    for m in arrays:
+        if tuple(m.shape) != (batch, size):
+            raise ValueError(
+                f"{name}: each of {argument} must have shape {(batch, size)}, "
+                f"received {tuple(m.shape)}."
+            )
+    return xp.ascontiguousarray(xp.concatenate(arrays, axis=1))
+
+
+def project(xp, x, kernel, x_masks, gates):
+    """``x @ kernel`` for all steps, ``(B, T, G)``; with per-gate input masks ``(B, gates*D)``
+    gate ``q`` sees ``x * mask_q`` (one product per gate)."""
+    batch, steps, features = x.shape
+    width = kernel.shape[1]
+    if x_masks is None:
+        return xp.matmul(x.reshape(-1, features), kernel).reshape(batch, steps, width)
+    units = width // gates
+    out = xp.empty((batch, steps, width), x.dtype)
+    for q in range(gates):
+        xq = x * x_masks[:, None, q * features : (q + 1) * features]
+        out[:, :, q * units : (q + 1) * units] = xp.matmul(
+            xq.reshape(-1, features), kernel[:, q * units : (q + 1) * units]
+        ).reshape(batch, steps, units)
+    return out
+
+
+def project_backward(xp, x, kernel, x_masks, gx, gates, need_x, need_kernel):
+    """Gradients of :func:`project` for ``x`` and ``kernel`` from ``gx (B, T, G)``."""
+    batch, steps, features = x.shape
+    width = kernel.shape[1]
+    g2 = gx.reshape(-1, width)
+    grad_x = grad_kernel = None
+    if x_masks is None:
+        if need_x:
+            grad_x = xp.matmul(g2, kernel.T).reshape(x.shape)
+        if need_kernel:
+            grad_kernel = xp.matmul(x.reshape(-1, features).T, g2)
+        return grad_x, grad_kernel
+    units = width // gates
+    if need_x:
+        grad_x = xp.zeros(x.shape, x.dtype)
+    if need_kernel:
+        grad_kernel = xp.empty(kernel.shape, x.dtype)
+    for q in range(gates):
+        cols = slice(q * units, (q + 1) * units)
+        mq = x_masks[:, None, q * features : (q + 1) * features]
+        if need_x:
+            grad_x += xp.matmul(g2[:, cols], kernel[:, cols].T).reshape(x.shape) * mq
+        if need_kernel:
+            grad_kernel[:, cols] = xp.matmul((x * mq).reshape(-1, features).T, g2[:, cols])
+    return grad_x, grad_kernel
+
+
+def recurrent_grad(xp, hprev, d, h_masks, gates):
+    """Gradient of the recurrent kernel: ``sum_t (h_prev * mask_q)^T @ d_q`` per gate.
+
+    ``hprev (B, T, U)`` the states entering each step, ``d (B, T, G)`` the gradients of the
+    recurrent products, ``h_masks (B, gates*U)`` or None.
+    """
+    units = hprev.shape[-1]
+    width = d.shape[-1]
+    d2 = d.reshape(-1, width)
+    if h_masks is None:
+        return xp.matmul(hprev.reshape(-1, units).T, d2)
+    grad = xp.empty((units, width), d.dtype)
+    for q in range(gates):
+        cols = slice(q * units, (q + 1) * units)
+        hq = (hprev * h_masks[:, None, cols]).reshape(-1, units)
+        grad[:, cols] = xp.matmul(hq.T, d2[:, cols])
+    return grad
+
+
+def time_mask(xp, mask):
+    """``(mask_u8, seen)``: the (B, T) uint8 mask for the kernels (a 1-element dummy when None)
+    and where an unmasked step has been seen, (B, T, 1), for Keras's zero outputs before the
+    first unmasked step (None without a mask)."""
+    if mask is None:
+        return xp.ones((1,), np.uint8), None
+    mask_u8 = xp.ascontiguousarray(mask.astype(np.uint8))
+    return mask_u8, (xp.cumsum(mask_u8, axis=1) > 0)[:, :, None]
+
+
+def previous_states(xp, first, states):
+    """``(B, T, U)``: the state entering each step (``first`` then ``states[:, :-1]``)."""
+    return xp.concatenate([first[:, None], states[:, :-1]], axis=1)

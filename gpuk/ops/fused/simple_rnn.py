@@ -1,0 +1,211 @@
+"""Fused SimpleRNN: the whole sequence in one persistent kernel launch per direction.
+
+Generic twin: ``gpuk.ops.recurrent.simple_rnn`` (same arguments minus ``fused``, same
+results). Kernels: ``simple_rnn_sequence_forward`` / ``simple_rnn_sequence_backward`` in
+``kernels/simple_rnn.cu``; ``x @ kernel`` for all steps and the weight gradients are single
+matrix products, the recurrence runs in the kernels with the recurrent kernel in shared memory
+when it fits, else read from global memory
+(:func:`gpuk.ops.fused.launch.recurrent_sequence_config`).
+The number of launches of a call does not depend on the sequence length.
+
+``h = act(x @ kernel + bias + (h_prev * recurrent_dropout_mask) @ recurrent_kernel)``; masks,
+``go_backwards`` and the outputs follow Keras 3 as in ``gpuk.ops.fused.lstm``.
+"""
+
+import numpy as np
+
+from gpuk import _array
+from gpuk.autograd import Function
+from gpuk.ops.fused import _recurrent as common
+from gpuk.ops.fused import launch
+
+KERNEL_FILE = "simple_rnn.cu"
+GATES = 1
+#: Elements of dynamic shared memory per batch row: the state and the recurrent product
+#: (forward), the state gradient and the pre-activation gradient (backward).
+ROW_ELEMENTS = 2
+
+
+def supports(units, activation, dtype, xp, batch_size=1):
+    """Whether the fused SimpleRNN applies, and why not.
+
+    Returns:
+        ``(True, "")`` or ``(False, reason)``.
+    """
+    if xp is np and launch._provider["function"] is None:
+        return False, common.GPU_ONLY
+    if np.dtype(dtype) not in launch.SCALAR_TYPES:
+        return False, (
+            f"Fused SimpleRNN kernels exist for float32 and float64, not {np.dtype(dtype)}."
+        )
+    ok, reason = common.check_activations((activation, "activation"))
+    if not ok:
+        return ok, reason
+    if int(units) < 1:
+        return False, f"units must be positive, got {units}."
+    if _config(max(1, int(batch_size)), int(units), dtype, xp) is None:
+        return False, f"{units} units need more shared memory per batch row than the device has."
+    return True, ""
+
+
+def _config(batch, units, dtype, xp):
+    max_shared, sm_count = launch.device_limits(xp)
+    return launch.recurrent_sequence_config(
+        batch, units, GATES, np.dtype(dtype).itemsize, ROW_ELEMENTS * units, max_shared, sm_count
+    )
+
+
+def _kernel(name, dtype, xp):
+    return launch.get_kernel(KERNEL_FILE, f"{name}<{launch.type_name(dtype)}>", xp)
+
+
+class SimpleRNNFused(Function):
+    """Whole-sequence SimpleRNN over the fused kernels (twin: ``gpuk.ops.recurrent.simple_rnn``).
+
+    Inputs: ``inputs (B, T, D), kernel (D, U), recurrent_kernel (U, U), bias (U,), h0 (B, U)``
+    (one dtype) and optionally ``mask (B, T)``. Outputs: the sequence and the last state.
+    """
+
+    def forward(self, x, kernel, recurrent_kernel, bias, h0, mask=None):
+        xp = _array.get_array_module(x)
+        dtype = x.dtype
+        batch, steps, _ = x.shape
+        units = recurrent_kernel.shape[0]
+        if self.go_backwards:
+            x = x[:, ::-1]
+            mask = None if mask is None else mask[:, ::-1]
+        x = xp.ascontiguousarray(x)
+        xproj = common.project(xp, x, kernel, self.x_masks, GATES)
+        xproj += bias
+        mask_u8, self.seen = common.time_mask(xp, mask)
+        h0 = xp.ascontiguousarray(h0)
+        hmask = self.h_masks if self.h_masks is not None else xp.ones((1,), dtype)
+        hs = xp.empty((batch, steps, units), dtype)
+        config = _config(batch, units, dtype, xp)
+        self.flags = (np.int32(config["weights_shared"]), np.int32(self.act))
+        self.flags += (np.int32(mask is not None), np.int32(self.h_masks is not None))
+        if steps > 0:
+            _kernel("simple_rnn_sequence_forward", dtype, xp)(
+                config["grid"],
+                config["block_forward"],
+                (xproj, xp.ascontiguousarray(recurrent_kernel), h0, mask_u8, hmask, hs)
+                + (np.int32(batch), np.int32(steps), np.int32(units), np.int32(config["rows"]))
+                + self.flags,
+                shared_mem=config["shared"],
+            )
+        self.saved = (x, kernel, recurrent_kernel, h0, mask_u8, hmask, hs, config)
+        last = xp.ascontiguousarray(hs[:, -1]) if steps > 0 else h0.copy()
+        out = hs if self.seen is None else xp.where(self.seen, hs, 0).astype(dtype, copy=False)
+        return out, last
+
+    def backward(self, gseq, glast):
+        x, kernel, recurrent_kernel, h0, mask_u8, hmask, hs, config = self.saved
+        xp = _array.get_array_module(hs)
+        dtype = hs.dtype
+        batch, steps, units = hs.shape
+        gseq = xp.zeros_like(hs) if gseq is None else xp.ascontiguousarray(gseq, dtype=dtype)
+        if self.seen is not None:
+            gseq = xp.ascontiguousarray(xp.where(self.seen, gseq, 0).astype(dtype, copy=False))
+        glast = xp.zeros_like(h0) if glast is None else xp.ascontiguousarray(glast, dtype)
+        mask_grad = (None,) if self.has_mask else ()
+        if steps == 0:
+            return (None, None, None, None, glast) + mask_grad
+        gxproj = xp.empty((batch, steps, units), dtype)
+        gh0 = xp.empty_like(h0)
+        _kernel("simple_rnn_sequence_backward", dtype, xp)(
+            config["grid"],
+            config["block_backward"],
+            (xp.ascontiguousarray(recurrent_kernel.T), hs, mask_u8, hmask, gseq, glast)
+            + (gxproj, gh0, np.int32(batch), np.int32(steps), np.int32(units))
+            + (np.int32(config["rows"]),)
+            + self.flags,
+            shared_mem=config["shared"],
+        )
+        need = self.needs_input_grad
+        grad_x, grad_kernel = common.project_backward(
+            xp, x, kernel, self.x_masks, gxproj, GATES, need[0], need[1]
+        )
+        if grad_x is not None and self.go_backwards:
+            grad_x = grad_x[:, ::-1]
+        grad_rec = None
+        if need[2]:
+            hprev = common.previous_states(xp, h0, hs)
+            grad_rec = common.recurrent_grad(xp, hprev, gxproj, self.h_masks, GATES)
+        grad_bias = gxproj.reshape(-1, units).sum(axis=0)
+        return (grad_x, grad_kernel, grad_rec, grad_bias, gh0) + mask_grad
+
+
+def simple_rnn_fused(
+    inputs,
+    kernel,
+    recurrent_kernel,
+    bias,
+    initial_state,
+    mask=None,
+    *,
+    activation="tanh",
+    go_backwards=False,
+    input_dropout_mask=None,
+    recurrent_dropout_mask=None,
+):
+    """SimpleRNN over a whole sequence on the fused kernels (twin:
+    ``gpuk.ops.recurrent.simple_rnn``).
+
+    Args:
+        inputs: (batch, timesteps, features). kernel: (features, units).
+        recurrent_kernel: (units, units). bias: (units,) or None.
+        initial_state: (batch, units) or None for zeros.
+        mask: optional (batch, timesteps) booleans; a masked step keeps the state.
+        activation: activation name (see :func:`supports`).
+        go_backwards: process time reversed; outputs are in processed order, as in Keras.
+        input_dropout_mask: None or a (batch, features) multiplier of the inputs.
+        recurrent_dropout_mask: None or a (batch, units) multiplier of ``h_prev``.
+
+    Returns:
+        ``(sequence_outputs (B, T, U), last_state (B, U))`` as Tensors.
+
+    Raises:
+        ValueError: for shapes that do not match, or a configuration without a kernel.
+        RuntimeError: on NumPy arrays (the fused kernels need a GPU).
+    """
+    like = common.data(inputs)
+    xp = _array.get_array_module(like)
+    units = common.shape_of(recurrent_kernel)[0]
+    batch, _, features = common.shape_of(inputs)
+    dtype = common.common_dtype(inputs, kernel, recurrent_kernel, bias, initial_state)
+    ok, reason = supports(units, activation, dtype, xp, batch)
+    if not ok:
+        raise (RuntimeError if "GPU" in reason else ValueError)(f"simple_rnn_fused: {reason}")
+    if common.shape_of(kernel) != (features, units) or common.shape_of(recurrent_kernel) != (
+        units,
+        units,
+    ):
+        raise ValueError(
+            f"simple_rnn_fused: kernel must be ({features}, {units}) and recurrent_kernel "
+            f"({units}, {units}); received {common.shape_of(kernel)} and "
+            f"{common.shape_of(recurrent_kernel)}."
+        )
+    if bias is None:
+        bias = xp.zeros((units,), dtype)
+    elif common.shape_of(bias) != (units,):
+        raise ValueError(
+            f"simple_rnn_fused: bias must have shape {(units,)}; received {common.shape_of(bias)}."
+        )
+    if initial_state is None:
+        initial_state = xp.zeros((batch, units), dtype)
+    args = common.cast_all([inputs, kernel, recurrent_kernel, bias, initial_state], dtype)
+    if mask is not None:
+        args.append(_array.asarray(common.data(mask), xp=xp).astype(bool))
+    name = "simple_rnn_fused"
+    return SimpleRNNFused.apply(
+        *args,
+        act=common.activation_code(activation, "activation", name),
+        go_backwards=bool(go_backwards),
+        has_mask=mask is not None,
+        x_masks=common.dropout_masks(
+            input_dropout_mask, GATES, batch, features, dtype, xp, name, "input_dropout_mask"
+        ),
+        h_masks=common.dropout_masks(
+            recurrent_dropout_mask, GATES, batch, units, dtype, xp, name, "recurrent_dropout_mask"
+        ),
+    )
