@@ -237,19 +237,20 @@ class FileDataset(PyDataset):
             self._order = self._rng.permutation(len(self.file_paths))
 
     # A few tf.data conveniences keras-io scripts call on these data sets.
-    def map(self, function):
-        """A data set whose batches are ``function(*batch)`` (or ``function(batch)``)."""
+    def map(self, function, num_parallel_calls=None, deterministic=None, name=None):
+        """A data set whose batches are ``function(*batch)`` (or ``function(batch)``); the
+        tf.data arguments are accepted and ignored (batches already load in parallel)."""
         return MappedDataset(self, function)
 
-    def take(self, count):
+    def take(self, count, name=None):
         """The first ``count`` batches, for a look at the data."""
         return MappedDataset(self, None, limit=count)
 
-    def prefetch(self, buffer_size=None):
+    def prefetch(self, buffer_size=None, name=None):
         """Batches already load ahead; returns the data set itself."""
         return self
 
-    def cache(self, filename=""):
+    def cache(self, filename="", name=None):
         """Returns the data set itself (files are re-read each epoch)."""
         return self
 
