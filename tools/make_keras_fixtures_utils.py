@@ -100,7 +100,8 @@ def main():
             texts, shuffle=False, batch_size=4, max_length=12
         )
         xs, ys = collect(ds)
-        record["text_x"] = np.array([t.decode("utf-8") for t in np.concatenate(xs)])
+        # Keras cuts `max_length` bytes (tf.strings.substr); a split character is dropped here.
+        record["text_x"] = np.array([t.decode("utf-8", "ignore") for t in np.concatenate(xs)])
         record["text_y"] = np.concatenate(ys)
 
         wavs = make_wav_tree(os.path.join(tmp, "wavs"))

@@ -7,7 +7,12 @@ about models and symbolic tensors are answered through the layer graph they reco
 
 from gpuk.utils.array_datasets import split_dataset, timeseries_dataset_from_array
 from gpuk.utils.config_object import Config
-from gpuk.utils.data import PyDataset, Sequence
+from gpuk.utils.data import (
+    PyDataset,
+    Sequence,
+    pack_x_y_sample_weight,
+    unpack_x_y_sample_weight,
+)
 from gpuk.utils.directory_datasets import (
     audio_dataset_from_directory,
     image_dataset_from_directory,
@@ -63,6 +68,7 @@ __all__ = [
     "load_img",
     "model_to_dot",
     "normalize",
+    "pack_x_y_sample_weight",
     "pad_sequences",
     "plot_model",
     "register_keras_serializable",
@@ -74,4 +80,5 @@ __all__ = [
     "text_dataset_from_directory",
     "timeseries_dataset_from_array",
     "to_categorical",
+    "unpack_x_y_sample_weight",
 ]

@@ -7,7 +7,7 @@ import random
 
 import numpy as np
 
-from gpuk.utils.data import PyDataset
+from gpuk.utils.data import BatchArray, PyDataset
 
 
 class TimeseriesDataset(PyDataset):
@@ -32,12 +32,12 @@ class TimeseriesDataset(PyDataset):
             raise IndexError(f"batch index {index} out of range for {len(self)} batches")
         size = self.batch_size or 1
         starts = self.starts[index * size : (index + 1) * size]
-        x = self.data[starts[:, None] + self.offsets]
+        x = BatchArray.of(self.data[starts[:, None] + self.offsets])
         if self.batch_size is None:
             x = x[0]
         if self.targets is None:
             return x
-        y = self.targets[starts]
+        y = BatchArray.of(self.targets[starts])
         return x, (y[0] if self.batch_size is None else y)
 
     def on_epoch_end(self):

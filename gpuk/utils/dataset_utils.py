@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from gpuk.utils.data import PyDataset, iterate_batches
+from gpuk.utils.data import BatchArray, PyDataset
 from gpuk.utils.logging import print_msg
 
 LABEL_MODES = ("int", "categorical", "binary", None)
@@ -225,73 +225,16 @@ class FileDataset(PyDataset):
         else:
             rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
         samples = [self._load(self.file_paths[row]) for row in rows]
-        x = samples[0] if self.batch_size is None else self._collate(samples)
+        x = BatchArray.of(samples[0] if self.batch_size is None else self._collate(samples))
         if self._labels is None:
             return x
         y = self._labels[rows]
-        return x, (y[0] if self.batch_size is None else y)
+        return x, BatchArray.of(y[0] if self.batch_size is None else y)
 
     def on_epoch_end(self):
         """Reshuffle the order of the files for the next epoch (when ``shuffle``)."""
         if self._shuffle:
             self._order = self._rng.permutation(len(self.file_paths))
-
-    # A few tf.data conveniences keras-io scripts call on these data sets.
-    def map(self, function, num_parallel_calls=None, deterministic=None, name=None):
-        """A data set whose batches are ``function(*batch)`` (or ``function(batch)``); the
-        tf.data arguments are accepted and ignored (batches already load in parallel)."""
-        return MappedDataset(self, function)
-
-    def take(self, count, name=None):
-        """The first ``count`` batches, for a look at the data."""
-        return MappedDataset(self, None, limit=count)
-
-    def prefetch(self, buffer_size=None, name=None):
-        """Batches already load ahead; returns the data set itself."""
-        return self
-
-    def cache(self, filename="", name=None):
-        """Returns the data set itself (files are re-read each epoch)."""
-        return self
-
-
-class MappedDataset(PyDataset):
-    """Another data set's batches passed through a function, or the first ``limit`` of them."""
-
-    def __init__(self, source, function, limit=None):
-        super().__init__(
-            workers=getattr(source, "workers", 1),
-            use_multiprocessing=False,
-            max_queue_size=getattr(source, "max_queue_size", 10),
-        )
-        self.source = source
-        self.function = function
-        self.limit = limit
-        self.class_names = getattr(source, "class_names", None)
-        self.file_paths = getattr(source, "file_paths", None)
-
-    def __len__(self):
-        size = len(self.source)
-        return size if self.limit is None else min(size, self.limit)
-
-    def __getitem__(self, index):
-        if not 0 <= index < len(self):
-            raise IndexError(f"batch index {index} out of range for {len(self)} batches")
-        batch = self.source[index]
-        if self.function is None:
-            return batch
-        return self.function(*batch) if isinstance(batch, tuple) else self.function(batch)
-
-    def __iter__(self):
-        return iterate_batches(self)
-
-    def on_epoch_end(self):
-        self.source.on_epoch_end()
-
-    map = FileDataset.map
-    take = FileDataset.take
-    prefetch = FileDataset.prefetch
-    cache = FileDataset.cache
 
 
 def directory_dataset(

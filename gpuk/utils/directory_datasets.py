@@ -78,8 +78,7 @@ def image_dataset_from_directory(
     data_format = image_utils._data_format(data_format)
 
     def load(path):
-        img = image_utils.load_img(path, color_mode=color_mode)
-        array = image_utils.img_to_array(img, data_format="channels_last", dtype="float32")
+        array = image_utils.decode_image(path, color_mode)
         if image_size is not None:
             array = image_utils.fit_image(
                 array, image_size, interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio
@@ -131,19 +130,22 @@ def text_dataset_from_directory(
 ):
     """``.txt`` files in class sub-folders as batches ``(texts, labels)``, as Keras's function.
 
-    Texts are NumPy arrays of Python strings (UTF-8 decoded, cut to ``max_length`` characters),
+    Texts are NumPy arrays of Python strings (UTF-8 decoded, cut to ``max_length`` bytes as
+    Keras cuts them; a character split by the cut is dropped),
     ready for ``TextVectorization``; labels as in :func:`image_dataset_from_directory`.
     """
     if format not in ("tf", "grain"):
         raise ValueError(f'`format` should be either "tf" or "grain". Received: format={format}')
 
     def load(path):
+        with open(path, "rb") as file:
+            data = file.read()
+        if max_length is not None:  # Keras cuts bytes, not characters
+            data = data[:max_length]
         try:
-            with open(path, encoding="utf-8") as file:
-                text = file.read()
+            return data.decode("utf-8", errors="strict" if max_length is None else "ignore")
         except UnicodeDecodeError as error:
             raise ValueError(f"The text file {path} is not valid UTF-8: {error}") from error
-        return text if max_length is None else text[:max_length]
 
     def collate(texts):
         batch = np.empty(len(texts), dtype=object)

@@ -8,6 +8,7 @@ match Keras's; the other methods go through Pillow.
 """
 
 import io
+import os
 import pathlib
 import warnings
 
@@ -67,6 +68,43 @@ def _data_format(data_format):
     return data_format
 
 
+_MODES = {"grayscale": ("L", ("L", "I;16", "I")), "rgb": ("RGB", ("RGB",))}
+_MODES["rgba"] = ("RGBA", ("RGBA",))
+
+
+def _open_image(path):
+    """Open and decode an image file (or ``io.BytesIO``) with Pillow; a file Pillow cannot
+    decode raises ``ValueError`` naming it."""
+    image_module = _pil()
+    if isinstance(path, io.BytesIO):
+        source, label = path, "<BytesIO>"
+    elif isinstance(path, (str, bytes, pathlib.Path)):
+        label = os.fsdecode(path) if isinstance(path, bytes) else str(path)
+        with open(path, "rb") as file:
+            source = io.BytesIO(file.read())
+    else:
+        raise TypeError(f"path should be path-like or io.BytesIO, not {type(path)}")
+    try:
+        img = image_module.open(source)
+        img.load()
+    except Exception as error:  # Pillow raises several types for damaged files
+        raise ValueError(f"Could not read the image file {label}: {error}") from error
+    return img
+
+
+def _check_color_mode(color_mode):
+    if color_mode not in _MODES:
+        raise ValueError(
+            f'color_mode must be "grayscale", "rgb", or "rgba"; received {color_mode!r}'
+        )
+
+
+def _convert(img, color_mode):
+    _check_color_mode(color_mode)
+    target_mode, kept = _MODES[color_mode]
+    return img if img.mode in kept else img.convert(target_mode)
+
+
 def load_img(
     path, color_mode="rgb", target_size=None, interpolation="nearest", keep_aspect_ratio=False
 ):
@@ -83,37 +121,30 @@ def load_img(
         ValueError: for an unknown ``color_mode``/``interpolation`` or a file Pillow cannot
             decode (the message names the file).
     """
-    image_module = _pil()
-    if isinstance(path, io.BytesIO):
-        source, label = path, "<BytesIO>"
-    elif isinstance(path, (str, bytes, pathlib.Path)):
-        label = str(path)
-        with open(path, "rb") as file:
-            source = io.BytesIO(file.read())
-    else:
-        raise TypeError(f"path should be path-like or io.BytesIO, not {type(path)}")
-    try:
-        img = image_module.open(source)
-        img.load()
-    except Exception as error:  # Pillow raises several types for damaged files
-        raise ValueError(f"Could not read the image file {label}: {error}") from error
-    modes = {"grayscale": ("L", ("L", "I;16", "I")), "rgb": ("RGB", ("RGB",))}
-    modes["rgba"] = ("RGBA", ("RGBA",))
-    if color_mode not in modes:
-        raise ValueError(
-            f'color_mode must be "grayscale", "rgb", or "rgba"; received {color_mode!r}'
-        )
-    target_mode, kept = modes[color_mode]
-    if img.mode not in kept:
-        img = img.convert(target_mode)
+    img = _convert(_open_image(path), color_mode)
     if target_size is not None:
         size = (int(target_size[1]), int(target_size[0]))
         if img.size != size:
-            resample = _resample(image_module, interpolation)
+            resample = _resample(_pil(), interpolation)
             box = _centre_crop_box(img.size[1], img.size[0], size[1], size[0])
             box = (box[1], box[0], box[3], box[2]) if keep_aspect_ratio else None
             img = img.resize(size, resample, box=box)
     return img
+
+
+def decode_image(path, color_mode):
+    """An image file as a float32 ``(height, width, channels)`` array with the values
+    TensorFlow's decoders give Keras's data sets: a colour PNG/BMP/GIF turned grey uses
+    libpng's fixed-point weights ``(9797 R + 19234 G + 3737 B) >> 15``; JPEG and the other
+    modes use Pillow's conversions."""
+    _check_color_mode(color_mode)
+    img = _open_image(path)
+    if color_mode == "grayscale" and img.format != "JPEG":
+        rgb = np.asarray(img.convert("RGB"), dtype=np.int64)
+        grey = (9797 * rgb[..., 0] + 19234 * rgb[..., 1] + 3737 * rgb[..., 2]) >> 15
+        return grey.astype(np.float32)[:, :, None]
+    array = np.asarray(_convert(img, color_mode), dtype=np.float32)
+    return array[:, :, None] if array.ndim == 2 else array
 
 
 def img_to_array(img, data_format=None, dtype=None):
@@ -234,9 +265,47 @@ def resize_image(image, size, interpolation="bilinear"):
     return np.stack(channels, axis=-1)
 
 
+def _aspect_crop(height, width, target_height, target_width):
+    """Slices of the centred crop with the target aspect ratio (``smart_resize``'s rule)."""
+    crop_height = max(min(height, int(width * target_height / target_width)), 1)
+    crop_width = max(min(width, int(height * target_width / target_height)), 1)
+    top, left = (height - crop_height) // 2, (width - crop_width) // 2
+    return slice(top, top + crop_height), slice(left, left + crop_width)
+
+
+def smart_resize(x, size, interpolation="bilinear", data_format="channels_last", **kwargs):
+    """Resize an image (rank 3) or a batch (rank 4) to ``size`` without distorting it: crop the
+    centre to the target aspect ratio, then resize (Keras's ``smart_resize``, on the host).
+
+    Returns:
+        a float32 NumPy array.
+    """
+    kwargs.pop("backend_module", None)
+    if kwargs:
+        raise TypeError(f"smart_resize() got unexpected keyword arguments: {list(kwargs)}")
+    if len(size) != 2:
+        raise ValueError(f"Expected `size` to be a tuple of 2 integers, but got: {size}.")
+    images = np.asarray(_host(x), dtype=np.float32)
+    if images.ndim not in (3, 4):
+        raise ValueError(
+            "Expected an image array with shape `(height, width, channels)`, or "
+            "`(batch_size, height, width, channels)`, but got input with incorrect rank, of "
+            f"shape {images.shape}."
+        )
+    batch = images if images.ndim == 4 else images[None]
+    if _data_format(data_format) == "channels_first":
+        batch = batch.transpose(0, 2, 3, 1)
+    rows, cols = _aspect_crop(batch.shape[1], batch.shape[2], int(size[0]), int(size[1]))
+    out = np.stack([resize_image(image[rows, cols], size, interpolation) for image in batch])
+    if _data_format(data_format) == "channels_first":
+        out = out.transpose(0, 3, 1, 2)
+    return out if images.ndim == 4 else out[0]
+
+
 def fit_image(image, size, interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio):
-    """Resize as ``image_dataset_from_directory`` does: optionally centre-crop or zero-pad to the
-    target aspect ratio first, so the image is not distorted."""
+    """Resize as ``image_dataset_from_directory`` does: with ``crop_to_aspect_ratio``, crop the
+    centre to the target aspect ratio first (``smart_resize``); with ``pad_to_aspect_ratio``,
+    shrink to fit and zero-pad around (``tf.image.resize_with_pad``)."""
     if crop_to_aspect_ratio and pad_to_aspect_ratio:
         raise ValueError(
             "Only one of crop_to_aspect_ratio and pad_to_aspect_ratio can be True; got both"
@@ -244,14 +313,18 @@ def fit_image(image, size, interpolation, crop_to_aspect_ratio, pad_to_aspect_ra
     height, width = image.shape[:2]
     target_height, target_width = int(size[0]), int(size[1])
     if crop_to_aspect_ratio:
-        top, left, bottom, right = _centre_crop_box(height, width, target_height, target_width)
-        image = image[top:bottom, left:right]
+        image = image[_aspect_crop(height, width, target_height, target_width)]
     elif pad_to_aspect_ratio:
-        padded_height = max(height, (width * target_height) // target_width)
-        padded_width = max(width, (height * target_width) // target_height)
-        top = (padded_height - height) // 2
-        left = (padded_width - width) // 2
-        canvas = np.zeros((padded_height, padded_width, image.shape[2]), image.dtype)
-        canvas[top : top + height, left : left + width] = image
-        image = canvas
+        # tf.image.resize_with_pad, in its float32 arithmetic.
+        h, w = np.float32(height), np.float32(width)
+        ratio = max(w / np.float32(target_width), h / np.float32(target_height))
+        inner_height, inner_width = h / ratio, w / ratio
+        top = max(0, int(np.floor((np.float32(target_height) - inner_height) / 2)))
+        left = max(0, int(np.floor((np.float32(target_width) - inner_width) / 2)))
+        inner = resize_image(
+            image, (int(np.floor(inner_height)), int(np.floor(inner_width))), interpolation
+        )
+        canvas = np.zeros((target_height, target_width, image.shape[2]), np.float32)
+        canvas[top : top + inner.shape[0], left : left + inner.shape[1]] = inner
+        return canvas
     return resize_image(image, (target_height, target_width), interpolation)

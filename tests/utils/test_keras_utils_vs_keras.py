@@ -169,10 +169,28 @@ def test_split_dataset_equals_keras():
     np.testing.assert_array_equal(left[1], 2 * KERAS["split_left"])
 
 
+#: Keras names gpuk.utils deliberately lacks for now, with the reason.
+ABSENT = {"FeatureSpace": "a layer built from the preprocessing layers (issue 19)"}
+
+
 def test_utils_namespace_covers_keras():
     keras_names = (FIXTURES / "utils_names.txt").read_text().split()
     missing = [n for n in keras_names if not callable(getattr(utils, n, None))]
-    assert missing == [], f"keras.utils callables missing from gpuk.utils: {missing}"
+    assert set(missing) <= set(ABSENT), f"keras.utils callables missing from gpuk.utils: {missing}"
+    assert len(keras_names) - len(missing) >= 0.95 * len(keras_names)
+
+
+def test_pack_and_unpack_x_y_sample_weight():
+    x, y, w = np.zeros(2), np.ones(2), np.full(2, 0.5)
+    assert utils.pack_x_y_sample_weight(x) is x
+    assert utils.pack_x_y_sample_weight((x, x)) == ((x, x),)
+    assert utils.pack_x_y_sample_weight(x, y) == (x, y)
+    assert utils.pack_x_y_sample_weight(x, y, w) == (x, y, w)
+    assert utils.unpack_x_y_sample_weight(x) == (x, None, None)
+    assert utils.unpack_x_y_sample_weight([x, y]) == (x, y, None)
+    assert utils.unpack_x_y_sample_weight((x, y, w)) == (x, y, w)
+    with pytest.raises(ValueError, match="Data is expected to be in format"):
+        utils.unpack_x_y_sample_weight((x, y, w, w))
 
 
 def test_image_dataset_trains_a_model(trees):

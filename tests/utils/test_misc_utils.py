@@ -101,3 +101,26 @@ def test_clear_session_resets_names_everywhere():
     layers.Dense(1)
     gpuk.backend.clear_session()
     assert layers.Dense(1).name == "dense"
+
+
+def test_smart_resize_crops_to_the_aspect_ratio_then_resizes():
+    image = np.arange(4 * 8 * 1, dtype="float32").reshape(4, 8, 1)
+    out = gpuk.preprocessing.image.smart_resize(image, (2, 2))
+    assert out.shape == (2, 2, 1)
+    # centre 4x4 crop (columns 2-5), then 2x2 bilinear
+    expected = image[:, 2:6].reshape(2, 2, 2, 2, 1).mean(axis=(1, 3))
+    np.testing.assert_allclose(out, expected)
+    batch = gpuk.preprocessing.image.smart_resize(np.stack([image, image]), (2, 2))
+    assert batch.shape == (2, 2, 2, 1)
+    first = gpuk.preprocessing.image.smart_resize(
+        image.transpose(2, 0, 1), (2, 2), data_format="channels_first"
+    )
+    np.testing.assert_allclose(first, expected.transpose(2, 0, 1))
+    with pytest.raises(ValueError, match="incorrect rank"):
+        gpuk.preprocessing.image.smart_resize(np.zeros((3, 3)), (2, 2))
+
+
+def test_keras_preprocessing_namespace():
+    assert gpuk.preprocessing.sequence.pad_sequences([[1], [1, 2]]).shape == (2, 2)
+    assert gpuk.preprocessing.timeseries_dataset_from_array is utils.timeseries_dataset_from_array
+    assert gpuk.preprocessing.image.load_img is utils.load_img
