@@ -9,6 +9,23 @@ Example::
 """
 
 from gpuk._array import DEVICES, device, set_device
-from gpuk._config import epsilon, floatx, set_epsilon, set_floatx
+from gpuk._config import (
+    epsilon,
+    floatx,
+    image_data_format,
+    set_epsilon,
+    set_floatx,
+    set_image_data_format,
+)
 
-__all__ = ["DEVICES", "device", "epsilon", "floatx", "set_device", "set_epsilon", "set_floatx"]
+__all__ = [
+    "DEVICES",
+    "device",
+    "epsilon",
+    "floatx",
+    "image_data_format",
+    "set_device",
+    "set_epsilon",
+    "set_floatx",
+    "set_image_data_format",
+]

@@ -23,9 +23,18 @@ import numpy as np
 
 from gpuk import ops
 from gpuk._array import default_module, get_array_module, to_numpy
-from gpuk._config import epsilon, floatx, set_epsilon, set_floatx
+from gpuk._config import (
+    epsilon,
+    floatx,
+    image_data_format,
+    set_epsilon,
+    set_floatx,
+    set_image_data_format,
+)
 from gpuk.autograd import Tensor, Variable, as_array, as_tensor
 from gpuk.autograd import gradients as _engine_gradients
+from gpuk.utils.session import clear_session as utils_clear_session
+from gpuk.utils.session import register_clear_session_hook
 
 _ALLOWED_DTYPES = (
     "float16",
@@ -41,8 +50,7 @@ _ALLOWED_DTYPES = (
     "uint64",
     "bool",
 )
-_state = {"learning_phase": 0, "image_data_format": "channels_last"}
-_clear_session_hooks = []
+_state = {"learning_phase": 0}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -75,20 +83,6 @@ def _float_if_bool(x):
 # ----------------------------------------------------------------------------- settings
 
 
-def image_data_format():
-    """Return ``'channels_last'`` unless changed with :func:`set_image_data_format`."""
-    return _state["image_data_format"]
-
-
-def set_image_data_format(data_format):
-    """Set the default image layout, ``'channels_last'`` or ``'channels_first'``."""
-    if data_format not in ("channels_last", "channels_first"):
-        raise ValueError(
-            f"Unknown data_format: {data_format!r}. Allowed: channels_last, channels_first"
-        )
-    _state["image_data_format"] = data_format
-
-
 def learning_phase():
     """The global learning phase: 0 (test) unless set to 1 (train)."""
     return _state["learning_phase"]
@@ -101,18 +95,17 @@ def set_learning_phase(value):
     _state["learning_phase"] = int(value)
 
 
-def clear_session():
-    """Reset global state: the learning phase, and state registered by higher levels
-    (layer name counters) through ``_register_clear_session_hook``."""
+def _reset_learning_phase():
     _state["learning_phase"] = 0
-    for hook in list(_clear_session_hooks):
-        hook()
 
 
-def _register_clear_session_hook(fn):
-    """Let higher-level modules (layers, models) reset their own state in clear_session."""
-    if fn not in _clear_session_hooks:
-        _clear_session_hooks.append(fn)
+register_clear_session_hook(_reset_learning_phase)
+
+
+def clear_session(free_memory=True):
+    """Reset global state (learning phase, layer and model name counters): see
+    ``gpuk.utils.clear_session``."""
+    utils_clear_session(free_memory=free_memory)
 
 
 def backend():

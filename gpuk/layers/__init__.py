@@ -1,6 +1,5 @@
 """Keras layers: ``from gpuk.layers import Input, Dense, GRU, Dropout, concatenate``."""
 
-from gpuk import backend as _backend
 from gpuk.layers.base import InputSpec, KerasTensor, Layer, clear_session
 from gpuk.layers.core import (
     Activation,
@@ -45,6 +44,7 @@ from gpuk.layers.recurrent import (
 from gpuk.layers.recurrent_bidirectional import Bidirectional
 from gpuk.layers.serialization import deserialize, get, register_layer_class, serialize
 from gpuk.layers.wrappers import TimeDistributed, Wrapper
+from gpuk.utils.session import register_clear_session_hook as _register_clear_session_hook
 
 for _cls in (
     Layer,
@@ -71,8 +71,8 @@ for _cls in (
 ):
     register_layer_class(_cls)
 del _cls
-# gpuk.backend.clear_session() (Keras's K.clear_session) resets the layer-name counters too.
-_backend._register_clear_session_hook(clear_session)
+# gpuk.utils.clear_session() (and K.clear_session) resets the layer-name counters too.
+_register_clear_session_hook(clear_session)
 
 __all__ = [
     "Bidirectional",

@@ -24,6 +24,7 @@ import numpy as np
 from gpuk import _config, constraints, initializers, ops, regularizers
 from gpuk._array import asarray, is_array, to_numpy
 from gpuk.autograd import Tensor, Variable, no_grad
+from gpuk.utils.symbolic import is_keras_tensor
 
 __all__ = [
     "InputSpec",
@@ -135,6 +136,7 @@ class KerasTensor:
     """
 
     __hash__ = object.__hash__
+    _is_symbolic_tensor = True  # what gpuk.utils.is_keras_tensor looks for
 
     def __init__(self, shape, dtype="float32", name=None, history=None):
         self.shape = normalize_shape(shape)
@@ -162,11 +164,6 @@ class KerasTensor:
 
     def __repr__(self):
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
-
-
-def is_keras_tensor(value):
-    """True for a symbolic tensor produced by ``Input`` or by a layer call on one."""
-    return isinstance(value, KerasTensor)
 
 
 class Node:

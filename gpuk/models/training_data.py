@@ -12,7 +12,7 @@ import numpy as np
 from gpuk._array import asarray, default_module, generator, is_array, to_numpy
 from gpuk._config import floatx
 from gpuk.autograd import Tensor
-from gpuk.utils.data import PyDataset
+from gpuk.utils.data import PyDataset, iterate_batches
 
 
 def as_list(data, names, what):
@@ -186,7 +186,7 @@ class GeneratorBatches:
 
     def epoch(self):
         if self.indexable:
-            items = (self.data[i] for i in range(self.steps))
+            items = iterate_batches(self.data, self.steps)
         else:
             iterator = iter(self.data)
             items = _take(iterator, self.steps)

@@ -13,6 +13,8 @@ import math
 import sys
 import time
 
+from gpuk.utils.logging import is_interactive_logging_enabled, print_msg
+
 _BOLD = "\x1b[1m"
 _GREEN = "\x1b[32m"
 _WHITE = "\x1b[37m"
@@ -73,7 +75,7 @@ class Progbar:
         else:
             self.stateful_metrics = set(stateful_metrics or ())
             self.stateless_metrics = None
-        self._dynamic_display = _is_dynamic(sys.stdout)
+        self._dynamic_display = is_interactive_logging_enabled() and _is_dynamic(sys.stdout)
         self._values = {}  # name -> [weighted sum, weight]
         self._values_order = []
         self._seen_so_far = 0
@@ -159,8 +161,7 @@ class Progbar:
                 message += "\n"
         else:
             message += "\n"
-        sys.stdout.write(message)
-        sys.stdout.flush()
+        print_msg(message, line_break=False)
         self._prev_total_width = width
 
     def _print_line(self, current, now, time_per_unit):
@@ -170,8 +171,7 @@ class Progbar:
         line = f"{current:{digits}d}/{self.target} - {now - self._start:.0f}s"
         line += " -" + _format_time(time_per_unit, self.unit_name)
         line += self._format_values(signed=False)
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
+        print_msg(line)
 
     def _format_values(self, signed):
         text = ""

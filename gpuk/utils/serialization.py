@@ -65,6 +65,19 @@ def get_registered_name(obj):
     return getattr(obj, "_registered_name", None) or getattr(obj, "__name__", type(obj).__name__)
 
 
+def get_registered_object(name, custom_objects=None, module_objects=None):
+    """The object registered (or in scope) under ``name``: the active ``custom_object_scope``s
+    first, then ``register_keras_serializable``'s registry, ``custom_objects``, and
+    ``module_objects``, as Keras's function; None when none has it."""
+    for scope in reversed(getattr(_scopes, "stack", [])):
+        if name in scope:
+            return scope[name]
+    for objects in (_GLOBAL_CUSTOM_OBJECTS, custom_objects, module_objects):
+        if objects and name in objects:
+            return objects[name]
+    return None
+
+
 def _all_custom_objects(custom_objects):
     merged = dict(_GLOBAL_CUSTOM_OBJECTS)
     for scope in getattr(_scopes, "stack", []):
