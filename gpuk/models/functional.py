@@ -10,7 +10,9 @@ values runs the nodes eagerly, deepest first (:meth:`Functional.run_graph`).
 
 import numpy as np
 
-from gpuk.autograd import Tensor
+from gpuk import ops
+from gpuk._array import asarray
+from gpuk.autograd import Tensor, no_grad
 from gpuk.layers import base as layer_base
 from gpuk.layers.base import (
     KerasTensor,
@@ -52,6 +54,11 @@ class Model(Trainer, Layer):
         return super().__new__(cls)
 
     def __init__(self, *args, **kwargs):
+        if _functional_init_arguments(args, kwargs):
+            # A subclass called as ``MyModel(inputs, outputs)``: a functional subclass.
+            _inject_functional(type(self))
+            Functional.__init__(self, *args, **kwargs)
+            return
         trainable = kwargs.pop("trainable", True)
         name = kwargs.pop("name", None)
         dtype = kwargs.pop("dtype", None)
@@ -60,6 +67,46 @@ class Model(Trainer, Layer):
                 f"{type(self).__name__}.__init__ got unexpected arguments {args} {sorted(kwargs)}"
             )
         Layer.__init__(self, trainable=trainable, name=name, dtype=dtype)
+
+    def build(self, input_shape):
+        """Build a subclassed model by calling it on zeros of ``input_shape`` (unknown sizes
+        as 1), which creates the weights of the layers it uses."""
+        if self.built or self.__dict__.get("_in_build"):
+            return
+        if type(self).call is Model.call:
+            self.built = True
+            return
+        from gpuk.layers.base import map_shapes
+
+        def zeros(shape):
+            return Tensor(asarray(np.zeros(tuple(1 if s is None else s for s in shape), "float32")))
+
+        self._in_build = True
+        try:
+            with no_grad():
+                self(map_shapes(zeros, input_shape))
+        except Exception as error:
+            raise ValueError(
+                f"Model {self.name!r}: build({input_shape}) could not call the model on data of "
+                f"that shape: {error}. Call the model on real data once instead."
+            ) from error
+        finally:
+            self._in_build = False
+        self.built = True
+
+    def _maybe_build(self, input_shape):
+        if not self.built and type(self).build is Model.build:
+            self.built = True  # calling the model creates its layers' weights
+            return
+        if self.__dict__.get("_in_build"):
+            return
+        super()._maybe_build(input_shape)
+
+    def call(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"Model {self.name!r} ({type(self).__name__}) has no call() method: write "
+            "call(self, inputs) in the subclass, or build it as Model(inputs, outputs)."
+        )
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -149,6 +196,8 @@ class Functional(Model):
             inputs = list(inputs)
         if isinstance(outputs, tuple):
             outputs = list(outputs)
+        if isinstance(outputs, list) and len(outputs) == 1:
+            outputs = outputs[0]  # Keras 3 returns one tensor for a one-element output list
         for what, structure in (("inputs", inputs), ("outputs", outputs)):
             for tensor in flatten(structure):
                 if not is_keras_tensor(tensor):
@@ -257,6 +306,9 @@ class Functional(Model):
         flat = self._standardize_inputs(inputs)
         values = {}
         for tensor, value in zip(self._inputs, flat):
+            if not hasattr(value, "shape"):
+                value = np.asarray(value)
+            value = _adjust_rank(tensor, value, self.name)
             self._check_value_shape(tensor, value)
             layer = tensor._keras_history[0]
             if not isinstance(value, Tensor):
@@ -378,6 +430,45 @@ class Functional(Model):
     def from_config(cls, config, custom_objects=None):
         """Rebuild a functional model from :meth:`get_config` output (Keras 2 or 3 form)."""
         return _functional_from_config(cls, config, custom_objects)
+
+
+def _functional_init_arguments(args, kwargs):
+    """Keras's rule for ``Model(...)`` arguments that define a functional model."""
+    return (
+        len(args) == 2
+        or (len(args) == 1 and "outputs" in kwargs)
+        or ("inputs" in kwargs and "outputs" in kwargs)
+    )
+
+
+def _inject_functional(cls):
+    """Put ``Functional`` in place of ``Model`` among ``cls``'s bases (as Keras 3 does), so a
+    subclass of ``Model`` built from inputs and outputs runs the graph."""
+    if cls is Model:
+        return Functional
+    if cls is object or issubclass(cls, Functional) or not issubclass(cls, Model):
+        return cls
+    cls.__bases__ = tuple(_inject_functional(base) for base in cls.__bases__)
+    return cls
+
+
+def _adjust_rank(tensor, value, model_name):
+    """Keras 3's input adaptation: a trailing axis of size 1 is added or dropped when that is
+    the only difference between the data and the ``Input``; otherwise a clear error."""
+    expected = tensor.shape
+    shape = tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
+    rank, want = len(shape), len(expected)
+    if rank == want + 1 and shape[-1] == 1:
+        value = value[..., 0] if not isinstance(value, Tensor) else ops.squeeze(value, -1)
+    elif rank == want - 1 and want and expected[-1] == 1:
+        value = value[..., None] if not isinstance(value, Tensor) else ops.expand_dims(value, -1)
+    elif rank != want:
+        raise ValueError(
+            f"Invalid input shape for input {tensor._keras_history[0].name!r} of model "
+            f"{model_name!r}: expected shape {expected} (rank {want}), but the input has "
+            f"incompatible shape {tuple(shape)} (rank {rank})."
+        )
+    return value
 
 
 def _to_tensor(value, dtype):

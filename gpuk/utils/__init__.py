@@ -2,6 +2,7 @@
 
 from gpuk.utils.data import PyDataset, Sequence
 from gpuk.utils.numerical import normalize, pad_sequences, to_categorical
+from gpuk.utils.packing import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from gpuk.utils.progbar import Progbar
 from gpuk.utils.random import set_random_seed
 from gpuk.utils.serialization import (
@@ -27,6 +28,8 @@ __all__ = [
     "serialize_keras_object",
     "set_random_seed",
     "normalize",
+    "pack_x_y_sample_weight",
+    "unpack_x_y_sample_weight",
     "pad_sequences",
     "to_categorical",
 ]
