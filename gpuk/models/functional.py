@@ -73,6 +73,7 @@ class Model(Trainer, Layer):
         as 1), which creates the weights of the layers it uses."""
         if self.built or self.__dict__.get("_in_build"):
             return
+        self._build_input_shape = input_shape
         if type(self).call is Model.call:
             self.built = True
             return
@@ -94,7 +95,16 @@ class Model(Trainer, Layer):
             self._in_build = False
         self.built = True
 
+    def get_build_config(self):
+        """``{"input_shape": ...}`` of the first call, which ``build`` replays on loading."""
+        shape = self.__dict__.get("_build_input_shape")
+        if shape is not None:
+            return {"input_shape": _shape_list(shape)}
+        return super().get_build_config()
+
     def _maybe_build(self, input_shape):
+        if not self.built and "_build_input_shape" not in self.__dict__:
+            self._build_input_shape = input_shape
         if not self.built and type(self).build is Model.build:
             self.built = True  # calling the model creates its layers' weights
             return
@@ -430,6 +440,14 @@ class Functional(Model):
     def from_config(cls, config, custom_objects=None):
         """Rebuild a functional model from :meth:`get_config` output (Keras 2 or 3 form)."""
         return _functional_from_config(cls, config, custom_objects)
+
+
+def _shape_list(shape):
+    if isinstance(shape, dict):
+        return {k: _shape_list(v) for k, v in shape.items()}
+    if isinstance(shape, (list, tuple)) and shape and isinstance(shape[0], (list, tuple, dict)):
+        return [_shape_list(s) for s in shape]
+    return [None if s is None else int(s) for s in shape]
 
 
 def _functional_init_arguments(args, kwargs):

@@ -234,7 +234,8 @@ def _write_h5_model(model, tmp, include_optimizer):
 def _write_keras_archive(model, tmp, include_optimizer):
     h5py = h5_format.h5py_module()
     envelope = config_utils.model_envelope(model, "hybrid")
-    envelope["build_config"] = {"input_shape": None}
+    build_config = None if hasattr(model, "_input_structure") else model.get_build_config()
+    envelope["build_config"] = build_config or {"input_shape": None}
     if include_optimizer:
         compile_config = compile_utils.keras3_compile_config(model)
         if compile_config is not None:
