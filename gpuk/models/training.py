@@ -123,8 +123,9 @@ class Trainer:
                 self._compile_loss.build(names, aliases)
         self._compile_metrics = None
         if metrics is not None or weighted_metrics is not None:
-            losses = self._compile_loss.losses if self._compile_loss is not None and names else None
-            self._compile_metrics = CompiledMetrics(metrics, weighted_metrics, None, losses)
+            self._compile_metrics = CompiledMetrics(
+                metrics, weighted_metrics, None, self._compile_loss
+            )
             if names is not None:
                 self._compile_metrics.build(names, aliases)
             self._compile_metrics.model_output_names = names

@@ -50,6 +50,21 @@ def output_names_for(y_pred, model_names):
     return [f"output_{i + 1}" for i in range(count)]
 
 
+def _named(y_pred, model_names):
+    """Whether the outputs have names (dict keys or a graph's output layers): Keras 3 logs
+    unnamed outputs' losses by loss name (``mse_loss``) and their metrics unprefixed."""
+    return isinstance(y_pred, dict) or bool(
+        model_names and len(model_names) == len(flatten(y_pred))
+    )
+
+
+def _loss_log_name(entry, fn):
+    if isinstance(entry, str):
+        return entry
+    name = getattr(fn, "name", None) or getattr(fn, "__name__", None)
+    return name or type(fn).__name__
+
+
 def align_targets(y_true, names, what="targets", aliases=None):
     """``y_true`` as a list with one entry (or None) per output name."""
     if y_true is None:
@@ -109,7 +124,7 @@ class CompiledLoss:
         self.metrics = []
         self.aliases = None
 
-    def build(self, output_names, aliases=None):
+    def build(self, output_names, aliases=None, named=True):
         self.output_names = list(output_names)
         self.aliases = aliases
         entries = _per_output(self.loss, self.output_names, "loss", aliases=aliases)
@@ -125,7 +140,12 @@ class CompiledLoss:
         )
         self.loss_weights = [1.0 if w is None else float(w) for w in weights]
         several = len(self.output_names) > 1
-        self.names = [f"{name}_loss" if several else "loss" for name in self.output_names]
+        labels = (
+            self.output_names
+            if named
+            else [_loss_log_name(e, fn) for e, fn in zip(entries, self.losses)]
+        )
+        self.names = [f"{label}_loss" if several else "loss" for label in labels]
         self.metrics = (
             [Mean(name=n) for n, fn in zip(self.names, self.losses) if fn is not None]
             if several
@@ -141,7 +161,8 @@ class CompiledLoss:
         if not self.built:
             names = output_names_for(y_pred, self.model_output_names)
             model_names = self.model_output_names
-            self.build(names, aliases=model_names if model_names != names else None)
+            aliases = model_names if model_names != names else None
+            self.build(names, aliases, named=_named(y_pred, model_names))
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         """The weighted total loss (a Tensor), or None when no output has a target."""
@@ -182,10 +203,13 @@ class CompiledMetrics:
         self.built = False
         self.aliases = None
 
-    def build(self, output_names, aliases=None):
+    def build(self, output_names, aliases=None, named=True):
         self.output_names = list(output_names)
         self.aliases = aliases
-        losses = self._losses or [None] * len(self.output_names)
+        losses = self._losses
+        if isinstance(losses, CompiledLoss):
+            losses = losses.losses if losses.built else None
+        losses = losses or [None] * len(self.output_names)
         if len(losses) != len(self.output_names):
             losses = [losses[0]] * len(self.output_names)
         metrics, weighted_metrics = self._config
@@ -209,7 +233,7 @@ class CompiledMetrics:
                 items = items if isinstance(items, (list, tuple)) else [items]
                 for identifier in items:
                     metric, name = metrics_module.resolve_metric(identifier, loss=losses[i])
-                    if len(self.output_names) > 1:
+                    if len(self.output_names) > 1 and named:
                         metric.name = f"{self.output_names[i]}_{name}"
                     self.entries.append((i, metric, weighted))
         self.built = True
@@ -231,7 +255,8 @@ class CompiledMetrics:
         if not self.built:
             names = output_names_for(y_pred, self.model_output_names)
             model_names = self.model_output_names
-            self.build(names, aliases=model_names if model_names != names else None)
+            aliases = model_names if model_names != names else None
+            self.build(names, aliases, named=_named(y_pred, model_names))
         preds = flatten(y_pred)
         trues = align_targets(y_true, self.output_names, aliases=self.aliases)
         weights = align_sample_weights(sample_weight, self.output_names, self.aliases)
