@@ -51,7 +51,11 @@ class Model(Trainer, Layer):
     def __new__(cls, *args, **kwargs):
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
             return super().__new__(Functional)
-        return super().__new__(cls)
+        instance = super().__new__(cls)
+        # Keras 3's auto-config: constructor arguments of plain types make the default
+        # get_config() of a subclass, so it can be saved without writing one.
+        instance.__dict__["_auto_config"] = _auto_config(cls, args, kwargs)
+        return instance
 
     def __init__(self, *args, **kwargs):
         if _functional_init_arguments(args, kwargs):
@@ -125,6 +129,22 @@ class Model(Trainer, Layer):
             target = Functional if cls is Model else cls
             return _functional_from_config(target, config, custom_objects)
         return cls(**config)
+
+    def get_config(self):
+        """A subclass's config: ``name``, ``trainable`` and the constructor arguments it was
+        called with when they are plain values (Keras 3's auto-config); keys the constructor
+        does not accept are left out. Override it when the arguments are objects."""
+        import inspect
+
+        config = {"name": self.name, "trainable": self.trainable}
+        auto = self.__dict__.get("_auto_config")
+        if auto is not None:
+            config.update(auto)
+        spec = inspect.getfullargspec(type(self).__init__)
+        if spec.varkw is None:
+            accepted = set(spec.args[1:]) | set(spec.kwonlyargs)
+            config = {k: v for k, v in config.items() if k in accepted}
+        return config
 
     # Subclassed models have no symbolic inputs; the training loop sees one input and output.
     @property
@@ -440,6 +460,25 @@ class Functional(Model):
     def from_config(cls, config, custom_objects=None):
         """Rebuild a functional model from :meth:`get_config` output (Keras 2 or 3 form)."""
         return _functional_from_config(cls, config, custom_objects)
+
+
+def _auto_config(cls, args, kwargs):
+    import inspect
+
+    if cls is Model or issubclass(cls, Functional):
+        return None
+    try:
+        names = inspect.getfullargspec(cls.__init__).args[1:]
+    except TypeError:
+        return None
+    config = dict(kwargs)
+    config.update(zip(names, args))
+    if len(args) > len(names):
+        return None
+    plain = (str, int, float, bool, type(None))
+    if all(isinstance(v, plain) for v in flatten(list(config.values()))):
+        return config
+    return None
 
 
 def _shape_list(shape):

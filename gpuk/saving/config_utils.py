@@ -366,18 +366,21 @@ def _subclass_envelope(model, flavor):
     elif isinstance(model, Functional):
         config = conservative_model_config("Functional", model.get_config())
     else:
+        config = model.get_config()
         required = [
             p.name
             for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
-            if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            if p.default is p.empty
+            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            and p.name not in config
         ]
         if required:
             raise NotImplementedError(
                 f"Model {model.name!r} ({cls.__name__}) cannot be saved with its config: its "
-                f"__init__ needs {required}, and it has no get_config() returning them. "
-                "Implement get_config() (and from_config() if needed), or use save_weights()."
+                f"__init__ needs {required}, which are not plain values Keras's auto-config "
+                "can store, and it has no get_config() returning them. Implement get_config() "
+                "(and from_config() if needed), or use save_weights()."
             )
-        config = model.get_config()
     if flavor == "legacy":
         return {"class_name": registered, "config": config}
     return {

@@ -114,17 +114,37 @@ def test_subclassed_model_build_summary_fit_and_weights_file(tmp_path, capsys):
 
 def test_subclass_without_config_for_its_arguments_refuses_to_save_clearly(tmp_path):
     class NoConfig(keras.Model):
-        def __init__(self, units):
+        def __init__(self, inner):
             super().__init__()
-            self.dense = keras.layers.Dense(units)
+            self.inner = inner
+
+        def call(self, x):
+            return self.inner(x)
+
+    model = NoConfig(keras.layers.Dense(2))
+    model(np.ones((1, 3), "float32"))
+    with pytest.raises(NotImplementedError, match="get_config"):
+        model.save(tmp_path / "m.keras")
+
+
+def test_plain_constructor_arguments_are_saved_by_auto_config(tmp_path):
+    class Auto(keras.Model):
+        def __init__(self, units=3, activation="relu", **kwargs):
+            super().__init__(**kwargs)
+            self.dense = keras.layers.Dense(units, activation=activation)
 
         def call(self, x):
             return self.dense(x)
 
-    model = NoConfig(2)
-    model(np.ones((1, 3), "float32"))
-    with pytest.raises(NotImplementedError, match="get_config"):
-        model.save(tmp_path / "m.keras")
+    model = Auto(5, activation="tanh", name="auto")
+    x = np.ones((2, 4), "float32")
+    y = model(x).numpy()
+    config = model.get_config()
+    assert config == {"name": "auto", "trainable": True, "units": 5, "activation": "tanh"}
+    model.save(tmp_path / "auto.keras")
+    loaded = keras.models.load_model(tmp_path / "auto.keras", custom_objects={"Auto": Auto})
+    assert loaded.get_config() == config
+    np.testing.assert_allclose(loaded(x).numpy(), y, rtol=1e-6)
 
 
 def test_functional_subclass_both_constructor_spellings(tmp_path, capsys):
