@@ -127,6 +127,14 @@ def test_subclass_without_config_for_its_arguments_refuses_to_save_clearly(tmp_p
         model.save(tmp_path / "m.keras")
 
 
+def test_subclassed_model_refuses_legacy_h5_like_keras(tmp_path):
+    model = CustomModel([2])
+    model(np.ones((1, 3), "float32"))
+    with pytest.raises(NotImplementedError, match="Functional model or a Sequential model"):
+        model.save(tmp_path / "m.h5")
+    assert not (tmp_path / "m.h5").exists()
+
+
 def test_plain_constructor_arguments_are_saved_by_auto_config(tmp_path):
     class Auto(keras.Model):
         def __init__(self, units=3, activation="relu", **kwargs):
