@@ -126,3 +126,21 @@ def test_invalid_arguments_fail_clearly():
         metrics.IoU(num_classes=2, target_class_ids=[2])
     with pytest.raises(ValueError, match="2D inputs"):
         metrics.F1Score().update_state(np.ones(3), np.ones(3))
+
+
+@pytest.mark.parametrize(
+    "fn, kwargs",
+    [
+        (metrics.binary_focal_crossentropy, {"apply_class_balancing": True, "gamma": 1.5}),
+        (metrics.binary_focal_crossentropy, {"from_logits": True, "label_smoothing": 0.1}),
+        (metrics.categorical_focal_crossentropy, {"gamma": 2.0}),
+        (metrics.categorical_focal_crossentropy, {"from_logits": True, "label_smoothing": 0.2}),
+    ],
+)
+def test_focal_crossentropies_have_exact_gradients(fn, kwargs, xp):
+    from tests.gradcheck import assert_gradients_match
+
+    rng = np.random.default_rng(3)
+    y_true = (rng.random((4, 3)) > 0.5).astype("float64")
+    y_pred = rng.uniform(0.1, 0.9, (4, 3))
+    assert_gradients_match(lambda p: fn(y_true, p, **kwargs), [y_pred], xp, rtol=1e-5, atol=1e-7)
