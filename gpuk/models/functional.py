@@ -458,7 +458,10 @@ class Functional(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        """Rebuild a functional model from :meth:`get_config` output (Keras 2 or 3 form)."""
+        """Rebuild a functional model from :meth:`get_config` output (Keras 2 or 3 form); a
+        functional subclass saved by its constructor arguments is called with them."""
+        if "layers" not in config and cls is not Functional:
+            return cls(**config)
         return _functional_from_config(cls, config, custom_objects)
 
 

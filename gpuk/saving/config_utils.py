@@ -363,10 +363,10 @@ def _subclass_envelope(model, flavor):
     )
     if custom_config:
         config = _split_registered_names(copy.deepcopy(model.get_config()))
-    elif isinstance(model, Functional):
+    elif isinstance(model, Functional) and _functional_like_constructor(cls):
         config = conservative_model_config("Functional", model.get_config())
     else:
-        config = model.get_config()
+        config = Model.get_config(model)
         required = [
             p.name
             for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
@@ -389,6 +389,22 @@ def _subclass_envelope(model, flavor):
         "config": config,
         "registered_name": registered,
     }
+
+
+def _functional_like_constructor(cls):
+    """Whether ``cls(inputs=..., outputs=..., name=...)`` rebuilds the model (Keras's test,
+    widened to constructors that pass ``*args, **kwargs`` on); otherwise a functional
+    subclass is saved by its constructor arguments, as Keras 3 does."""
+    import inspect
+
+    from gpuk.models import Functional
+
+    spec = inspect.getfullargspec(cls.__init__)
+    if spec.args[1:] == inspect.getfullargspec(Functional.__init__).args[1:]:
+        return True
+    if spec.varargs and spec.varkw:
+        return True
+    return {"inputs", "outputs"} <= set(spec.args[1:] + spec.kwonlyargs)
 
 
 def warn_hard_sigmoid(model, filename):

@@ -182,9 +182,26 @@ def test_functional_subclass_both_constructor_spellings(tmp_path, capsys):
             super().__init__(inputs=inputs, outputs=outputs, **kwargs)
             self.units = units
 
-    built = Built(name="built")
-    assert built.output_shape == (None, 3) and built.name == "built"
-    assert built.predict(data, verbose=0).shape == (16, 3)
+    built = Built(units=4, name="built")
+    assert built.output_shape == (None, 4) and built.name == "built"
+    assert built.predict(data, verbose=0).shape == (16, 4)
+    # saved by its constructor arguments (Keras 3's auto-config), rebuilt by calling it
+    built.save(tmp_path / "built.keras")
+    loaded = keras.models.load_model(tmp_path / "built.keras", custom_objects={"Built": Built})
+    assert type(loaded) is Built and loaded.output_shape == (None, 4)
+    np.testing.assert_allclose(loaded.predict(data, verbose=0), built.predict(data, verbose=0))
+
+    class PassThrough(keras.Model):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.tracker = keras.metrics.Mean(name="t")
+
+    through = PassThrough(inputs, outputs, name="through")
+    through.save(tmp_path / "through.keras")
+    again = keras.models.load_model(
+        tmp_path / "through.keras", custom_objects={"PassThrough": PassThrough}
+    )
+    np.testing.assert_allclose(again.predict(data, verbose=0), through.predict(data, verbose=0))
 
 
 def test_loads_keras_written_subclassed_model_and_weights():
