@@ -315,3 +315,49 @@ def test_compile_without_loss_and_nothing_to_minimise_says_so():
     model.compile("sgd")
     with pytest.raises(ValueError, match="No loss to compute"):
         model.fit(np.zeros((4, 3)), np.zeros((4, 1)), verbose=0)
+
+
+def test_endpoint_layer_pattern_recipe_training_and_inference_models():
+    """keras-io recipe "Endpoint layer pattern" (764 features reduced to 16)."""
+
+    class LogisticEndpoint(keras.layers.Layer):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
+
+        def call(self, logits, targets=None, sample_weight=None):
+            if targets is not None:
+                # Compute the training-time loss value and add it
+                # to the layer using `self.add_loss()`.
+                loss = self.loss_fn(targets, logits, sample_weight)
+                self.add_loss(loss)
+
+            # Return the inference-time prediction tensor (for `.predict()`).
+            return ops.softmax(logits)
+
+    inputs = keras.Input((16,), name="inputs")
+    logits = keras.layers.Dense(1)(inputs)
+    targets = keras.Input((1,), name="targets")
+    sample_weight = keras.Input((1,), name="sample_weight")
+    preds = LogisticEndpoint()(logits, targets, sample_weight)
+    training_model = keras.Model([inputs, targets, sample_weight], preds)
+
+    data = {
+        "inputs": np.random.random((100, 16)),
+        "targets": np.random.random((100, 1)),
+        "sample_weight": np.random.random((100, 1)),
+    }
+
+    training_model.compile(keras.optimizers.Adam(1e-3))
+    history = training_model.fit(data, epochs=2, verbose=0)
+    assert sorted(history.history) == ["loss"]
+
+    inputs = keras.Input((16,), name="inputs")
+    logits = keras.layers.Dense(1)(inputs)
+    preds = LogisticEndpoint()(logits, targets=None, sample_weight=None)
+    inference_model = keras.Model(inputs, preds)
+
+    inference_model.set_weights(training_model.get_weights()[:2])
+
+    probs = inference_model.predict(np.random.random((100, 16)), verbose=0)
+    assert probs.shape == (100, 1)
