@@ -12,7 +12,7 @@ in order, so a callback that adds a key (``learning_rate``) is seen by the ones 
 
 import numpy as np
 
-from gpuk._array import get_array_module, to_numpy
+from gpuk._array import get_array_module, is_array, to_numpy
 from gpuk.utils.progbar import Progbar
 
 
@@ -146,7 +146,7 @@ def logs_to_host(logs):
     scalars = {}
     for key, value in flat.items():
         data = getattr(value, "data", value) if hasattr(value, "numpy") else value
-        if getattr(data, "ndim", None) == 0 and hasattr(data, "__cuda_array_interface__"):
+        if is_array(data) and data.ndim == 0 and get_array_module(data) is not np:
             scalars[key] = data
     if len(scalars) > 1:
         first = next(iter(scalars.values()))

@@ -39,7 +39,7 @@ def _data():
     return rng.random((32, 4)).astype("float32"), rng.random((32, 1)).astype("float32")
 
 
-def test_silent_fit_copies_logs_once_per_epoch(copies):
+def test_silent_fit_copies_logs_once_per_epoch(copies, xp):
     x, y = _data()
     history = _model().fit(x, y, batch_size=8, epochs=3, verbose=0)
     assert len(copies) == 3  # 4 batches per epoch, one copy per epoch
@@ -47,7 +47,7 @@ def test_silent_fit_copies_logs_once_per_epoch(copies):
     assert all(isinstance(v, float) for v in history.history["loss"])
 
 
-def test_epoch_level_callbacks_add_no_batch_copies(copies):
+def test_epoch_level_callbacks_add_no_batch_copies(copies, xp):
     x, y = _data()
     seen = []
     callbacks = [
@@ -58,7 +58,7 @@ def test_epoch_level_callbacks_add_no_batch_copies(copies):
     assert len(copies) == 2 and len(seen) == 2
 
 
-def test_batch_hook_gets_host_floats_and_costs_one_copy_per_batch(copies):
+def test_batch_hook_gets_host_floats_and_costs_one_copy_per_batch(copies, xp):
     x, y = _data()
     batch_logs = []
 
@@ -72,9 +72,10 @@ def test_batch_hook_gets_host_floats_and_costs_one_copy_per_batch(copies):
     assert len(copies) == 8 + 2
 
 
-def test_train_step_returns_device_values():
+def test_train_step_returns_device_values(xp):
     x, y = _data()
     model = _model()
-    logs = model.train_step((keras.Tensor(x), keras.Tensor(y)))
+    logs = model.train_step((keras.Tensor(xp.asarray(x)), keras.Tensor(xp.asarray(y))))
     assert sorted(logs) == ["loss", "mae"]
     assert all(isinstance(v, Tensor) and v.ndim == 0 for v in logs.values())
+    assert all(type(v.data) is type(xp.zeros(())) for v in logs.values())  # on the device
