@@ -76,7 +76,7 @@ class AddLossModel(keras.Model):
         return self.decode(code)
 
 
-def test_subclass_with_add_loss_in_call_and_compiled_loss_matches_keras():
+def test_subclass_with_add_loss_in_call_and_compiled_loss_matches_keras(xp):
     x = REF["x"]
     model = AddLossModel()
     model(x[:1])

@@ -59,7 +59,7 @@ def test_endpoint_layer_trains_from_add_loss_and_logs_its_metric():
     assert history.history["loss"][0] > 0
 
 
-def test_endpoint_layer_loss_goes_down_and_metric_matches_keras_definition():
+def test_endpoint_layer_loss_goes_down_and_metric_matches_keras_definition(xp):
     keras.utils.set_random_seed(0)
     model = endpoint_model()
     rng = np.random.default_rng(0)
@@ -219,7 +219,7 @@ def test_subclassing_guide_vae_with_add_loss_in_call():
     assert original_dim == vae.original_dim
 
 
-def test_keras_io_vae_example_custom_train_step_fit_without_targets():
+def test_keras_io_vae_example_custom_train_step_fit_without_targets(xp):
     latent_dim = 2
     encoder_inputs = keras.Input(shape=(8, 8, 1))
     x = layers.Flatten()(encoder_inputs)
@@ -287,7 +287,7 @@ def test_keras_io_vae_example_custom_train_step_fit_without_targets():
     )
 
 
-def test_model_add_loss_alone_with_fit_x_only():
+def test_model_add_loss_alone_with_fit_x_only(xp):
     class Autoencoder(keras.Model):
         def __init__(self):
             super().__init__()

@@ -20,7 +20,7 @@ def xy():
     return x, y
 
 
-def test_first_simple_example_compute_loss_and_metrics_loop(xy):
+def test_first_simple_example_compute_loss_and_metrics_loop(xy, xp):
     class CustomModel(keras.Model):
         def train_step(self, data):
             # Unpack the data. Its structure depends on your model and
@@ -64,7 +64,7 @@ def test_first_simple_example_compute_loss_and_metrics_loop(xy):
     assert isinstance(model, CustomModel) and isinstance(model, keras.Model)
 
 
-def test_going_lower_level_own_trackers_without_compiled_loss(xy):
+def test_going_lower_level_own_trackers_without_compiled_loss(xy, xp):
     class CustomModel(keras.Model):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
@@ -248,7 +248,7 @@ def _zeros(shape):
     return keras.Tensor(np.zeros(shape, "float32"))
 
 
-def test_end_to_end_gan_with_dense_layers():
+def test_end_to_end_gan_with_dense_layers(xp):
     latent_dim = 8
     discriminator = keras.Sequential(
         [

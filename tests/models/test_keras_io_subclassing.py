@@ -93,7 +93,7 @@ def test_save_guide_custom_model_roundtrips_through_keras_file(tmp_path):
     assert type(loaded_2) is CustomModel and loaded_2.hidden_units == [16, 16, 10]
 
 
-def test_subclassed_model_build_summary_fit_and_weights_file(tmp_path, capsys):
+def test_subclassed_model_build_summary_fit_and_weights_file(tmp_path, capsys, xp):
     model = CustomModel([8, 4])
     model.build((None, 5))
     assert model.built and len(model.weights) == 4
@@ -242,7 +242,7 @@ def test_loads_keras_written_subclassed_model_and_weights():
     )
 
 
-def test_input_with_trailing_one_is_adapted_as_keras_3_does():
+def test_input_with_trailing_one_is_adapted_as_keras_3_does(xp):
     inputs = keras.Input((28, 28, 1))
     outputs = keras.layers.Dense(2)(keras.layers.Flatten()(inputs))
     model = keras.Model(inputs, outputs)
