@@ -8,6 +8,8 @@ The graph is ordered once with Keras's algorithm (keras-formats.md section 1.4),
 values runs the nodes eagerly, deepest first (:meth:`Functional.run_graph`).
 """
 
+import functools
+
 import numpy as np
 
 from gpuk import ops
@@ -28,6 +30,23 @@ from gpuk.layers.serialization import deserialize as deserialize_layer
 from gpuk.layers.serialization import register_layer_class
 from gpuk.models.training import Trainer
 from gpuk.utils.serialization import get_registered_name
+
+
+def _recording_build(build):
+    """Wrap a subclass's ``build`` so the first input shape is kept for ``build_config``
+    (loading replays it before reading the weights) and the model counts as built."""
+
+    @functools.wraps(build)
+    def recording_build(self, *args, **kwargs):
+        shape = args[0] if args else kwargs.get("input_shape")
+        if shape is not None and "_build_input_shape" not in self.__dict__:
+            self.__dict__["_build_input_shape"] = shape
+        result = build(self, *args, **kwargs)
+        self.built = True  # as Keras's build wrapper: a later call does not build again
+        return result
+
+    recording_build._records_shape = True
+    return recording_build
 
 
 class Model(Trainer, Layer):
@@ -56,6 +75,12 @@ class Model(Trainer, Layer):
         # get_config() of a subclass, so it can be saved without writing one.
         instance.__dict__["_auto_config"] = _auto_config(cls, args, kwargs)
         return instance
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_records_shape", False):
+            cls.build = _recording_build(build)
 
     def __init__(self, *args, **kwargs):
         if _functional_init_arguments(args, kwargs):

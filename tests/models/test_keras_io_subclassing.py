@@ -127,6 +127,30 @@ def test_subclass_without_config_for_its_arguments_refuses_to_save_clearly(tmp_p
         model.save(tmp_path / "m.keras")
 
 
+def test_subclass_with_its_own_build_saves_and_loads(tmp_path):
+    @keras.saving.register_keras_serializable(package="tests")
+    class OwnBuild(keras.Model):
+        def __init__(self, units=3, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], self.units), name="w")
+            self.b = self.add_weight(shape=(self.units,), initializer="ones", name="b")
+
+        def call(self, inputs):
+            return ops.matmul(inputs, self.w) + self.b
+
+    model = OwnBuild(units=2)
+    model.build((None, 4))
+    assert [tuple(v.shape) for v in model.weights] == [(4, 2), (2,)]
+    x = np.random.default_rng(0).random((3, 4)).astype("float32")
+    model.save(tmp_path / "own.keras")
+    loaded = keras.models.load_model(tmp_path / "own.keras")
+    np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), rtol=1e-6)
+    assert len(model.weights) == 2  # calling after build() does not build again
+
+
 def test_subclassed_model_refuses_legacy_h5_like_keras(tmp_path):
     model = CustomModel([2])
     model(np.ones((1, 3), "float32"))
