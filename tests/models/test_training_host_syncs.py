@@ -7,7 +7,7 @@ import pytest
 import gpuk as keras
 from gpuk.autograd import Tensor
 from gpuk.callbacks import base as callbacks_base
-from gpuk.models import training
+from gpuk.models import training_loops as training
 
 
 @pytest.fixture
