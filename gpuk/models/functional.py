@@ -8,11 +8,8 @@ The graph is ordered once with Keras's algorithm (keras-formats.md section 1.4),
 values runs the nodes eagerly, deepest first (:meth:`Functional.run_graph`).
 """
 
-import functools
-
 import numpy as np
 
-from gpuk import ops
 from gpuk._array import asarray
 from gpuk.autograd import Tensor, no_grad
 from gpuk.layers import base as layer_base
@@ -28,25 +25,9 @@ from gpuk.layers.base import (
 from gpuk.layers.input_layer import InputLayer
 from gpuk.layers.serialization import deserialize as deserialize_layer
 from gpuk.layers.serialization import register_layer_class
+from gpuk.models import subclassing
 from gpuk.models.training import Trainer
 from gpuk.utils.serialization import get_registered_name
-
-
-def _recording_build(build):
-    """Wrap a subclass's ``build`` so the first input shape is kept for ``build_config``
-    (loading replays it before reading the weights) and the model counts as built."""
-
-    @functools.wraps(build)
-    def recording_build(self, *args, **kwargs):
-        shape = args[0] if args else kwargs.get("input_shape")
-        if shape is not None and "_build_input_shape" not in self.__dict__:
-            self.__dict__["_build_input_shape"] = shape
-        result = build(self, *args, **kwargs)
-        self.built = True  # as Keras's build wrapper: a later call does not build again
-        return result
-
-    recording_build._records_shape = True
-    return recording_build
 
 
 class Model(Trainer, Layer):
@@ -73,19 +54,21 @@ class Model(Trainer, Layer):
         instance = super().__new__(cls)
         # Keras 3's auto-config: constructor arguments of plain types make the default
         # get_config() of a subclass, so it can be saved without writing one.
-        instance.__dict__["_auto_config"] = _auto_config(cls, args, kwargs)
+        instance.__dict__["_auto_config"] = (
+            None if issubclass(cls, Functional) else subclassing.auto_config(cls, args, kwargs)
+        )
         return instance
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         build = cls.__dict__.get("build")
         if build is not None and not getattr(build, "_records_shape", False):
-            cls.build = _recording_build(build)
+            cls.build = subclassing.recording_build(build)
 
     def __init__(self, *args, **kwargs):
-        if _functional_init_arguments(args, kwargs):
+        if subclassing.functional_init_arguments(args, kwargs):
             # A subclass called as ``MyModel(inputs, outputs)``: a functional subclass.
-            _inject_functional(type(self))
+            subclassing.inject_functional(type(self), Model, Functional)
             Functional.__init__(self, *args, **kwargs)
             return
         trainable = kwargs.pop("trainable", True)
@@ -128,7 +111,7 @@ class Model(Trainer, Layer):
         """``{"input_shape": ...}`` of the first call, which ``build`` replays on loading."""
         shape = self.__dict__.get("_build_input_shape")
         if shape is not None:
-            return {"input_shape": _shape_list(shape)}
+            return {"input_shape": subclassing.shape_list(shape)}
         return super().get_build_config()
 
     def _maybe_build(self, input_shape):
@@ -363,7 +346,7 @@ class Functional(Model):
         for tensor, value in zip(self._inputs, flat):
             if not hasattr(value, "shape"):
                 value = np.asarray(value)
-            value = _adjust_rank(tensor, value, self.name)
+            value = subclassing.adjust_rank(tensor, value, self.name)
             self._check_value_shape(tensor, value)
             layer = tensor._keras_history[0]
             if not isinstance(value, Tensor):
@@ -488,72 +471,6 @@ class Functional(Model):
         if "layers" not in config and cls is not Functional:
             return cls(**config)
         return _functional_from_config(cls, config, custom_objects)
-
-
-def _auto_config(cls, args, kwargs):
-    import inspect
-
-    if cls is Model or issubclass(cls, Functional):
-        return None
-    try:
-        names = inspect.getfullargspec(cls.__init__).args[1:]
-    except TypeError:
-        return None
-    config = dict(kwargs)
-    config.update(zip(names, args))
-    if len(args) > len(names):
-        return None
-    plain = (str, int, float, bool, type(None))
-    if all(isinstance(v, plain) for v in flatten(list(config.values()))):
-        return config
-    return None
-
-
-def _shape_list(shape):
-    if isinstance(shape, dict):
-        return {k: _shape_list(v) for k, v in shape.items()}
-    if isinstance(shape, (list, tuple)) and shape and isinstance(shape[0], (list, tuple, dict)):
-        return [_shape_list(s) for s in shape]
-    return [None if s is None else int(s) for s in shape]
-
-
-def _functional_init_arguments(args, kwargs):
-    """Keras's rule for ``Model(...)`` arguments that define a functional model."""
-    return (
-        len(args) == 2
-        or (len(args) == 1 and "outputs" in kwargs)
-        or ("inputs" in kwargs and "outputs" in kwargs)
-    )
-
-
-def _inject_functional(cls):
-    """Put ``Functional`` in place of ``Model`` among ``cls``'s bases (as Keras 3 does), so a
-    subclass of ``Model`` built from inputs and outputs runs the graph."""
-    if cls is Model:
-        return Functional
-    if cls is object or issubclass(cls, Functional) or not issubclass(cls, Model):
-        return cls
-    cls.__bases__ = tuple(_inject_functional(base) for base in cls.__bases__)
-    return cls
-
-
-def _adjust_rank(tensor, value, model_name):
-    """Keras 3's input adaptation: a trailing axis of size 1 is added or dropped when that is
-    the only difference between the data and the ``Input``; otherwise a clear error."""
-    expected = tensor.shape
-    shape = tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
-    rank, want = len(shape), len(expected)
-    if rank == want + 1 and shape[-1] == 1:
-        value = value[..., 0] if not isinstance(value, Tensor) else ops.squeeze(value, -1)
-    elif rank == want - 1 and want and expected[-1] == 1:
-        value = value[..., None] if not isinstance(value, Tensor) else ops.expand_dims(value, -1)
-    elif rank != want:
-        raise ValueError(
-            f"Invalid input shape for input {tensor._keras_history[0].name!r} of model "
-            f"{model_name!r}: expected shape {expected} (rank {want}), but the input has "
-            f"incompatible shape {tuple(shape)} (rank {rank})."
-        )
-    return value
 
 
 def _to_tensor(value, dtype):
