@@ -12,6 +12,7 @@ in order, so a callback that adds a key (``learning_rate``) is seen by the ones 
 
 import numpy as np
 
+from gpuk._array import get_array_module, is_array, to_numpy
 from gpuk.utils.progbar import Progbar
 
 
@@ -123,8 +124,67 @@ def _to_host(value):
     return value
 
 
+def _flat_logs(logs, out):
+    for key, value in logs.items():
+        if isinstance(value, dict):
+            _flat_logs(value, out)
+        else:
+            out[key] = value
+    return out
+
+
+def logs_to_host(logs):
+    """Training logs as Keras 3 gives them to callbacks: nested dicts merged, keys sorted,
+    scalars as Python floats.
+
+    Device scalars (0-d gpuk Tensors or CuPy arrays) are stacked and copied to the host in
+    one transfer, so a dict of N metrics costs one sync, not N.
+    """
+    if not logs:
+        return {}
+    flat = _flat_logs(dict(logs), {})
+    scalars = {}
+    for key, value in flat.items():
+        data = getattr(value, "data", value) if hasattr(value, "numpy") else value
+        if is_array(data) and data.ndim == 0 and get_array_module(data) is not np:
+            scalars[key] = data
+    if len(scalars) > 1:
+        first = next(iter(scalars.values()))
+        xp = get_array_module(first)
+        stacked = xp.stack([v.astype("float64") for v in scalars.values()])
+        for key, value in zip(scalars, to_numpy(stacked).tolist()):
+            flat[key] = float(value)
+    return {key: _to_host(flat[key]) for key in sorted(flat)}
+
+
 def _logs(logs):
     return {} if not logs else {k: _to_host(v) for k, v in dict(logs).items()}
+
+
+# The hooks a callback may implement for each batch-level hook CallbackList calls: Callback's
+# on_train_batch_* calls the legacy on_batch_*.
+_BATCH_HOOKS = {
+    "on_train_batch_begin": ("on_train_batch_begin", "on_batch_begin"),
+    "on_train_batch_end": ("on_train_batch_end", "on_batch_end"),
+    "on_batch_begin": ("on_batch_begin",),
+    "on_batch_end": ("on_batch_end",),
+    "on_test_batch_begin": ("on_test_batch_begin",),
+    "on_test_batch_end": ("on_test_batch_end",),
+    "on_predict_batch_begin": ("on_predict_batch_begin",),
+    "on_predict_batch_end": ("on_predict_batch_end",),
+}
+
+
+def _implements(callback, names):
+    """True when ``callback`` overrides one of the hooks ``names`` (or is not a Callback)."""
+    if not isinstance(callback, Callback):
+        return True
+    for name in names:
+        if name in vars(callback):  # set per instance, as LambdaCallback does
+            return True
+        if getattr(type(callback), name, None) is not getattr(Callback, name):
+            return True
+    return False
 
 
 class CallbackList(Callback):
@@ -187,13 +247,18 @@ class CallbackList(Callback):
     # user callbacks written either way (``def on_epoch_end(self, epoch, logs)``,
     # ``def on_batch_end(self, batch, **kwargs)``) depend on it.
     def _positional(self, hook, args, logs):
-        logs = _logs(logs)
+        logs = logs_to_host(logs)
         for callback in self.callbacks:
             getattr(callback, hook)(*args, logs)
 
     def _keyword(self, hook, batch, logs):
-        logs = _logs(logs)
-        for callback in self.callbacks:
+        # Batch hooks go only to the callbacks that implement them (Keras 3 skips the rest);
+        # with none, the device logs are not copied to the host at all.
+        callers = [c for c in self.callbacks if _implements(c, _BATCH_HOOKS[hook])]
+        if not callers:
+            return
+        logs = _logs(logs) if hook.startswith("on_predict") else logs_to_host(logs)
+        for callback in callers:
             getattr(callback, hook)(batch, logs=logs)
 
     def on_train_begin(self, logs=None):

@@ -24,6 +24,7 @@ import numpy as np
 from gpuk import _config, constraints, initializers, ops, regularizers
 from gpuk._array import asarray, is_array, to_numpy
 from gpuk.autograd import Tensor, Variable, no_grad
+from gpuk.metrics.base import Metric
 from gpuk.utils.symbolic import is_keras_tensor
 
 __all__ = [
@@ -360,6 +361,7 @@ class Layer:
         self._trainable_variables = []
         self._non_trainable_variables = []
         self._losses = []
+        self._metrics = []
         self._inbound_nodes = []
         self._outbound_nodes = []
         self._trainable = bool(trainable)
@@ -408,6 +410,10 @@ class Layer:
         if isinstance(value, Layer):
             if value is not self and not any(value is layer for layer in self._layers):
                 self._layers.append(value)
+        elif isinstance(value, Metric):
+            metrics = self.__dict__.setdefault("_metrics", [])
+            if not any(value is m for m in metrics):
+                metrics.append(value)
         elif isinstance(value, Variable):
             known = self._trainable_variables + self._non_trainable_variables
             if not any(value is v for v in known):
@@ -417,7 +423,7 @@ class Layer:
                 target.append(value)
         elif isinstance(value, (list, tuple)):
             for item in value:
-                if isinstance(item, (Layer, Variable)):
+                if isinstance(item, (Layer, Variable, Metric)):
                     self._track_attribute(item)
 
     # ------------------------------------------------------------------ properties
@@ -507,6 +513,19 @@ class Layer:
                 if regularizer is not None:
                     out.append(regularizer(variable))
         return out
+
+    @property
+    def metrics(self):
+        """Metrics tracked as attributes of this layer and of its sub-layers."""
+        out = []
+        for layer in self._flatten_layers():
+            out.extend(layer.__dict__.get("_metrics", []))
+        return out
+
+    @property
+    def metrics_variables(self):
+        """The state variables of :attr:`metrics`."""
+        return [v for metric in self.metrics for v in metric.variables]
 
     def add_loss(self, loss):
         """Add a loss term (a scalar Tensor, or a zero-argument callable returning one)."""
@@ -712,7 +731,12 @@ class Layer:
         input_shape = map_structure(lambda t: t.shape, first)
         input_dtypes = [t.dtype for t in flatten(first)]
         self._last_dummy_dtypes = None
-        output_shape = self.compute_output_shape(input_shape)
+        # Other symbolic arguments (``call(targets, logits)``) take part in the trial call.
+        self._dummy_extra = (args[1:], kwargs)
+        try:
+            output_shape = self.compute_output_shape(input_shape)
+        finally:
+            self._dummy_extra = None
         dtypes = self._last_dummy_dtypes
         counter = iter(range(1_000_000))
 
@@ -755,17 +779,29 @@ class Layer:
             return Tensor(asarray(np.zeros(concrete, dtype=self.compute_dtype)))
 
         inputs = map_shapes(dummy, input_shape)
-        kwargs = {}
+        extra_args, kwargs = getattr(self, "_dummy_extra", None) or ((), {})
+
+        def resolve(value):
+            return dummy(value.shape) if is_keras_tensor(value) else value
+
+        extra_args = map_structure(resolve, list(extra_args))
+        kwargs = map_structure(resolve, dict(kwargs))
         if self._call_has_training:
             kwargs["training"] = False
+        # The trial call must leave no trace: losses it adds and metric updates are undone.
+        metric_state = [(v, v.data.copy()) for v in self.metrics_variables]
         try:
             with no_grad():
-                outputs = self.call(inputs, **kwargs)
+                outputs = self.call(inputs, *extra_args, **kwargs)
         except Exception as error:
             raise ValueError(
                 f"Layer {self.name!r} ({type(self).__name__}) could not infer its output shape "
                 f"for input shape {input_shape}: {error}. Implement compute_output_shape()."
             ) from error
+        finally:
+            for variable, value in metric_state:
+                variable.assign(value)
+            self._clear_losses()
         flat = flatten(outputs)
         single = not isinstance(outputs, (list, tuple, dict))
         shapes = [tuple(getattr(o, "shape", np.shape(o))) for o in flat]

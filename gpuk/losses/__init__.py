@@ -30,7 +30,9 @@ from gpuk.losses.classes import (
 )
 from gpuk.losses.functions import (
     binary_crossentropy,
+    binary_focal_crossentropy,
     categorical_crossentropy,
+    categorical_focal_crossentropy,
     categorical_hinge,
     cosine_similarity,
     hinge,
@@ -74,7 +76,9 @@ _FUNCTIONS = {
         poisson,
         kl_divergence,
         binary_crossentropy,
+        binary_focal_crossentropy,
         categorical_crossentropy,
+        categorical_focal_crossentropy,
         sparse_categorical_crossentropy,
     )
 }

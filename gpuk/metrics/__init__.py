@@ -21,9 +21,12 @@ import inspect
 from gpuk import losses as _losses
 from gpuk.losses.functions import (
     binary_crossentropy,
+    binary_focal_crossentropy,
     categorical_crossentropy,
+    categorical_focal_crossentropy,
     categorical_hinge,
     hinge,
+    huber,
     kl_divergence,
     log_cosh,
     mean_absolute_error,
@@ -69,6 +72,26 @@ from gpuk.metrics.functions import (
     sparse_top_k_categorical_accuracy,
     top_k_categorical_accuracy,
 )
+from gpuk.metrics.iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
+from gpuk.metrics.scores import (
+    ConcordanceCorrelation,
+    F1Score,
+    FBetaScore,
+    PearsonCorrelation,
+    R2Score,
+    concordance_correlation,
+    pearson_correlation,
+)
+from gpuk.metrics.thresholds import (
+    FalseNegatives,
+    FalsePositives,
+    PrecisionAtRecall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
+    TrueNegatives,
+    TruePositives,
+)
 from gpuk.utils.serialization import deserialize_keras_object, serialize_keras_object
 
 mse = MSE = mean_squared_error
@@ -85,6 +108,10 @@ _CLASSES = [
     MeanSquaredLogarithmicError, RootMeanSquaredError, CosineSimilarity, LogCoshError, Hinge,
     SquaredHinge, CategoricalHinge, KLDivergence, Poisson, BinaryCrossentropy,
     CategoricalCrossentropy, SparseCategoricalCrossentropy, Precision, Recall, AUC,
+    TruePositives, FalsePositives, TrueNegatives, FalseNegatives, PrecisionAtRecall,
+    RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity, F1Score, FBetaScore,
+    R2Score, PearsonCorrelation, ConcordanceCorrelation, IoU, BinaryIoU, MeanIoU, OneHotIoU,
+    OneHotMeanIoU,
 ]  # fmt: skip
 _FUNCTIONS = [
     accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
@@ -92,6 +119,8 @@ _FUNCTIONS = [
     mean_absolute_error, mean_absolute_percentage_error, mean_squared_logarithmic_error,
     cosine_similarity, log_cosh, hinge, squared_hinge, categorical_hinge, kl_divergence,
     poisson, binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy,
+    binary_focal_crossentropy, categorical_focal_crossentropy, huber, pearson_correlation,
+    concordance_correlation,
 ]  # fmt: skip
 # Keras 3's table: functions by name, then classes by name and by snake-case name (a class
 # wins over a function of the same name), then the short aliases.

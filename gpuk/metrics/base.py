@@ -22,6 +22,10 @@ def _rank(a):
     return len(a.shape)
 
 
+def _is_number(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
 def squeeze_or_expand(x1, x2, expand_rank_1=True):
     """Keras's rank alignment on raw arrays (see ``gpuk.losses.loss``)."""
     r1, r2 = _rank(x1), _rank(x2)
@@ -204,7 +208,7 @@ class Sum(_Reduce):
     def update_state(self, values, sample_weight=None):
         """Add ``sum(values * sample_weight)``."""
         values, _ = self._samplewise(values, sample_weight)
-        self.total.assign_add(values.sum())
+        self.total.assign(self.total.data + values.sum())
 
     def result(self):
         return Tensor(self.total.data.copy())
@@ -228,13 +232,22 @@ class Mean(_Reduce):
 
     def update_state(self, values, sample_weight=None):
         """Accumulate ``values`` (any shape), weighted by ``sample_weight``."""
+        if _is_number(sample_weight) or sample_weight is None:
+            scalar = self._like(values)
+            if scalar.ndim == 0:
+                # A scalar weighted by a Python number (fit's loss tracker): Python numbers
+                # enter the device computation as kernel arguments, with no host transfer.
+                weight = 1 if sample_weight is None else sample_weight
+                self.total.assign(self.total.data + scalar * weight)
+                self.count.assign(self.count.data + weight)
+                return
         values, sample_weight = self._samplewise(values, sample_weight)
-        self.total.assign_add(values.sum())
+        self.total.assign(self.total.data + values.sum())
         if sample_weight is not None:
             count = sample_weight.sum()
         else:
             count = values.shape[0] if _rank(values) >= 1 else 1
-        self.count.assign_add(count)
+        self.count.assign(self.count.data + count)
 
     def result(self):
         """``total / count``, 0 before any update."""

@@ -10,7 +10,8 @@ values runs the nodes eagerly, deepest first (:meth:`Functional.run_graph`).
 
 import numpy as np
 
-from gpuk.autograd import Tensor
+from gpuk._array import asarray
+from gpuk.autograd import Tensor, no_grad
 from gpuk.layers import base as layer_base
 from gpuk.layers.base import (
     KerasTensor,
@@ -24,6 +25,7 @@ from gpuk.layers.base import (
 from gpuk.layers.input_layer import InputLayer
 from gpuk.layers.serialization import deserialize as deserialize_layer
 from gpuk.layers.serialization import register_layer_class
+from gpuk.models import subclassing
 from gpuk.models.training import Trainer
 from gpuk.utils.serialization import get_registered_name
 
@@ -49,9 +51,26 @@ class Model(Trainer, Layer):
     def __new__(cls, *args, **kwargs):
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
             return super().__new__(Functional)
-        return super().__new__(cls)
+        instance = super().__new__(cls)
+        # Keras 3's auto-config: constructor arguments of plain types make the default
+        # get_config() of a subclass, so it can be saved without writing one.
+        instance.__dict__["_auto_config"] = (
+            None if issubclass(cls, Functional) else subclassing.auto_config(cls, args, kwargs)
+        )
+        return instance
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_records_shape", False):
+            cls.build = subclassing.recording_build(build)
 
     def __init__(self, *args, **kwargs):
+        if subclassing.functional_init_arguments(args, kwargs):
+            # A subclass called as ``MyModel(inputs, outputs)``: a functional subclass.
+            subclassing.inject_functional(type(self), Model, Functional)
+            Functional.__init__(self, *args, **kwargs)
+            return
         trainable = kwargs.pop("trainable", True)
         name = kwargs.pop("name", None)
         dtype = kwargs.pop("dtype", None)
@@ -61,6 +80,56 @@ class Model(Trainer, Layer):
             )
         Layer.__init__(self, trainable=trainable, name=name, dtype=dtype)
 
+    def build(self, input_shape):
+        """Build a subclassed model by calling it on zeros of ``input_shape`` (unknown sizes
+        as 1), which creates the weights of the layers it uses."""
+        if self.built or self.__dict__.get("_in_build"):
+            return
+        self._build_input_shape = input_shape
+        if type(self).call is Model.call:
+            self.built = True
+            return
+        from gpuk.layers.base import map_shapes
+
+        def zeros(shape):
+            return Tensor(asarray(np.zeros(tuple(1 if s is None else s for s in shape), "float32")))
+
+        self._in_build = True
+        try:
+            with no_grad():
+                self(map_shapes(zeros, input_shape))
+        except Exception as error:
+            raise ValueError(
+                f"Model {self.name!r}: build({input_shape}) could not call the model on data of "
+                f"that shape: {error}. Call the model on real data once instead."
+            ) from error
+        finally:
+            self._in_build = False
+        self.built = True
+
+    def get_build_config(self):
+        """``{"input_shape": ...}`` of the first call, which ``build`` replays on loading."""
+        shape = self.__dict__.get("_build_input_shape")
+        if shape is not None:
+            return {"input_shape": subclassing.shape_list(shape)}
+        return super().get_build_config()
+
+    def _maybe_build(self, input_shape):
+        if not self.built and "_build_input_shape" not in self.__dict__:
+            self._build_input_shape = input_shape
+        if not self.built and type(self).build is Model.build:
+            self.built = True  # calling the model creates its layers' weights
+            return
+        if self.__dict__.get("_in_build"):
+            return
+        super()._maybe_build(input_shape)
+
+    def call(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"Model {self.name!r} ({type(self).__name__}) has no call() method: write "
+            "call(self, inputs) in the subclass, or build it as Model(inputs, outputs)."
+        )
+
     @classmethod
     def from_config(cls, config, custom_objects=None):
         """A functional config rebuilds the graph; otherwise ``cls(**config)``."""
@@ -68,6 +137,22 @@ class Model(Trainer, Layer):
             target = Functional if cls is Model else cls
             return _functional_from_config(target, config, custom_objects)
         return cls(**config)
+
+    def get_config(self):
+        """A subclass's config: ``name``, ``trainable`` and the constructor arguments it was
+        called with when they are plain values (Keras 3's auto-config); keys the constructor
+        does not accept are left out. Override it when the arguments are objects."""
+        import inspect
+
+        config = {"name": self.name, "trainable": self.trainable}
+        auto = self.__dict__.get("_auto_config")
+        if auto is not None:
+            config.update(auto)
+        spec = inspect.getfullargspec(type(self).__init__)
+        if spec.varkw is None:
+            accepted = set(spec.args[1:]) | set(spec.kwonlyargs)
+            config = {k: v for k, v in config.items() if k in accepted}
+        return config
 
     # Subclassed models have no symbolic inputs; the training loop sees one input and output.
     @property
@@ -149,6 +234,8 @@ class Functional(Model):
             inputs = list(inputs)
         if isinstance(outputs, tuple):
             outputs = list(outputs)
+        if isinstance(outputs, list) and len(outputs) == 1:
+            outputs = outputs[0]  # Keras 3 returns one tensor for a one-element output list
         for what, structure in (("inputs", inputs), ("outputs", outputs)):
             for tensor in flatten(structure):
                 if not is_keras_tensor(tensor):
@@ -257,6 +344,9 @@ class Functional(Model):
         flat = self._standardize_inputs(inputs)
         values = {}
         for tensor, value in zip(self._inputs, flat):
+            if not hasattr(value, "shape"):
+                value = np.asarray(value)
+            value = subclassing.adjust_rank(tensor, value, self.name)
             self._check_value_shape(tensor, value)
             layer = tensor._keras_history[0]
             if not isinstance(value, Tensor):
@@ -376,7 +466,10 @@ class Functional(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        """Rebuild a functional model from :meth:`get_config` output (Keras 2 or 3 form)."""
+        """Rebuild a functional model from :meth:`get_config` output (Keras 2 or 3 form); a
+        functional subclass saved by its constructor arguments is called with them."""
+        if "layers" not in config and cls is not Functional:
+            return cls(**config)
         return _functional_from_config(cls, config, custom_objects)
 
 

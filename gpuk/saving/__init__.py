@@ -17,6 +17,24 @@ from gpuk.saving.saving_api import (
     save_weights,
     to_json,
 )
+from gpuk.utils.serialization import (
+    CustomObjectScope,
+    custom_object_scope,
+    deserialize_keras_object,
+    get_custom_objects,
+    get_registered_name,
+    lookup_custom_object,
+    register_keras_serializable,
+    serialize_keras_object,
+)
+
+
+def get_registered_object(name, custom_objects=None, module_objects=None):
+    """The object registered (or given in ``custom_objects``/``module_objects``) as ``name``,
+    or None."""
+    if module_objects and name in module_objects:
+        return module_objects[name]
+    return lookup_custom_object([name], custom_objects)
 
 
 def _save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
@@ -53,6 +71,14 @@ for _fn in (load_model, save_model, model_from_json, model_from_config, clone_mo
 del _fn
 
 __all__ = [
+    "CustomObjectScope",
+    "custom_object_scope",
+    "deserialize_keras_object",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "register_keras_serializable",
+    "serialize_keras_object",
     "clone_model",
     "load_model",
     "load_weights",

@@ -232,12 +232,21 @@ def model_from_prepared(class_name, config, filename, custom_objects=None, safe_
         try:
             for entry in _layer_entries(class_name, config):
                 clean_layer_entry(entry, filename, objects)
-            return cls.from_config(config, custom_objects=objects)
+            if _accepts_custom_objects(cls.from_config):
+                return cls.from_config(config, custom_objects=objects)
+            return cls.from_config(config)
         except (ValueError, TypeError) as error:
             message = str(error)
             if filename and not message.startswith(str(filename)):
                 message = f"{filename}: {message}"
             raise type(error)(message) from error
+
+
+def _accepts_custom_objects(method):
+    import inspect
+
+    params = inspect.signature(method).parameters
+    return "custom_objects" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 # ----------------------------------------------------------------------------- writing
@@ -319,12 +328,11 @@ def model_envelope(model, flavor="legacy"):
     ``to_json(flavor="tf_keras")``), or ``"hybrid"`` (Keras 3's top-level keys around legacy
     layer entries; loads in Keras 3 and tf.keras 2).
     """
+    from gpuk.models import Functional, Sequential
+
+    if type(model) not in (Functional, Sequential) and not isinstance(model, Sequential):
+        return _subclass_envelope(model, flavor)
     class_name = "Sequential" if type(model).__name__ == "Sequential" else "Functional"
-    if not hasattr(model, "_input_structure") and class_name != "Sequential":
-        raise NotImplementedError(
-            f"Model {model.name!r} is a subclassed model: its structure is Python code, so it "
-            "cannot be saved as a config. Save its weights with save_weights() instead."
-        )
     config = conservative_model_config(class_name, model.get_config())
     if flavor == "legacy":
         return {"class_name": class_name, "config": config}
@@ -335,6 +343,68 @@ def model_envelope(model, flavor="legacy"):
         "config": config,
         "registered_name": class_name,
     }
+
+
+def _subclass_envelope(model, flavor):
+    """A ``Model`` subclass: its class (found again through ``register_keras_serializable``
+    or ``custom_objects``) and its ``get_config()``; a functional subclass that keeps the
+    base ``get_config`` stores its graph."""
+    import inspect
+
+    from gpuk.layers.base import Layer
+    from gpuk.models import Functional, Model
+
+    cls = type(model)
+    registered = cls.__dict__.get("_registered_name") or cls.__name__
+    custom_config = cls.get_config not in (
+        Layer.get_config,
+        Model.get_config,
+        Functional.get_config,
+    )
+    if custom_config:
+        config = _split_registered_names(copy.deepcopy(model.get_config()))
+    elif isinstance(model, Functional) and _functional_like_constructor(cls):
+        config = conservative_model_config("Functional", model.get_config())
+    else:
+        config = Model.get_config(model)
+        required = [
+            p.name
+            for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
+            if p.default is p.empty
+            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            and p.name not in config
+        ]
+        if required:
+            raise NotImplementedError(
+                f"Model {model.name!r} ({cls.__name__}) cannot be saved with its config: its "
+                f"__init__ needs {required}, which are not plain values Keras's auto-config "
+                "can store, and it has no get_config() returning them. Implement get_config() "
+                "(and from_config() if needed), or use save_weights()."
+            )
+    if flavor == "legacy":
+        return {"class_name": registered, "config": config}
+    return {
+        "module": cls.__module__,
+        "class_name": cls.__name__,
+        "config": config,
+        "registered_name": registered,
+    }
+
+
+def _functional_like_constructor(cls):
+    """Whether ``cls(inputs=..., outputs=..., name=...)`` rebuilds the model (Keras's test,
+    widened to constructors that pass ``*args, **kwargs`` on); otherwise a functional
+    subclass is saved by its constructor arguments, as Keras 3 does."""
+    import inspect
+
+    from gpuk.models import Functional
+
+    spec = inspect.getfullargspec(cls.__init__)
+    if spec.args[1:] == inspect.getfullargspec(Functional.__init__).args[1:]:
+        return True
+    if spec.varargs and spec.varkw:
+        return True
+    return {"inputs", "outputs"} <= set(spec.args[1:] + spec.kwonlyargs)
 
 
 def warn_hard_sigmoid(model, filename):

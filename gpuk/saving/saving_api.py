@@ -198,6 +198,14 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
             path, overwrite, lambda tmp: _write_keras_archive(model, tmp, include_optimizer)
         )
     else:
+        if not hasattr(model, "_input_structure") and type(model).__name__ != "Sequential":
+            raise NotImplementedError(
+                f"{path}: saving the model to HDF5 format requires the model to be a "
+                "Functional model or a Sequential model. It does not work for subclassed "
+                f"models such as {type(model).__name__}, because such models are defined via "
+                "the body of a Python method, which isn't safely serializable. Use the .keras "
+                "format or save_weights() instead."
+            )
         config_utils.warn_hard_sigmoid(model, path)
         h5_format.atomic_write(
             path, overwrite, lambda tmp: _write_h5_model(model, tmp, include_optimizer)
@@ -234,7 +242,8 @@ def _write_h5_model(model, tmp, include_optimizer):
 def _write_keras_archive(model, tmp, include_optimizer):
     h5py = h5_format.h5py_module()
     envelope = config_utils.model_envelope(model, "hybrid")
-    envelope["build_config"] = {"input_shape": None}
+    build_config = None if hasattr(model, "_input_structure") else model.get_build_config()
+    envelope["build_config"] = build_config or {"input_shape": None}
     if include_optimizer:
         compile_config = compile_utils.keras3_compile_config(model)
         if compile_config is not None:

@@ -7,12 +7,7 @@ about models and symbolic tensors are answered through the layer graph they reco
 
 from gpuk.utils.array_datasets import split_dataset, timeseries_dataset_from_array
 from gpuk.utils.config_object import Config
-from gpuk.utils.data import (
-    PyDataset,
-    Sequence,
-    pack_x_y_sample_weight,
-    unpack_x_y_sample_weight,
-)
+from gpuk.utils.data import PyDataset, Sequence
 from gpuk.utils.directory_datasets import (
     audio_dataset_from_directory,
     image_dataset_from_directory,
@@ -28,6 +23,7 @@ from gpuk.utils.logging import (
 )
 from gpuk.utils.model_visualization import model_to_dot, plot_model
 from gpuk.utils.numerical import normalize, pad_sequences, to_categorical
+from gpuk.utils.packing import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from gpuk.utils.progbar import Progbar
 from gpuk.utils.random import set_random_seed
 from gpuk.utils.serialization import (

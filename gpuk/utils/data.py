@@ -136,32 +136,3 @@ def iterate_batches(dataset, steps=None):
             for index in itertools.islice(indices, 1):
                 pending.append(pool.submit(_load, dataset, index))
             yield batch
-
-
-def pack_x_y_sample_weight(x, y=None, sample_weight=None):
-    """``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``, leaving out trailing Nones, as Keras's
-    function; a lone ``x`` that is a tuple is wrapped so it stays one input."""
-    if y is None:
-        return x if not isinstance(x, (tuple, list)) else (x,)
-    if sample_weight is None:
-        return (x, y)
-    return (x, y, sample_weight)
-
-
-def unpack_x_y_sample_weight(data):
-    """``(x, y, sample_weight)`` from what a data set yields: a tuple of one to three items,
-    or a lone ``x`` (y and sample_weight None). A list is taken as one input, as in Keras."""
-    if isinstance(data, list):
-        data = tuple(data)
-    if not isinstance(data, tuple):
-        return data, None, None
-    if len(data) == 1:
-        return data[0], None, None
-    if len(data) == 2:
-        return data[0], data[1], None
-    if len(data) == 3:
-        return data[0], data[1], data[2]
-    raise ValueError(
-        "Data is expected to be in format `x`, `(x,)`, `(x, y)`, or `(x, y, sample_weight)`, "
-        f"found: {data}"
-    )
