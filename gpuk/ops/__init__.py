@@ -4,8 +4,11 @@ Every op accepts Tensors, Variables, NumPy/CuPy arrays and Python numbers, and r
 Tensor. Importing this package attaches Python operators to Tensor.
 """
 
+from gpuk.ops import _namespaces  # noqa: E402
 from gpuk.ops import operators as _operators
 from gpuk.ops.compare import equal, greater, greater_equal, less, less_equal, not_equal
+from gpuk.ops.core import *  # noqa: E402,F403  (Keras 3's keras.ops, by family)
+from gpuk.ops.creation import *  # noqa: E402,F403
 from gpuk.ops.crossentropy import (
     binary_crossentropy,
     categorical_crossentropy,
@@ -13,6 +16,9 @@ from gpuk.ops.crossentropy import (
     legacy_sparse_categorical_crossentropy,
     sparse_categorical_crossentropy,
 )
+from gpuk.ops.decompositions import *  # noqa: E402,F403
+from gpuk.ops.elementwise import *  # noqa: E402,F403
+from gpuk.ops.indexing import *  # noqa: E402,F403
 from gpuk.ops.linalg import batch_dot, dot, matmul, tensordot
 from gpuk.ops.math import (
     abs,
@@ -54,6 +60,8 @@ from gpuk.ops.nn import (
     softsign,
     swish,
 )
+from gpuk.ops.nn_extra import *  # noqa: E402,F403
+from gpuk.ops.products import *  # noqa: E402,F403
 from gpuk.ops.random import dropout, random_binomial, random_normal, random_uniform
 from gpuk.ops.reduce import (
     all,
@@ -69,6 +77,7 @@ from gpuk.ops.reduce import (
     sum,
     var,
 )
+from gpuk.ops.scatter import *  # noqa: E402,F403
 from gpuk.ops.shaping import (
     cast,
     concatenate,
@@ -90,5 +99,8 @@ from gpuk.ops.shaping import (
     transpose,
     zeros_like,
 )
+from gpuk.ops.signal import *  # noqa: E402,F403
+from gpuk.ops.statistics import *  # noqa: E402,F403
 
 _operators.install()
+image, linalg, nn, numpy = _namespaces.build(globals())
