@@ -91,7 +91,6 @@ from gpuk.ops.shaping import (
     pad,
     repeat,
     reshape,
-    split,
     squeeze,
     stack,
     stop_gradient,

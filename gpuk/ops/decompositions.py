@@ -180,6 +180,7 @@ def cholesky_inverse(x, upper=False):
     from gpuk.ops.indexing import swapaxes
 
     f = _square(x, "cholesky_inverse")
+    f = triu(f) if upper else tril(f)  # only the factor's triangle counts, as in Keras
     ft = swapaxes(f, -1, -2)
     return inv(matmul(ft, f) if upper else matmul(f, ft))
 

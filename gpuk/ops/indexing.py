@@ -210,12 +210,24 @@ def take_along_axis(x, indices, axis=None):
     if axis is None:
         return rearrange_op(x, lambda xp, a: xp.take_along_axis(a.reshape(-1), idx.reshape(-1), 0))
     (axis,) = normalize_axis(axis, x.ndim)
-    shape = list(np.broadcast_shapes(x.shape, idx.shape))
-    shape[axis] = x.shape[axis]
-    ishape = list(np.broadcast_shapes(x.shape, idx.shape))
-    ishape[axis] = idx.shape[axis]
-    xp0 = xp_of(idx)
-    idx = xp0.broadcast_to(idx, tuple(ishape))
+    if idx.ndim != x.ndim:
+        raise ValueError(
+            f"take_along_axis: indices of shape {tuple(idx.shape)} need the rank of x {x.shape}"
+        )
+    others = [1 if a == axis else n for a, n in enumerate(x.shape)]
+    idx_others = [1 if a == axis else n for a, n in enumerate(idx.shape)]
+    try:
+        common = list(np.broadcast_shapes(tuple(others), tuple(idx_others)))
+    except ValueError:
+        raise ValueError(
+            f"take_along_axis: indices of shape {tuple(idx.shape)} do not broadcast against x "
+            f"of shape {x.shape} outside axis {axis}"
+        ) from None
+    shape, ishape = list(common), list(common)
+    shape[axis], ishape[axis] = x.shape[axis], idx.shape[axis]
+    idx = xp_of(idx).broadcast_to(idx, tuple(ishape))
+    if tuple(shape) == x.shape:
+        return rearrange_op(x, lambda xp, a: xp.take_along_axis(a, idx, axis))
     return rearrange_op(
         x, lambda xp, a: xp.take_along_axis(xp.broadcast_to(a, tuple(shape)), idx, axis)
     )

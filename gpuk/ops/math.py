@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from gpuk.autograd import Function, Tensor, as_array
+from gpuk.autograd import Function, Tensor, as_array, as_tensor
 from gpuk.ops._util import broadcast_shape, unbroadcast, xp_of
 
 
@@ -240,6 +240,10 @@ def where(condition, x1=None, x2=None):
         return tuple(Tensor(i.astype("int32")) for i in xp_of(data).nonzero(data))
     if x1 is None or x2 is None:
         raise ValueError("where: give both x1 and x2, or neither")
+    # A Python number takes the other branch's dtype (not the boolean condition's).
+    like = next((v.data for v in (x1, x2) if isinstance(v, Tensor)), None)
+    if like is not None:
+        x1, x2 = as_tensor(x1, like), as_tensor(x2, like)
     return Where.apply(condition, x1, x2)
 
 

@@ -384,14 +384,15 @@ def bincount(x, weights=None, minlength=0, sparse=False):
 
 
 def histogram(x, bins=10, range=None):
-    """Counts of a 1-D ``x`` in ``bins`` equal bins, and the bin edges (``floatx()``)."""
+    """Counts of a 1-D ``x`` in ``bins`` equal bins and the bin edges (both float, as
+    Keras)."""
     data = _data(x)
     if data.ndim != 1:
         raise ValueError(f"histogram: x must be 1-D, got shape {data.shape}")
     xp = xp_of(data)
     counts, edges = xp.histogram(data, bins=int(bins), range=range)
     dtype = data.dtype if data.dtype.kind == "f" else floatx()
-    return Tensor(counts.astype(np.int32)), Tensor(edges.astype(dtype))
+    return Tensor(counts.astype(dtype)), Tensor(edges.astype(dtype))
 
 
 def isin(x1, x2, assume_unique=False, invert=False):
