@@ -6,8 +6,9 @@ Tensor. Importing this package attaches Python operators to Tensor.
 
 from gpuk.ops import _namespaces  # noqa: E402
 from gpuk.ops import operators as _operators
+from gpuk.ops.adaptive_pooling import *  # noqa: E402,F403  (Keras 3's keras.ops, by family)
 from gpuk.ops.compare import equal, greater, greater_equal, less, less_equal, not_equal
-from gpuk.ops.core import *  # noqa: E402,F403  (Keras 3's keras.ops, by family)
+from gpuk.ops.core import *  # noqa: E402,F403
 from gpuk.ops.creation import *  # noqa: E402,F403
 from gpuk.ops.crossentropy import (
     binary_crossentropy,
@@ -16,6 +17,7 @@ from gpuk.ops.crossentropy import (
     legacy_sparse_categorical_crossentropy,
     sparse_categorical_crossentropy,
 )
+from gpuk.ops.ctc import *  # noqa: E402,F403
 from gpuk.ops.decompositions import *  # noqa: E402,F403
 from gpuk.ops.elementwise import *  # noqa: E402,F403
 from gpuk.ops.indexing import *  # noqa: E402,F403

@@ -14,7 +14,17 @@ from gpuk.ops.math import multiply, sqrt, subtract
 from gpuk.ops.reduce import sum as _sum
 from gpuk.ops.shaping import expand_dims, getitem, reshape, stack, transpose
 
-__all__ = ["cdist", "cross", "einsum", "inner", "kron", "outer", "rearrange", "vdot"]
+__all__ = [
+    "cdist",
+    "correlate",
+    "cross",
+    "einsum",
+    "inner",
+    "kron",
+    "outer",
+    "rearrange",
+    "vdot",
+]
 
 
 def _expand_subscripts(subscripts, ndims):
@@ -212,3 +222,38 @@ def rearrange(tensor, pattern, **axes_lengths):
     if perm != list(range(len(perm))):
         x = transpose(x, perm)
     return reshape(x, tuple(int(np.prod([sizes[a] for a in g])) for g in right))
+
+
+_CORRELATE_OFFSETS = {}
+
+
+def _correlate_offset(m, n, mode):
+    """Where NumPy's ``mode`` result starts inside the ``'full'`` correlation (by probing
+    NumPy once per length pair: only the lengths matter)."""
+    key = (m, n, mode)
+    if key not in _CORRELATE_OFFSETS:
+        rng = np.random.default_rng(0)
+        a, v = rng.normal(size=m), rng.normal(size=n)
+        full, part = np.correlate(a, v, "full"), np.correlate(a, v, mode)
+        offsets = [o for o in range(full.size - part.size + 1)
+                   if np.allclose(full[o : o + part.size], part)]  # fmt: skip
+        _CORRELATE_OFFSETS[key] = (offsets[0], part.size)
+    return _CORRELATE_OFFSETS[key]
+
+
+def correlate(x1, x2, mode="valid"):
+    """Cross-correlation of two 1-D tensors (``numpy.correlate``: ``'valid'``, ``'same'``
+    or ``'full'``); differentiable in both."""
+    if mode not in ("valid", "same", "full"):
+        raise ValueError(f"correlate: mode must be 'valid', 'same' or 'full', got {mode!r}")
+    from gpuk.ops.scatter import extract_sequences
+    from gpuk.ops.shaping import pad
+
+    a, v = as_tensor(x1), as_tensor(x2)
+    if a.ndim != 1 or v.ndim != 1:
+        raise ValueError(f"correlate: inputs must be 1-D, got {a.shape} and {v.shape}")
+    m, n = a.shape[0], v.shape[0]
+    frames = extract_sequences(pad(a, [(n - 1, n - 1)]), n, 1)
+    full = tensordot(frames, v, axes=([1], [0]))
+    start, size = _correlate_offset(m, n, mode)
+    return getitem(full, slice(start, start + size))

@@ -298,6 +298,19 @@ CASES = {
     "irfft_odd": (lambda a, b: ops.irfft((a, b), 7) ** 2, [N34, N34]),
     "stft": (lambda x: _sum_tuple(o**2 for o in ops.stft(x, 4, 2, 4)), [("n", 10)]),
     "istft": (lambda a, b: ops.istft((a, b), 4, 2, 4) ** 2, [("n", 4, 3), ("n", 4, 3)]),
+    "correlate": (lambda a, v: ops.correlate(a, v, mode="same") ** 2, [("n", 5), ("n", 3)]),
+    "ctc_loss": (
+        lambda out: ops.ctc_loss(np.array([[1, 1, 2], [2, 0, 0]]), out, [3, 1], [5, 4]),
+        [("n", 2, 5, 3)],
+    ),
+    "adaptive_average_pool": (
+        lambda x: ops.adaptive_average_pool(x, (2, 2), data_format="channels_last") ** 2,
+        [("n", 1, 3, 5, 2)],
+    ),
+    "adaptive_max_pool": (
+        lambda x: ops.adaptive_max_pool(x, 2, data_format="channels_first") ** 2,
+        [("n", 1, 2, 5)],
+    ),
     "custom_gradient": (
         lambda x: ops.custom_gradient(lambda t: (t * t, lambda g: g * 2.0 * t))(x),
         [N23],
