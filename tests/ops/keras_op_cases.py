@@ -45,6 +45,12 @@ def S(*shape):
     return In("sort", shape)
 
 
+def _pts(points):
+    import numpy as np
+
+    return np.array(points, dtype="float32")
+
+
 X = N(3, 4)
 Y = N(3, 4)
 P = U(0.5, 2.0, 3, 4)
@@ -403,4 +409,165 @@ CASES = [
     ("istft", "istft", [(N(2, 9, 9), N(2, 9, 9)), 16, 4, 16], {}),
     ("istft_len", "istft", [(N(9, 5), N(9, 5)), 8, 4, 8], {"length": 30, "center": False}),
     ("istft_none", "istft", [(N(9, 5), N(9, 5)), 8, 4, 8], {"window": None}),
+    # keras.ops.image
+    ("img_gray", "image.rgb_to_grayscale", [U(0, 1, 2, 4, 5, 3)], {}),
+    (
+        "img_gray_cf",
+        "image.rgb_to_grayscale",
+        [U(0, 1, 3, 4, 5)],
+        {"data_format": "channels_first"},
+    ),
+    ("img_hsv", "image.rgb_to_hsv", [U(0, 1, 2, 4, 5, 3)], {}),
+    ("img_rgb", "image.hsv_to_rgb", [U(0, 1, 2, 4, 5, 3)], {}),
+    ("img_resize_bilinear", "image.resize", [N(2, 5, 7, 3), (8, 4)], {}),
+    ("img_resize_nearest", "image.resize", [N(2, 5, 7, 3), (8, 4)], {"interpolation": "nearest"}),
+    ("img_resize_bicubic", "image.resize", [N(5, 7, 2), (3, 9)], {"interpolation": "bicubic"}),
+    ("img_resize_lanczos3", "image.resize", [N(1, 6, 6, 1), (4, 9)], {"interpolation": "lanczos3"}),
+    ("img_resize_lanczos5", "image.resize", [N(1, 6, 6, 1), (9, 4)], {"interpolation": "lanczos5"}),
+    ("img_resize_aa", "image.resize", [N(1, 9, 8, 2), (4, 3)], {"antialias": True}),
+    ("img_resize_cf", "image.resize", [N(1, 2, 5, 7), (3, 3)], {"data_format": "channels_first"}),
+    ("img_resize_crop", "image.resize", [N(1, 6, 9, 2), (4, 4)], {"crop_to_aspect_ratio": True}),
+    (
+        "img_resize_pad",
+        "image.resize",
+        [N(1, 6, 9, 2), (4, 4)],
+        {"pad_to_aspect_ratio": True, "fill_value": 0.5},
+    ),
+    ("img_resize_pad_w", "image.resize", [N(1, 9, 4, 2), (4, 4)], {"pad_to_aspect_ratio": True}),
+    (
+        "img_scale_translate",
+        "image.scale_and_translate",
+        [N(1, 5, 6, 2), (1, 7, 4, 2), [1.4, 0.7], [0.5, -0.25], (1, 2), "bilinear"],
+        {},
+    ),
+    (
+        "img_scale_translate_cubic",
+        "image.scale_and_translate",
+        [N(5, 6), (8, 3), [1.6, 0.5], [0.0, 1.0], (0, 1), "cubic"],
+        {"antialias": False},
+    ),
+    ("img_pad", "image.pad_images", [N(2, 3, 4, 2), 1, 2], {"target_height": 6, "target_width": 7}),
+    (
+        "img_pad_cf",
+        "image.pad_images",
+        [N(2, 3, 4)],
+        {
+            "bottom_padding": 2,
+            "top_padding": 1,
+            "left_padding": 0,
+            "right_padding": 3,
+            "data_format": "channels_first",
+        },
+    ),
+    (
+        "img_crop",
+        "image.crop_images",
+        [N(2, 6, 7, 2), 1, 2],
+        {"target_height": 3, "target_width": 4},
+    ),
+    (
+        "img_crop_b",
+        "image.crop_images",
+        [N(6, 7, 2)],
+        {"bottom_cropping": 2, "top_cropping": 1, "right_cropping": 3, "target_width": 2},
+    ),
+    ("img_patches", "image.extract_patches", [N(2, 6, 7, 3), 2], {}),
+    (
+        "img_patches_same",
+        "image.extract_patches",
+        [N(1, 5, 7, 2), (2, 3)],
+        {"strides": (2, 2), "padding": "same"},
+    ),
+    (
+        "img_patches_dil",
+        "image.extract_patches",
+        [N(1, 7, 7, 2), 2],
+        {"strides": 1, "dilation_rate": 2},
+    ),
+    (
+        "img_patches_cf",
+        "image.extract_patches",
+        [N(1, 2, 6, 6), 3],
+        {"data_format": "channels_first"},
+    ),
+    ("img_patches_3d", "image.extract_patches_3d", [N(1, 4, 4, 6, 2), (2, 2, 3)], {}),
+    ("img_blur", "image.gaussian_blur", [N(2, 6, 7, 2)], {"data_format": "channels_last"}),
+    (
+        "img_blur_k",
+        "image.gaussian_blur",
+        [N(1, 6, 7, 1)],
+        {"kernel_size": (5, 3), "sigma": (2.0, 0.5), "data_format": "channels_last"},
+    ),
+    ("img_sobel", "image.sobel_edges", [N(2, 5, 6, 2)], {}),
+    ("img_ssim", "image.ssim", [U(0, 1, 2, 16, 16, 3), U(0, 1, 2, 16, 16, 3)], {}),
+    (
+        "img_ssim_small",
+        "image.ssim",
+        [U(0, 1, 12, 12, 1), U(0, 1, 12, 12, 1)],
+        {"filter_size": 5, "max_val": 2.0},
+    ),
+    ("img_map", "image.map_coordinates", [N(5, 6), U(-1, 6, 2, 3, 4), 1], {}),
+    (
+        "img_map_nearest",
+        "image.map_coordinates",
+        [N(5, 6), U(-1, 6, 2, 7), 0],
+        {"fill_mode": "nearest"},
+    ),
+    ("img_map_wrap", "image.map_coordinates", [N(5, 6), U(-3, 9, 2, 7), 1], {"fill_mode": "wrap"}),
+    (
+        "img_map_mirror",
+        "image.map_coordinates",
+        [N(5, 6), U(-3, 9, 2, 7), 1],
+        {"fill_mode": "mirror"},
+    ),
+    (
+        "img_map_reflect",
+        "image.map_coordinates",
+        [N(5, 6), U(-3, 9, 2, 7), 1],
+        {"fill_mode": "reflect", "fill_value": 0.5},
+    ),
+    (
+        "img_map_const",
+        "image.map_coordinates",
+        [N(4, 5, 2), U(-1, 5, 3, 6), 1],
+        {"fill_value": -2.0},
+    ),
+    (
+        "img_affine",
+        "image.affine_transform",
+        [N(2, 6, 7, 2), [[0.9, 0.1, 0.5, -0.2, 1.1, 0.3, 0.0, 0.0], [1, 0, -1, 0, 1, 2, 0, 0]]],
+        {},
+    ),
+    (
+        "img_affine_nearest",
+        "image.affine_transform",
+        [N(6, 7, 2), [1.2, 0.2, -0.5, 0.1, 0.8, 1.0, 0.0, 0.0]],
+        {"interpolation": "nearest", "fill_mode": "reflect"},
+    ),
+    (
+        "img_affine_cf",
+        "image.affine_transform",
+        [N(1, 2, 6, 7), [0.9, 0.1, 0.5, -0.2, 1.1, 0.3, 0.0, 0.0]],
+        {"fill_mode": "wrap", "data_format": "channels_first"},
+    ),
+    (
+        "img_perspective",
+        "image.perspective_transform",
+        [
+            N(1, 6, 7, 2),
+            _pts([[0, 0], [6, 0], [0, 5], [6, 5]]),
+            _pts([[1, 0], [5, 1], [0, 5], [6, 4]]),
+        ],
+        {},
+    ),
+    (
+        "img_perspective_nearest",
+        "image.perspective_transform",
+        [
+            N(6, 7, 1),
+            _pts([[0, 0], [6, 0], [0, 5], [6, 5]]),
+            _pts([[0, 1], [6, 0], [1, 5], [5, 5]]),
+        ],
+        {"interpolation": "nearest", "fill_value": 1.0},
+    ),
 ]

@@ -311,6 +311,75 @@ CASES = {
         lambda x: ops.adaptive_max_pool(x, 2, data_format="channels_first") ** 2,
         [("n", 1, 2, 5)],
     ),
+    "image.resize": (
+        lambda x: ops.image.resize(x, (3, 5), interpolation="bicubic") ** 2,
+        [("n", 1, 4, 3, 1)],
+    ),
+    "image.resize_aa": (
+        lambda x: ops.image.resize(x, (2, 2), antialias=True) ** 2,
+        [("n", 1, 4, 3, 1)],
+    ),
+    "image.resize_nearest": (
+        lambda x: ops.image.resize(x, (5, 2), interpolation="nearest") ** 2,
+        [("n", 1, 3, 3, 1)],
+    ),
+    "image.scale_and_translate": (
+        lambda x: (
+            ops.image.scale_and_translate(x, (3, 4), [1.2, 0.8], [0.3, 0.0], (0, 1), "lanczos3")
+            ** 2
+        ),
+        [("n", 3, 4)],
+    ),
+    "image.gaussian_blur": (
+        lambda x: ops.image.gaussian_blur(x, data_format="channels_last") ** 2,
+        [("n", 1, 3, 4, 1)],
+    ),
+    "image.sobel_edges": (lambda x: ops.image.sobel_edges(x) ** 2, [("n", 1, 3, 4, 1)]),
+    "image.ssim": (
+        lambda a, b: ops.image.ssim(a, b, filter_size=3),
+        [("pos", 1, 4, 4, 1), ("pos", 1, 4, 4, 1)],
+    ),
+    "image.extract_patches": (
+        lambda x: ops.image.extract_patches(x, 2, strides=1) * ops.arange(4.0, dtype="float64"),
+        [("n", 1, 3, 3, 1)],
+    ),
+    "image.map_coordinates": (
+        lambda x: (
+            ops.image.map_coordinates(x, np.array([[0.3, 1.7, -0.4], [2.2, 0.5, 1.1]]), 1, "mirror")
+            ** 2
+        ),
+        [("n", 3, 3)],
+    ),
+    "image.affine_transform": (
+        lambda x: ops.image.affine_transform(x, [0.9, 0.2, 0.3, -0.1, 1.1, 0.4, 0, 0]) ** 2,
+        [("n", 3, 4, 1)],
+    ),
+    "image.perspective_transform": (
+        lambda x: (
+            ops.image.perspective_transform(
+                x,
+                np.array([[0, 0], [3, 0], [0, 2], [3, 2]]),
+                np.array([[0.2, 0], [3, 0.3], [0, 2], [2.8, 2]]),
+            )
+            ** 2
+        ),
+        [("n", 3, 4, 1)],
+    ),
+    "image.rgb_to_grayscale": (lambda x: ops.image.rgb_to_grayscale(x) ** 2, [("n", 2, 2, 3)]),
+    "image.hsv_to_rgb": (lambda x: ops.image.hsv_to_rgb(x) ** 2, [("pos", 2, 2, 3)]),
+    "image.pad_crop": (
+        lambda x: (
+            ops.image.crop_images(
+                ops.image.pad_images(x, 1, 1, target_height=4, target_width=5),
+                1,
+                0,
+                target_height=3,
+                target_width=3,
+            )
+            ** 2
+        ),
+        [("n", 2, 3, 1)],
+    ),
     "custom_gradient": (
         lambda x: ops.custom_gradient(lambda t: (t * t, lambda g: g * 2.0 * t))(x),
         [N23],

@@ -96,7 +96,10 @@ def test_matches_keras(case, xp):
     case_id, name, args, kwargs = case
     call_args = _inputs(case_id, list(args), "args", xp)
     call_kwargs = _inputs(case_id, dict(kwargs), "kwargs", xp)
-    got = _flatten(getattr(ops, name)(*call_args, **call_kwargs))
+    fn = ops
+    for part in name.split("."):
+        fn = getattr(fn, part)
+    got = _flatten(fn(*call_args, **call_kwargs))
     expected = [_DATA[k] for k in sorted(
         (k for k in _DATA if k.startswith(f"{case_id}|out|")), key=lambda k: int(k.split("|")[2])
     )]  # fmt: skip
