@@ -77,11 +77,12 @@ def arange(start, stop=None, step=None, dtype=None):
 
 
 def _spaced(start, stop, num, endpoint, dtype, axis, fn):
-    xp = default_module()
-    start_a = asarray(start.data if isinstance(start, Tensor) else start, dtype=np.float64, xp=xp)
-    stop_a = asarray(stop.data if isinstance(stop, Tensor) else stop, dtype=np.float64, xp=xp)
-    out = fn(xp, start_a, stop_a, int(num), bool(endpoint), int(axis))
-    return out.astype(_dtype(dtype, floatx()))
+    # Computed by NumPy on the host (the endpoints are a few numbers), then moved to the
+    # device: CuPy lacks some of these functions for array endpoints.
+    start_a = np.asarray(start.numpy() if isinstance(start, Tensor) else start, dtype=np.float64)
+    stop_a = np.asarray(stop.numpy() if isinstance(stop, Tensor) else stop, dtype=np.float64)
+    out = fn(np, start_a, stop_a, int(num), bool(endpoint), int(axis))
+    return asarray(out.astype(_dtype(dtype, floatx())), xp=default_module())
 
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):

@@ -147,7 +147,7 @@ class Cholesky(Function):
         xp = xp_of(a)
         try:
             self.l = xp.linalg.cholesky(a)
-        except xp.linalg.LinAlgError as error:
+        except np.linalg.LinAlgError as error:
             raise ValueError(f"cholesky: the matrix is not positive definite ({error})") from None
         return self.l
 
