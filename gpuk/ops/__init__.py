@@ -4,7 +4,7 @@ Every op accepts Tensors, Variables, NumPy/CuPy arrays and Python numbers, and r
 Tensor. Importing this package attaches Python operators to Tensor.
 """
 
-from gpuk.ops import _namespaces  # noqa: E402
+from gpuk.ops import _namespaces, _symbolic  # noqa: E402
 from gpuk.ops import operators as _operators
 from gpuk.ops.adaptive_pooling import *  # noqa: E402,F403  (Keras 3's keras.ops, by family)
 from gpuk.ops.compare import equal, greater, greater_equal, less, less_equal, not_equal
@@ -104,4 +104,5 @@ from gpuk.ops.signal import *  # noqa: E402,F403
 from gpuk.ops.statistics import *  # noqa: E402,F403
 
 _operators.install()
+_symbolic.wrap_public(globals())  # keras.ops also run on symbolic tensors (see _symbolic)
 image, linalg, nn, numpy = _namespaces.build(globals())

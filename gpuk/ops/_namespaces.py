@@ -65,13 +65,12 @@ def _namespace(name, names, source):
 
 def build(flat):
     """The (image, linalg, nn, numpy) namespaces filled from the flat ``gpuk.ops`` dict."""
-    image_source = dict(flat)
-    try:
-        from gpuk.ops import image as image_module
+    from gpuk.ops import _symbolic
+    from gpuk.ops import image as image_module
 
-        image_source.update(vars(image_module))
-    except ImportError:  # no image ops in this build
-        pass
+    image_source = _symbolic.wrap_public(
+        {k: v for k, v in vars(image_module).items() if k in image_module.__all__}, "image."
+    )
     return (
         _namespace("image", IMAGE, image_source),
         _namespace("linalg", LINALG, flat),

@@ -39,9 +39,11 @@ __all__ = [
 
 
 def shape(x):
-    """The static shape of ``x`` as a tuple of ints."""
-    if isinstance(x, Tensor) or is_array(x):
-        return tuple(int(n) for n in x.shape)
+    """The static shape of ``x`` as a tuple of ints (None for the unknown sizes of a
+    symbolic tensor)."""
+    dims = getattr(x, "shape", None)
+    if dims is not None and (isinstance(x, Tensor) or is_array(x) or hasattr(x, "_keras_history")):
+        return tuple(None if n is None else int(n) for n in dims)
     return tuple(np.shape(x))
 
 
