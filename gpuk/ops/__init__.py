@@ -79,7 +79,6 @@ from gpuk.ops.reduce import (
     sum,
     var,
 )
-from gpuk.ops.scatter import *  # noqa: E402,F403
 from gpuk.ops.shaping import (
     cast,
     concatenate,
@@ -101,6 +100,7 @@ from gpuk.ops.shaping import (
     zeros_like,
 )
 from gpuk.ops.signal import *  # noqa: E402,F403
+from gpuk.ops.slicing import *  # noqa: E402,F403
 from gpuk.ops.statistics import *  # noqa: E402,F403
 
 _operators.install()

@@ -22,8 +22,10 @@ def _has_symbolic(values, cls):
     for value in values:
         if isinstance(value, cls):
             return True
-        if isinstance(value, (list, tuple)) and any(isinstance(v, cls) for v in value):
-            return True
+        if type(value) in (list, tuple):
+            for item in value:
+                if isinstance(item, cls):
+                    return True
     return False
 
 

@@ -246,8 +246,8 @@ def correlate(x1, x2, mode="valid"):
     or ``'full'``); differentiable in both."""
     if mode not in ("valid", "same", "full"):
         raise ValueError(f"correlate: mode must be 'valid', 'same' or 'full', got {mode!r}")
-    from gpuk.ops.scatter import extract_sequences
     from gpuk.ops.shaping import pad
+    from gpuk.ops.slicing import extract_sequences
 
     a, v = as_tensor(x1), as_tensor(x2)
     if a.ndim != 1 or v.ndim != 1:

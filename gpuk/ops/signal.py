@@ -14,8 +14,8 @@ from gpuk.autograd import Function, Tensor, as_tensor
 from gpuk.ops._util import xp_of
 from gpuk.ops.indexing import rearrange_op
 from gpuk.ops.math import divide, multiply
-from gpuk.ops.scatter import extract_sequences
 from gpuk.ops.shaping import getitem
+from gpuk.ops.slicing import extract_sequences
 
 __all__ = [
     "angle",

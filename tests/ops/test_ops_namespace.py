@@ -67,8 +67,20 @@ def test_submodules_are_namespaces_of_the_same_functions():
     from gpuk.ops.linalg import matmul
     from gpuk.ops.nn import Softmax
 
-    assert matmul is ops.matmul and Softmax is not None
+    assert matmul is ops.matmul.eager and Softmax is not None
 
 
 def test_shape_is_the_function():
     assert ops.shape(ops.zeros((2, 3))) == (2, 3)
+
+
+def test_no_module_shadows_a_keras_op():
+    package = pathlib.Path(ops.__file__).parent
+    modules = {p.stem for p in package.glob("*.py")} | {
+        p.name for p in package.iterdir() if p.is_dir() and (p / "__init__.py").exists()
+    }
+    clashes = sorted((modules & set(keras_names("ops"))) - set(SUBMODULES))
+    assert clashes == [], f"gpuk/ops modules named like Keras ops: {clashes}"
+    for name in keras_names("ops"):
+        if name not in ABSENT and name not in SUBMODULES:
+            assert not isinstance(getattr(ops, name), types.ModuleType), name
