@@ -7,6 +7,10 @@ arguments; the symbolic ones arrive as the layer's inputs. Its output shape is i
 running the op on small zero batches, as any layer without a formula.
 """
 
+import re
+
+import numpy as np
+
 from gpuk.layers import serialization
 from gpuk.layers.base import KerasTensor, Layer, unique_name
 from gpuk.ops import _symbolic
@@ -79,6 +83,29 @@ def _from_config(config):
     return config
 
 
+def _decode_keras(value):
+    """A call argument from a Keras 3 config: ``__slice__``, ``__ellipsis__`` and
+    ``__tensor__`` entries become Python slices, ``...`` and arrays."""
+    if isinstance(value, dict):
+        kind = value.get("class_name")
+        if kind == "__slice__":
+            c = value.get("config", {})
+            return slice(c.get("start"), c.get("stop"), c.get("step"))
+        if kind == "__ellipsis__":
+            return Ellipsis
+        if kind == "__tensor__":
+            c = value["config"]
+            return np.asarray(c["value"], dtype=c.get("dtype"))
+        return {k: _decode_keras(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode_keras(v) for v in value]
+    return value
+
+
+def _snake(class_name):
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
+
+
 def _resolve(op_name):
     from gpuk import ops
 
@@ -105,6 +132,32 @@ class OpLayer(Layer):
             _from_config(kwargs) if isinstance(kwargs, dict) else {},
         )
         self._op = _resolve(op_name)
+
+    @classmethod
+    def from_keras_operation(cls, config):
+        """An ``OpLayer`` for a node Keras 3 saved as one of its ``keras.src.ops`` operations
+        (``{"class_name": "ExpandDims", "config": {"axis": -1, ...}}``): the operation's
+        config holds the op's keyword arguments, the node's call its positional ones."""
+        params = dict(config.get("config", {}))
+        name = params.pop("name", None) or config.get("name")
+        params.pop("trainable", None)
+        layer = cls(_snake(config["class_name"]), name=name)
+        layer._keras_params = params
+        layer.call_template = None
+        return layer
+
+    def __call__(self, *args, **kwargs):
+        if self.call_template is None:  # first call of a node loaded from a Keras config
+            args, kwargs = _decode_keras(list(args)), _decode_keras(dict(kwargs))
+            if self.op_name == "get_item" and len(args) == 2 and isinstance(args[1], list):
+                args[1] = tuple(args[1])
+            if self.op_name == "einsum" and "subscripts" in self._keras_params:
+                args = [self._keras_params.pop("subscripts")] + args
+            kwargs = {**self._keras_params, **kwargs}
+            found = []
+            self.call_template = (_template(tuple(args), found), _template(kwargs, found))
+            return super().__call__(found[0] if len(found) == 1 else found)
+        return super().__call__(*args, **kwargs)
 
     def call(self, inputs):
         tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]

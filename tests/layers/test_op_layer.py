@@ -47,3 +47,17 @@ def test_symbolic_op_errors_name_the_op():
     inp = keras.Input((6,))
     with pytest.raises(ValueError, match="reshape"):
         ops.reshape(inp, (4, 4))
+
+
+def test_loads_a_keras_saved_graph_of_ops():
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[1] / "fixtures/keras/ops"
+    data = np.load(root / "ops_graph.npz")
+    model = keras.models.load_model(root / "ops_graph.keras")
+    outputs = model.predict(data["x"], verbose=0)
+    assert len(outputs) == 4
+    for k, got in enumerate(outputs):
+        expected = data[f"out{k}"]
+        assert got.shape == expected.shape and got.dtype == expected.dtype, k
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6, err_msg=f"output {k}")
