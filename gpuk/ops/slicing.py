@@ -174,7 +174,10 @@ class SegmentReduce(Function):
         out = xp.full(shape, fill, dtype=x.dtype)
         ufunc = {"sum": xp.add, "prod": xp.multiply, "max": xp.maximum, "min": xp.minimum}
         contrib = xp.where(valid.reshape((-1,) + (1,) * (x.ndim - 1)), x, xp.asarray(fill, x.dtype))
-        ufunc[self.kind].at(out, safe, contrib)
+        if self.kind == "prod" and xp is not np:
+            out = _product_by_logs(xp, contrib, safe, shape)
+        else:
+            ufunc[self.kind].at(out, safe, contrib)
         self.x, self.out, self.valid, self.safe = x, out, valid, safe
         return out
 
@@ -192,6 +195,20 @@ class SegmentReduce(Function):
             xp.add.at(counts, self.safe, hit)
             gx = picked * hit / xp.maximum(counts[self.safe], 1)
         return (xp.where(mask, gx, xp.zeros((), dtype=g.dtype)),)
+
+
+def _product_by_logs(xp, values, ids, shape):
+    """Segment products from scatter-added logs, signs and zero counts: CuPy's ``ufunc.at``
+    has no ``multiply``."""
+    zero = values == 0
+    logs = xp.zeros(shape, dtype=values.dtype)
+    xp.add.at(logs, ids, xp.log(xp.where(zero, xp.ones_like(values), xp.abs(values))))
+    negatives = xp.zeros(shape, dtype=values.dtype)
+    xp.add.at(negatives, ids, (values < 0).astype(values.dtype))
+    zeros = xp.zeros(shape, dtype=values.dtype)
+    xp.add.at(zeros, ids, zero.astype(values.dtype))
+    sign = 1 - 2 * (negatives % 2)
+    return xp.where(zeros > 0, xp.zeros_like(logs), sign * xp.exp(logs))
 
 
 def _segment(kind, data, segment_ids, num_segments):

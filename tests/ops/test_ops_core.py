@@ -70,8 +70,9 @@ def test_scan_structures_and_reverse(xp):
 
 def test_associative_scan_map_vectorize(xp):
     x = ops.convert_to_tensor(np.arange(1.0, 7.0).reshape(2, 3))
-    np.testing.assert_allclose(ops.associative_scan(ops.add, x, axis=1).numpy(),
-                               np.cumsum(x.numpy(), axis=1))  # fmt: skip
+    np.testing.assert_allclose(
+        ops.associative_scan(ops.add, x, axis=1).numpy(), np.cumsum(x.numpy(), axis=1)
+    )
     np.testing.assert_allclose(
         ops.associative_scan(ops.multiply, x, reverse=True, axis=1).numpy(),
         np.cumprod(x.numpy()[:, ::-1], axis=1)[:, ::-1],
@@ -167,3 +168,27 @@ def test_view_saturate_and_errors(xp):
     with pytest.raises(ValueError, match="flash"):
         q = np.ones((1, 2, 1, 2))
         ops.dot_product_attention(q, q, q, flash_attention=True)
+
+
+def test_tensor_operators_floordiv_mod_bitwise_logical(xp):
+    a = ops.convert_to_tensor(np.array([5, -3, 7]))
+    b = ops.convert_to_tensor(np.array([True, False, True]))
+    assert (a // 2).numpy().tolist() == [2, -2, 3] and (7 // a).numpy().tolist() == [1, -3, 1]
+    assert (a % 2).numpy().tolist() == [1, 1, 1]
+    assert (b & np.array([True, True, False])).numpy().tolist() == [True, False, False]
+    assert (b | False).numpy().tolist() == [True, False, True]
+    assert (~b).numpy().tolist() == [False, True, False]
+    assert (a ^ 1).numpy().tolist() == [4, -4, 6] and (~a).numpy().tolist() == [-6, 2, -8]
+    x = ops.convert_to_tensor(np.array([2.5, -1.5]))
+    _, g = _grad(lambda v: ops.sum((v % 1.0) * 3.0), [2.5, -1.5], xp)
+    assert g.tolist() == [3.0, 3.0] and (x // 1.0).numpy().tolist() == [2.0, -2.0]
+
+
+def test_segment_prod_by_logs_matches_the_exact_product():
+    from gpuk.ops.slicing import _product_by_logs
+
+    x = np.array([[2.0, -1.0], [3.0, 4.0], [0.0, 5.0], [-2.0, -2.0], [-1.5, 0.5]])
+    ids = np.array([0, 0, 1, 2, 2])
+    np.testing.assert_allclose(
+        _product_by_logs(np, x, ids, (4, 2)), ops.segment_prod(x, ids, 4).numpy()
+    )
