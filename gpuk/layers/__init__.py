@@ -33,6 +33,7 @@ from gpuk.layers.merging import (
     multiply,
     subtract,
 )
+from gpuk.layers.op_layer import install as _install_symbolic_ops
 from gpuk.layers.recurrent import (
     GRU,
     LSTM,
@@ -122,3 +123,5 @@ __all__ = [
     "serialize",
     "subtract",
 ]
+
+_install_symbolic_ops()

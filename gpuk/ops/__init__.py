@@ -4,8 +4,12 @@ Every op accepts Tensors, Variables, NumPy/CuPy arrays and Python numbers, and r
 Tensor. Importing this package attaches Python operators to Tensor.
 """
 
+from gpuk.ops import _namespaces, _symbolic  # noqa: E402
 from gpuk.ops import operators as _operators
+from gpuk.ops.adaptive_pooling import *  # noqa: E402,F403  (Keras 3's keras.ops, by family)
 from gpuk.ops.compare import equal, greater, greater_equal, less, less_equal, not_equal
+from gpuk.ops.core import *  # noqa: E402,F403
+from gpuk.ops.creation import *  # noqa: E402,F403
 from gpuk.ops.crossentropy import (
     binary_crossentropy,
     categorical_crossentropy,
@@ -13,6 +17,10 @@ from gpuk.ops.crossentropy import (
     legacy_sparse_categorical_crossentropy,
     sparse_categorical_crossentropy,
 )
+from gpuk.ops.ctc import *  # noqa: E402,F403
+from gpuk.ops.decompositions import *  # noqa: E402,F403
+from gpuk.ops.elementwise import *  # noqa: E402,F403
+from gpuk.ops.indexing import *  # noqa: E402,F403
 from gpuk.ops.linalg import batch_dot, dot, matmul, tensordot
 from gpuk.ops.math import (
     abs,
@@ -54,6 +62,8 @@ from gpuk.ops.nn import (
     softsign,
     swish,
 )
+from gpuk.ops.nn_extra import *  # noqa: E402,F403
+from gpuk.ops.products import *  # noqa: E402,F403
 from gpuk.ops.random import dropout, random_binomial, random_normal, random_uniform
 from gpuk.ops.reduce import (
     all,
@@ -82,7 +92,6 @@ from gpuk.ops.shaping import (
     pad,
     repeat,
     reshape,
-    split,
     squeeze,
     stack,
     stop_gradient,
@@ -90,5 +99,10 @@ from gpuk.ops.shaping import (
     transpose,
     zeros_like,
 )
+from gpuk.ops.signal import *  # noqa: E402,F403
+from gpuk.ops.slicing import *  # noqa: E402,F403
+from gpuk.ops.statistics import *  # noqa: E402,F403
 
 _operators.install()
+_symbolic.wrap_public(globals())  # keras.ops also run on symbolic tensors (see _symbolic)
+image, linalg, nn, numpy = _namespaces.build(globals())

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from gpuk.autograd import Function, Tensor, as_array
+from gpuk.autograd import Function, Tensor, as_array, as_tensor
 from gpuk.ops._util import broadcast_shape, unbroadcast, xp_of
 
 
@@ -189,10 +189,10 @@ def sign(x):
     return _no_grad_result(xp_of(data).sign(data))
 
 
-def round(x):
-    """Round half to even, as Keras and NumPy do; no gradient."""
+def round(x, decimals=0):
+    """Round half to even (to ``decimals`` places), as Keras and NumPy do; no gradient."""
     data = as_array(x)
-    return _no_grad_result(xp_of(data).round(data))
+    return _no_grad_result(xp_of(data).round(data, int(decimals)))
 
 
 def add(a, b):
@@ -230,9 +230,21 @@ def maximum(a, b):
     return Maximum.apply(a, b)
 
 
-def where(condition, x, y):
-    """Pick ``x`` where ``condition`` holds, else ``y``; gradients flow to the picked side."""
-    return Where.apply(condition, x, y)
+def where(condition, x1=None, x2=None):
+    """Pick ``x1`` where ``condition`` holds, else ``x2``; gradients flow to the picked side.
+
+    With only ``condition``, the indices of its non-zero elements (as ``nonzero``).
+    """
+    if x1 is None and x2 is None:
+        data = as_array(condition)
+        return tuple(Tensor(i.astype("int32")) for i in xp_of(data).nonzero(data))
+    if x1 is None or x2 is None:
+        raise ValueError("where: give both x1 and x2, or neither")
+    # A Python number takes the other branch's dtype (not the boolean condition's).
+    like = next((v.data for v in (x1, x2) if isinstance(v, Tensor)), None)
+    if like is not None:
+        x1, x2 = as_tensor(x1, like), as_tensor(x2, like)
+    return Where.apply(condition, x1, x2)
 
 
 class Clip(Function):
@@ -246,6 +258,6 @@ class Clip(Function):
         return (xp_of(g).where(self.inside, g, xp_of(g).zeros((), dtype=g.dtype)),)
 
 
-def clip(x, low, high):
-    """Clip values to ``[low, high]``."""
-    return Clip.apply(x, low=low, high=high)
+def clip(x, x_min, x_max):
+    """Clip values to ``[x_min, x_max]``."""
+    return Clip.apply(x, low=x_min, high=x_max)

@@ -263,10 +263,11 @@ def mish(x):
     return Mish.apply(x)
 
 
-def gelu(x, approximate=False):
+def gelu(x, approximate=True):
     """Gaussian error linear unit ``x * Phi(x)``; ``approximate=True`` uses the tanh form.
 
-    Keras 3's default is the exact (erf) form.
+    ``keras.ops.gelu`` defaults to the tanh form (``keras.activations.gelu`` passes
+    ``approximate=False`` explicitly).
     """
     return Gelu.apply(x, approximate=bool(approximate))
 

@@ -1,11 +1,38 @@
-"""Python operators on Tensor (``+ - * / ** @``, unary minus, ``abs``, comparisons, ``[]``)."""
+"""Python operators on Tensor (``+ - * / // % ** @``, ``& | ^ ~``, unary minus, ``abs``,
+comparisons, ``[]``)."""
+
+import numpy as np
 
 from gpuk.autograd import Tensor
-from gpuk.ops import compare, linalg, math, reduce, shaping
+from gpuk.ops import compare, elementwise, linalg, math, reduce, shaping
 
 
 def _swap(op):
     return lambda self, other: op(other, self)
+
+
+def _bitwise_or_logical(kind):
+    """``&``, ``|``, ``^``: logical on booleans, bitwise on integers (as NumPy and Keras)."""
+
+    def method(self, other):
+        if self.dtype.kind == "b" and _is_bool(other):
+            return getattr(elementwise, f"logical_{kind}")(self, other)
+        return getattr(elementwise, f"bitwise_{kind}")(self, other)
+
+    return method
+
+
+def _is_bool(value):
+    if isinstance(value, bool):
+        return True
+    dtype = getattr(value, "dtype", None)
+    return dtype is not None and np.dtype(dtype).kind == "b"
+
+
+def _invert(self):
+    if self.dtype.kind == "b":
+        return elementwise.logical_not(self)
+    return elementwise.bitwise_not(self)
 
 
 def install():
@@ -19,6 +46,17 @@ def install():
         "__rmul__": _swap(math.multiply),
         "__truediv__": math.divide,
         "__rtruediv__": _swap(math.divide),
+        "__floordiv__": elementwise.floor_divide,
+        "__rfloordiv__": _swap(elementwise.floor_divide),
+        "__mod__": elementwise.mod,
+        "__rmod__": _swap(elementwise.mod),
+        "__and__": _bitwise_or_logical("and"),
+        "__rand__": _bitwise_or_logical("and"),
+        "__or__": _bitwise_or_logical("or"),
+        "__ror__": _bitwise_or_logical("or"),
+        "__xor__": _bitwise_or_logical("xor"),
+        "__rxor__": _bitwise_or_logical("xor"),
+        "__invert__": _invert,
         "__pow__": math.pow,
         "__rpow__": _swap(math.pow),
         "__matmul__": linalg.matmul,

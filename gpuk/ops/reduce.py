@@ -77,14 +77,24 @@ def mean(x, axis=None, keepdims=False):
     return Mean.apply(x, axis=axis, keepdims=keepdims)
 
 
-def max(x, axis=None, keepdims=False):
-    """Maximum over ``axis``; tied maxima share the gradient."""
-    return Max.apply(x, axis=axis, keepdims=keepdims)
+def max(x, axis=None, keepdims=False, initial=None):
+    """Maximum over ``axis``; tied maxima share the gradient. ``initial`` is a lower bound
+    included in the reduction."""
+    out = Max.apply(x, axis=axis, keepdims=keepdims)
+    return out if initial is None else _bound(out, initial, "maximum")
 
 
-def min(x, axis=None, keepdims=False):
-    """Minimum over ``axis``; tied minima share the gradient."""
-    return Min.apply(x, axis=axis, keepdims=keepdims)
+def min(x, axis=None, keepdims=False, initial=None):
+    """Minimum over ``axis``; tied minima share the gradient. ``initial`` is an upper bound
+    included in the reduction."""
+    out = Min.apply(x, axis=axis, keepdims=keepdims)
+    return out if initial is None else _bound(out, initial, "minimum")
+
+
+def _bound(out, initial, name):
+    from gpuk.ops import math
+
+    return getattr(math, name)(out, initial)
 
 
 class Prod(Function):
@@ -154,8 +164,12 @@ class LogSumExp(Function):
         return (g * xp.exp(self.x - self.y),)
 
 
-def prod(x, axis=None, keepdims=False):
-    """Product over ``axis`` (an int, a tuple, or None for all)."""
+def prod(x, axis=None, keepdims=False, dtype=None):
+    """Product over ``axis`` (an int, a tuple, or None for all), in ``dtype`` if given."""
+    if dtype is not None:
+        from gpuk.ops.shaping import cast
+
+        x = cast(x, dtype)
     return Prod.apply(x, axis=axis, keepdims=keepdims)
 
 
@@ -174,22 +188,27 @@ def logsumexp(x, axis=None, keepdims=False):
     return LogSumExp.apply(x, axis=axis, keepdims=keepdims)
 
 
-def _index_reduction(name, x, axis):
+def _index_reduction(name, x, axis, keepdims):
     data = as_array(x)
     if axis is None:
-        return Tensor(getattr(data.reshape(-1), name)())
-    (axis,) = normalize_axis(axis, data.ndim)
-    return Tensor(getattr(data, name)(axis=axis))
+        out = getattr(data.reshape(-1), name)()
+        out = out.reshape((1,) * data.ndim) if keepdims else out
+    else:
+        (axis,) = normalize_axis(axis, data.ndim)
+        out = getattr(data, name)(axis=axis, keepdims=keepdims)
+    return Tensor(out.astype("int32"))
 
 
-def argmax(x, axis=-1):
-    """Index of the largest value along ``axis`` (int64); no gradient."""
-    return _index_reduction("argmax", x, axis)
+def argmax(x, axis=None, keepdims=False):
+    """Index (int32, as Keras 3) of the largest value along ``axis`` (of the flattened
+    tensor when None); no gradient."""
+    return _index_reduction("argmax", x, axis, keepdims)
 
 
-def argmin(x, axis=-1):
-    """Index of the smallest value along ``axis`` (int64); no gradient."""
-    return _index_reduction("argmin", x, axis)
+def argmin(x, axis=None, keepdims=False):
+    """Index (int32, as Keras 3) of the smallest value along ``axis`` (of the flattened
+    tensor when None); no gradient."""
+    return _index_reduction("argmin", x, axis, keepdims)
 
 
 def any(x, axis=None, keepdims=False):

@@ -71,8 +71,11 @@ def _plain_key(key, like):
     return key
 
 
-def reshape(x, shape):
-    """Reshape to ``shape`` (one entry may be -1)."""
+def reshape(x, newshape=None, shape=None):
+    """Reshape to ``newshape`` (one entry may be -1); ``shape=`` is accepted too."""
+    shape = newshape if newshape is not None else shape
+    if isinstance(shape, Tensor):
+        shape = shape.numpy().tolist()
     shape = (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
     return Reshape.apply(x, shape=shape)
 
@@ -243,8 +246,15 @@ def _tensor_of(x):
 
 
 def expand_dims(x, axis):
-    """Insert a length-1 axis at ``axis``."""
+    """Insert a length-1 axis at ``axis`` (or at each of a tuple of axes)."""
     x = _tensor_of(x)
+    if isinstance(axis, (tuple, list)):
+        rank = x.ndim + len(axis)
+        shape, it = [], iter(x.shape)
+        axes = {a % rank for a in axis}
+        for i in range(rank):
+            shape.append(1 if i in axes else next(it))
+        return reshape(x, tuple(shape))
     if not -x.ndim - 1 <= axis <= x.ndim:
         raise ValueError(
             f"expand_dims: axis {axis} is out of range for a tensor of shape {x.shape}"
@@ -257,7 +267,7 @@ def squeeze(x, axis=None):
     return Squeeze.apply(x, axis=axis)
 
 
-def concatenate(tensors, axis=-1):
+def concatenate(tensors, axis=0):
     """Join tensors along an existing ``axis``.
 
     Raises:
@@ -322,8 +332,11 @@ def split(x, num_or_size_splits, axis=0):
     return list(parts) if isinstance(parts, tuple) else [parts]
 
 
-def tile(x, reps):
-    """Repeat the whole tensor ``reps[i]`` times along each axis (as ``numpy.tile``)."""
+def tile(x, repeats=None, reps=None):
+    """Repeat the whole tensor ``repeats[i]`` times along each axis (as ``numpy.tile``)."""
+    reps = repeats if repeats is not None else reps
+    if isinstance(reps, Tensor):
+        reps = reps.numpy().tolist()
     reps = (int(reps),) if isinstance(reps, int) else tuple(int(r) for r in reps)
     return Tile.apply(x, reps=reps)
 
@@ -357,16 +370,22 @@ def gather(x, indices, axis=0):
     return Gather.apply(x, Tensor(idx), axis=axis)
 
 
-def one_hot(indices, num_classes, dtype=None):
-    """One-hot encode integer ``indices`` into a trailing axis of length ``num_classes``.
+def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
+    """One-hot encode integer ``x`` into a new axis (``axis``, last by default) of length
+    ``num_classes``.
 
     Out-of-range indices give all-zero rows (as TensorFlow). No gradient.
     """
-    idx = indices.data if isinstance(indices, Tensor) else as_array(indices)
+    if sparse:
+        raise ValueError("one_hot: gpuk has no sparse tensors (sparse=True)")
+    idx = x.data if isinstance(x, Tensor) else as_array(x)
     xp = xp_of(idx)
     idx = idx.astype(np.int64)
     classes = xp.arange(int(num_classes))
-    return Tensor((idx[..., None] == classes).astype(dtype or floatx()))
+    out = (idx[..., None] == classes).astype(dtype or floatx())
+    if axis not in (-1, out.ndim - 1):
+        out = xp.moveaxis(out, -1, axis)
+    return Tensor(out)
 
 
 def cast(x, dtype):
@@ -381,9 +400,14 @@ def cast(x, dtype):
     return Cast.apply(x, dtype=dtype)
 
 
-def cumsum(x, axis=0):
-    """Cumulative sum along ``axis``."""
+def cumsum(x, axis=None, dtype=None):
+    """Cumulative sum along ``axis`` (of the flattened tensor when None), in ``dtype`` if
+    given."""
     x = _tensor_of(x)
+    if dtype is not None:
+        x = cast(x, dtype)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
     (axis,) = normalize_axis(axis, x.ndim)
     return Cumsum.apply(x, axis=axis)
 
@@ -393,24 +417,54 @@ def flatten(x):
     return reshape(x, (-1,))
 
 
-def pad(x, pad_width, constant_values=0):
-    """Pad with a constant; ``pad_width`` is ``[(before, after), ...]`` per axis (or an int)."""
+_REARRANGING_PAD_MODES = ("edge", "reflect", "symmetric", "wrap")
+
+
+def pad(x, pad_width, mode="constant", constant_values=None):
+    """Pad ``x``; ``pad_width`` is ``[(before, after), ...]`` per axis (or an int).
+
+    ``mode`` is ``'constant'`` (with ``constant_values``, 0 by default) or one of
+    ``'edge'``, ``'reflect'``, ``'symmetric'``, ``'wrap'`` (NumPy's meanings).
+    """
     x = _tensor_of(x)
+    if mode in _REARRANGING_PAD_MODES:
+        if constant_values is not None:
+            raise ValueError(f"pad: constant_values only goes with mode='constant', not {mode!r}")
+        width = _pad_width(pad_width, x)
+        from gpuk.ops.indexing import rearrange_op
+
+        return rearrange_op(x, lambda xp, a: xp.pad(a, width, mode=mode))
+    if mode != "constant":
+        raise ValueError(
+            f"pad: mode must be 'constant', 'edge', 'reflect', 'symmetric' or 'wrap', got {mode!r}"
+        )
+    constant_values = 0 if constant_values is None else constant_values
+    pad_width = _pad_width(pad_width, x)
+    return Pad.apply(x, pad_width=pad_width, constant_values=constant_values)
+
+
+def _pad_width(pad_width, x):
+    if isinstance(pad_width, Tensor):
+        pad_width = pad_width.numpy().tolist()
     if isinstance(pad_width, int):
         pad_width = [(pad_width, pad_width)] * x.ndim
+    if len(pad_width) == 2 and all(isinstance(p, (int, np.integer)) for p in pad_width):
+        pad_width = [tuple(pad_width)] * x.ndim
     pad_width = tuple(
         (int(p), int(p)) if isinstance(p, int) else (int(p[0]), int(p[1])) for p in pad_width
     )
+    if len(pad_width) == 1 and x.ndim > 1:
+        pad_width = pad_width * x.ndim
     if len(pad_width) != x.ndim:
         raise ValueError(
             f"pad: pad_width has {len(pad_width)} entries for a tensor of shape {x.shape}"
         )
-    return Pad.apply(x, pad_width=pad_width, constant_values=constant_values)
+    return pad_width
 
 
-def stop_gradient(x):
+def stop_gradient(variable):
     """The same value, cut off from differentiation."""
-    return Tensor(_tensor_of(x).data)
+    return Tensor(_tensor_of(variable).data)
 
 
 def zeros_like(x, dtype=None):

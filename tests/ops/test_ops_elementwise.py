@@ -60,7 +60,11 @@ UNARY = {
     "swish": (ops.swish, lambda x: x * _np_sigmoid(x), "any"),
     "silu": (ops.silu, lambda x: x * _np_sigmoid(x), "any"),
     "mish": (ops.mish, lambda x: x * np.tanh(_np_softplus(x)), "any"),
-    "gelu": (ops.gelu, lambda x: 0.5 * x * (1 + _erf(x / np.sqrt(2))), "any"),
+    "gelu": (
+        lambda x: ops.gelu(x, approximate=False),
+        lambda x: 0.5 * x * (1 + _erf(x / np.sqrt(2))),
+        "any",
+    ),
     "gelu_tanh": (
         lambda x: ops.gelu(x, approximate=True),
         lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))),
