@@ -3,7 +3,7 @@
 import numpy as np
 
 _ALLOWED_FLOATX = ("float16", "float32", "float64")
-_state = {"floatx": "float32", "epsilon": 1e-7}
+_state = {"floatx": "float32", "epsilon": 1e-7, "image_data_format": "channels_last"}
 
 
 def floatx():
@@ -27,6 +27,20 @@ def epsilon():
 def set_epsilon(value):
     """Set the fuzz factor returned by :func:`epsilon`."""
     _state["epsilon"] = float(value)
+
+
+def image_data_format():
+    """Return the default image layout, ``'channels_last'`` unless changed."""
+    return _state["image_data_format"]
+
+
+def set_image_data_format(data_format):
+    """Set the default image layout, ``'channels_last'`` or ``'channels_first'``."""
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(
+            f"Unknown data_format: {data_format!r}. Allowed: channels_last, channels_first"
+        )
+    _state["image_data_format"] = data_format
 
 
 def _is_dtype_like(value):

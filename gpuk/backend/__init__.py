@@ -21,7 +21,7 @@ import builtins
 
 import numpy as np
 
-from gpuk import ops
+from gpuk import _config, ops
 from gpuk._array import default_module, get_array_module, to_numpy
 from gpuk._config import epsilon, floatx, set_epsilon, set_floatx
 from gpuk.autograd import Tensor, Variable, as_array, as_tensor
@@ -41,7 +41,7 @@ _ALLOWED_DTYPES = (
     "uint64",
     "bool",
 )
-_state = {"learning_phase": 0, "image_data_format": "channels_last"}
+_state = {"learning_phase": 0}
 _clear_session_hooks = []
 
 
@@ -77,7 +77,7 @@ def _float_if_bool(x):
 
 def image_data_format():
     """Return ``'channels_last'`` unless changed with :func:`set_image_data_format`."""
-    return _state["image_data_format"]
+    return _config.image_data_format()
 
 
 def set_image_data_format(data_format):
@@ -86,7 +86,7 @@ def set_image_data_format(data_format):
         raise ValueError(
             f"Unknown data_format: {data_format!r}. Allowed: channels_last, channels_first"
         )
-    _state["image_data_format"] = data_format
+    _config.set_image_data_format(data_format)
 
 
 def learning_phase():

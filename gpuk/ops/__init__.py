@@ -6,6 +6,7 @@ Tensor. Importing this package attaches Python operators to Tensor.
 
 from gpuk.ops import operators as _operators
 from gpuk.ops.compare import equal, greater, greater_equal, less, less_equal, not_equal
+from gpuk.ops.conv import conv, conv_transpose, depthwise_conv, separable_conv
 from gpuk.ops.crossentropy import (
     binary_crossentropy,
     categorical_crossentropy,
@@ -54,6 +55,7 @@ from gpuk.ops.nn import (
     softsign,
     swish,
 )
+from gpuk.ops.pooling import adaptive_average_pool, adaptive_max_pool, average_pool, max_pool
 from gpuk.ops.random import dropout, random_binomial, random_normal, random_uniform
 from gpuk.ops.reduce import (
     all,
