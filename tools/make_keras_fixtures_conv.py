@@ -13,6 +13,7 @@
 
 import json
 import os
+import sys
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
@@ -22,7 +23,11 @@ import numpy as np  # noqa: E402
 from keras import layers as L  # noqa: E402
 from keras import ops  # noqa: E402
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "keras")
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, ROOT)
+from tests.saving.conv_models import MODELS  # noqa: E402
+
+OUT = os.path.join(ROOT, "tests", "fixtures", "keras")
 OUT = os.path.join(OUT, "conv")
 
 # (name, op, input shapes, kwargs)
@@ -320,68 +325,9 @@ def make_layers(rng):
     np.savez_compressed(os.path.join(OUT, "layers.npz"), **data)
 
 
-def mnist_convnet():
-    return keras.Sequential(
-        [
-            keras.Input(shape=(12, 12, 1)),
-            L.Conv2D(8, kernel_size=(3, 3), activation="relu"),
-            L.MaxPooling2D(pool_size=(2, 2)),
-            L.Conv2D(6, kernel_size=(3, 3), activation="relu"),
-            L.Flatten(),
-            L.Dropout(0.5),
-            L.Dense(10, activation="softmax"),
-        ],
-        name="mnist_convnet",
-    )
-
-
-def zoo2d():
-    inputs = keras.Input(shape=(10, 10, 3))
-    x = L.Conv2D(4, 3, padding="same", name="c2")(inputs)
-    x = L.SeparableConv2D(4, 3, depth_multiplier=2, name="sep")(x)
-    x = L.DepthwiseConv2D(3, padding="same", name="dw")(x)
-    x = L.AveragePooling2D(2, name="avg")(x)
-    x = L.Conv2DTranspose(3, 3, strides=2, padding="same", name="ct")(x)
-    x = L.ZeroPadding2D(1)(x)
-    x = L.Cropping2D(((1, 0), (0, 1)))(x)
-    x = L.UpSampling2D()(x)
-    x = L.MaxPool2D(name="mp")(x)
-    x = L.SpatialDropout2D(0.2)(x)
-    x = L.GlobalAveragePooling2D()(x)
-    outputs = L.Dense(2, name="out")(x)
-    return keras.Model(inputs, outputs, name="zoo2d")
-
-
-def zoo1d():
-    inputs = keras.Input(shape=(12, 3))
-    x = L.Conv1D(4, 3, padding="causal", name="c1")(inputs)
-    x = L.SeparableConv1D(4, 3, padding="same")(x)
-    x = L.DepthwiseConv1D(2)(x)
-    x = L.Conv1DTranspose(3, 2, strides=2)(x)
-    x = L.MaxPooling1D()(x)
-    x = L.AdaptiveAveragePooling1D(4)(x)
-    x = L.GlobalMaxPooling1D()(x)
-    outputs = L.Dense(1, activation="sigmoid")(x)
-    return keras.Model(inputs, outputs, name="zoo1d")
-
-
-def zoo3d():
-    inputs = keras.Input(shape=(3, 6, 6, 6, 2))
-    x = L.ConvLSTM2D(3, 3, padding="same", return_sequences=True)(
-        keras.layers.Reshape((3, 6, 6, 12))(inputs)
-    )
-    x = L.Reshape((3, 6, 6, 3, 1))(x)
-    x = L.Conv3D(2, 2)(L.Reshape((3 * 6, 6, 3, 1))(x))
-    x = L.Conv3DTranspose(2, 2)(x)
-    x = L.AveragePooling3D(2)(x)
-    x = L.GlobalMaxPooling3D()(x)
-    outputs = L.Dense(2)(x)
-    return keras.Model(inputs, outputs, name="zoo3d")
-
-
 def make_models(rng):
-    for build in (mnist_convnet, zoo2d, zoo1d, zoo3d):
-        model = build()
+    for build in MODELS.values():
+        model = build(keras)
         name = model.name
         shape = (3, *model.inputs[0].shape[1:])
         x = rng.normal(size=shape).astype("float32")
