@@ -88,7 +88,7 @@ def taps(kernel):
     return list(itertools.product(*[range(k) for k in kernel]))
 
 
-def _tap_slices(offsets, dilation, out_sizes, strides):
+def tap_slices(offsets, dilation, out_sizes, strides):
     return tuple(
         slice(o * d, o * d + (n - 1) * s + 1, s)
         for o, d, n, s in zip(offsets, dilation, out_sizes, strides)
@@ -98,9 +98,11 @@ def _tap_slices(offsets, dilation, out_sizes, strides):
 def gather_windows(xp, x, kernel, strides, dilation, out_sizes):
     """``(N, *out, taps, C)`` windows of the (already padded) ``x`` of shape ``(N, *sp, C)``."""
     tap_list = taps(kernel)
+    if len(tap_list) == 1 and all(s == 1 for s in strides) and out_sizes == x.shape[1:-1]:
+        return x[..., None, :]  # a 1x1 convolution reads the input as it is
     cols = xp.empty((x.shape[0], *out_sizes, len(tap_list), x.shape[-1]), dtype=x.dtype)
     for t, offsets in enumerate(tap_list):
-        cols[..., t, :] = x[(slice(None), *_tap_slices(offsets, dilation, out_sizes, strides))]
+        cols[..., t, :] = x[(slice(None), *tap_slices(offsets, dilation, out_sizes, strides))]
     return cols
 
 
@@ -108,7 +110,7 @@ def scatter_windows(xp, cols, padded_shape, kernel, strides, dilation, out_sizes
     """The adjoint of :func:`gather_windows`: add every window back into a zero array."""
     out = xp.zeros(padded_shape, dtype=cols.dtype)
     for t, offsets in enumerate(taps(kernel)):
-        out[(slice(None), *_tap_slices(offsets, dilation, out_sizes, strides))] += cols[..., t, :]
+        out[(slice(None), *tap_slices(offsets, dilation, out_sizes, strides))] += cols[..., t, :]
     return out
 
 

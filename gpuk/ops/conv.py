@@ -10,12 +10,34 @@ Keras's layout: ``(*kernel_size, in_channels // groups, filters)`` for ``conv``,
 ``(*kernel_size, filters, in_channels)`` for ``conv_transpose``.
 """
 
+import contextlib
 import math
 
+from gpuk._array import serial_blas
 from gpuk.autograd import Function, Tensor, as_array
 from gpuk.ops import _windows as W
 from gpuk.ops._util import xp_of
 from gpuk.ops.shaping import reshape
+
+# Below this many multiply-adds, or with a dimension this thin (a 1-channel first layer has
+# 9-wide im2col rows), multi-threaded OpenBLAS loses to one thread: measured on 2 shared
+# cores, (86528 x 9) @ (9 x 32) took 110 ms threaded and 8 ms serial.
+_SERIAL_MACS = 1 << 25
+_SERIAL_DIM = 32
+
+
+def _blas_for(xp, *shapes):
+    """Serial BLAS for small or thin products on the CPU (see ``gpuk._array.blas``)."""
+    (m, k), (_, n) = shapes
+    if m * k * n < _SERIAL_MACS or min(m, k, n) < _SERIAL_DIM:
+        return serial_blas(xp)
+    return contextlib.nullcontext()
+
+
+def _mm(xp, a, b):
+    """``a @ b`` (2-D or batched) with the BLAS threading chosen for its size."""
+    with _blas_for(xp, a.shape[-2:], b.shape[-2:]):
+        return xp.matmul(a, b)
 
 
 def _tensor(x, like=None):
@@ -53,10 +75,10 @@ class Conv(Function):
     def _matmul(self, xp, cols, kernel):
         m, taps, c_in, g, cg, og = self._shapes(cols, kernel)
         if g == 1:
-            return cols.reshape(m, taps * c_in) @ kernel.reshape(taps * c_in, -1)
+            return _mm(xp, cols.reshape(m, taps * c_in), kernel.reshape(taps * c_in, -1))
         a = cols.reshape(m, taps, g, cg).transpose(2, 0, 1, 3).reshape(g, m, taps * cg)
         w = kernel.reshape(taps, cg, g, og).transpose(2, 0, 1, 3).reshape(g, taps * cg, og)
-        return xp.matmul(a, w).transpose(1, 0, 2).reshape(m, g * og)
+        return _mm(xp, a, w).transpose(1, 0, 2).reshape(m, g * og)
 
     def backward(self, grad):
         xp = xp_of(grad)
@@ -68,18 +90,18 @@ class Conv(Function):
             c2 = cols.reshape(m, taps * c_in)
             k2 = kernel.reshape(taps * c_in, -1)
             if self.needs_input_grad[1]:
-                dk = (c2.T @ gy).reshape(kernel.shape)
+                dk = _mm(xp, c2.T, gy).reshape(kernel.shape)
             if self.needs_input_grad[0]:
-                dcols = gy @ k2.T
+                dcols = _mm(xp, gy, k2.T)
         else:
             gyg = gy.reshape(m, g, og).transpose(1, 0, 2)
             if self.needs_input_grad[1]:
                 a = cols.reshape(m, taps, g, cg).transpose(2, 0, 1, 3).reshape(g, m, taps * cg)
-                dk = xp.matmul(a.transpose(0, 2, 1), gyg)
+                dk = _mm(xp, a.transpose(0, 2, 1), gyg)
                 dk = dk.reshape(g, taps, cg, og).transpose(1, 2, 0, 3).reshape(kernel.shape)
             if self.needs_input_grad[0]:
                 w = kernel.reshape(taps, cg, g, og).transpose(2, 0, 1, 3).reshape(g, taps * cg, og)
-                dcols = xp.matmul(gyg, w.transpose(0, 2, 1))
+                dcols = _mm(xp, gyg, w.transpose(0, 2, 1))
                 dcols = dcols.reshape(g, m, taps, cg).transpose(1, 2, 0, 3)
         if self.needs_input_grad[0]:
             dcols = dcols.reshape(cols.shape)
@@ -112,7 +134,7 @@ class ConvTranspose(Function):
         taps = math.prod(k)
         x2 = x.reshape(m, c_in)
         k2 = kernel.reshape(taps * filters, c_in)
-        cols = (x2 @ k2.T).reshape(*x.shape[:-1], taps, filters)
+        cols = _mm(xp, x2, k2.T).reshape(*x.shape[:-1], taps, filters)
         full = tuple(
             max((n - 1) * s + W.effective_size(kk, d), lo + out)
             for n, kk, s, d, lo, out in zip(
@@ -142,10 +164,10 @@ class ConvTranspose(Function):
         c2 = cols.reshape(m, -1)
         dx = dk = None
         if self.needs_input_grad[0]:
-            dx = (c2 @ kernel.reshape(c2.shape[1], -1)).reshape(self.x_shape)
+            dx = _mm(xp, c2, kernel.reshape(c2.shape[1], -1)).reshape(self.x_shape)
             dx = W.from_channels_last(xp, dx, self.data_format)
         if self.needs_input_grad[1]:
-            dk = (c2.T @ self.x2).reshape(kernel.shape)
+            dk = _mm(xp, c2.T, self.x2).reshape(kernel.shape)
         return dx, dk
 
 

@@ -19,7 +19,11 @@ from gpuk.ops.shaping import gather, transpose
 
 
 class Pool(Function):
-    """params: mode ('max'/'average'), pool, strides, pads, data_format."""
+    """params: mode ('max'/'average'), pool, strides, pads, data_format.
+
+    Reduces tap by tap (a running maximum or sum over the ``prod(pool)`` strided views), so no
+    window copy is made; the max backward routes each gradient to the first maximum.
+    """
 
     def forward(self, x):
         xp = xp_of(x)
@@ -27,20 +31,27 @@ class Pool(Function):
         self.in_sizes = x.shape[1:-1]
         fill = -np.inf if self.mode == "max" else 0
         xpad = W.pad_spatial(xp, x, self.pads, fill)
-        ones = (1,) * len(self.pool)
-        out_sizes = tuple(
+        self.out_sizes = tuple(
             (n - k) // s + 1 for n, k, s in zip(xpad.shape[1:-1], self.pool, self.strides)
         )
-        self.padded_shape, self.out_sizes = xpad.shape, out_sizes
-        cols = W.gather_windows(xp, xpad, self.pool, self.strides, ones, out_sizes)
+        views = self._views(xpad)
+        y = next(views).copy()
+        combine = xp.maximum if self.mode == "max" else xp.add
+        for view in views:
+            combine(y, view, out=y)
         if self.mode == "max":
-            self.argmax = cols.argmax(axis=-2)
-            y = xp.take_along_axis(cols, self.argmax[..., None, :], axis=-2)[..., 0, :]
+            if any(self.needs_input_grad):
+                self.xpad, self.y = xpad, y
         else:
             self.counts = xp.asarray(self._counts(), dtype=x.dtype)
-            y = cols.sum(axis=-2) / self.counts
-        self.taps = cols.shape[-2]
+            y = y / self.counts
+        self.padded_shape = xpad.shape
         return W.from_channels_last(xp, y.astype(x.dtype, copy=False), self.data_format)
+
+    def _views(self, xpad):
+        for offsets in W.taps(self.pool):
+            key = W.tap_slices(offsets, (1,) * len(self.pool), self.out_sizes, self.strides)
+            yield xpad[(slice(None), *key)]
 
     def _counts(self):
         """Real elements per window, ``(1, *out, 1)`` (the padded ones do not count)."""
@@ -56,22 +67,20 @@ class Pool(Function):
     def backward(self, grad):
         xp = xp_of(grad)
         g = W.to_channels_last(xp, grad, self.data_format)
-        shape = (*g.shape[:-1], self.taps, g.shape[-1])
-        if self.mode == "max":
-            hit = self.argmax[..., None, :] == xp.arange(self.taps).reshape(self.taps, 1)
-            dcols = hit * g[..., None, :]
-        else:
-            dcols = xp.broadcast_to((g / self.counts)[..., None, :], shape)
+        dpad = xp.zeros(self.padded_shape, dtype=g.dtype)
         ones = (1,) * len(self.pool)
-        dpad = W.scatter_windows(
-            xp,
-            dcols.astype(g.dtype, copy=False),
-            self.padded_shape,
-            self.pool,
-            self.strides,
-            ones,
-            self.out_sizes,
-        )
+        if self.mode == "max":
+            free = xp.ones(g.shape, dtype=bool)
+            for offsets, view in zip(W.taps(self.pool), self._views(self.xpad)):
+                hit = free & (view == self.y)
+                free &= ~hit
+                key = W.tap_slices(offsets, ones, self.out_sizes, self.strides)
+                dpad[(slice(None), *key)] += g * hit
+        else:
+            share = (g / self.counts).astype(g.dtype, copy=False)
+            for offsets in W.taps(self.pool):
+                key = W.tap_slices(offsets, ones, self.out_sizes, self.strides)
+                dpad[(slice(None), *key)] += share
         dx = W.crop_spatial(dpad, self.pads, self.in_sizes)
         return (W.from_channels_last(xp, dx, self.data_format),)
 
