@@ -200,6 +200,8 @@ class ConvLSTM(Layer):
         activity_regularizer=None,
         **kwargs,
     ):
+        for key in ("time_major", "implementation", "cell"):  # tf.keras 2 config keys
+            kwargs.pop(key, None)
         base_keys = ("name", "trainable", "dtype", "input_shape", "batch_size")
         base_keys += ("batch_input_shape", "batch_shape", "weights", "autocast")
         base = {k: kwargs.pop(k) for k in base_keys if k in kwargs}

@@ -283,6 +283,7 @@ class UpSampling3D(_UpSampling):
 
 class _SpatialDropout(_SpatialLayer):
     def __init__(self, rate, data_format=None, seed=None, **kwargs):
+        kwargs.pop("noise_shape", None)  # tf.keras 2 configs carry it; the channels decide
         super().__init__(**kwargs)
         if not 0 <= rate <= 1:
             raise ValueError(
