@@ -8,7 +8,7 @@ the loop then does one recurrent convolution (``"same"`` padding, stride 1) per 
 import numpy as np
 
 from gpuk import activations, constraints, initializers, ops, regularizers
-from gpuk._array import generator, get_array_module
+from gpuk._array import asarray, generator, get_array_module
 from gpuk.autograd import Tensor, as_array
 from gpuk.layers.base import InputSpec, Layer
 from gpuk.layers.convolutional import (
@@ -182,6 +182,7 @@ class ConvLSTM(Layer):
     """Shared machinery of ``ConvLSTM1D/2D/3D``; subclasses set ``rank``."""
 
     rank = 2
+    supports_masking = True
 
     def __init__(
         self,
@@ -290,7 +291,13 @@ class ConvLSTM(Layer):
         draw = (lambda: rng.random(shape)) if xp is np else (lambda: rng.random_sample(shape))
         return [Tensor(((draw() < keep) / keep).astype(like.dtype)) for _ in range(4)]
 
-    def call(self, inputs, training=None, initial_state=None):
+    def compute_mask(self, inputs, mask=None):
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        output_mask = mask if self.return_sequences else None
+        return [output_mask, None, None] if self.return_state else output_mask
+
+    def call(self, inputs, mask=None, training=None, initial_state=None):
         cell = self.cell
         batch, steps = inputs.shape[0], inputs.shape[1]
         step_shape = inputs.shape[2:]
@@ -302,8 +309,8 @@ class ConvLSTM(Layer):
             kernels = ops.split(cell.kernel, 4, axis=-1)
             biases = ops.split(cell.bias, 4) if cell.use_bias else [None] * 4
             parts = []
-            for mask, kernel, bias in zip(x_masks, kernels, biases):
-                masked = ops.multiply(inputs, ops.expand_dims(mask, 1))
+            for drop, kernel, bias in zip(x_masks, kernels, biases):
+                masked = ops.multiply(inputs, ops.expand_dims(drop, 1))
                 parts.append(cell.input_conv(ops.reshape(masked, flat.shape), kernel, bias))
             xs = ops.concatenate(parts, axis=cell._axis() % flat.ndim)
         xs = ops.reshape(xs, (batch, steps, *xs.shape[1:]))
@@ -317,6 +324,12 @@ class ConvLSTM(Layer):
             h, c = zeros, zeros
         h_masks = self._masks(h, cell.recurrent_dropout, training)
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
+        keep = None
+        if mask is not None:
+            # A masked step keeps the previous state (and output), as Keras's RNN.
+            mask = mask.data if isinstance(mask, Tensor) else mask
+            xp = get_array_module(inputs.data)
+            keep = asarray(mask, xp=xp).astype(bool).reshape(batch, steps, *(1,) * (h.ndim - 1))
         outputs = []
         for t in order:
             if h_masks is None:
@@ -328,7 +341,11 @@ class ConvLSTM(Layer):
                     axis=cell._axis() % h.ndim,
                 )
             z = ops.add(ops.getitem(xs, (slice(None), t)), rec)
-            h, c = cell.gates(z, c)
+            h_new, c_new = cell.gates(z, c)
+            if keep is None:
+                h, c = h_new, c_new
+            else:
+                h, c = ops.where(keep[:, t], h_new, h), ops.where(keep[:, t], c_new, c)
             if self.return_sequences:
                 outputs.append(h)
         if self.stateful:
