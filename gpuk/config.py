@@ -9,8 +9,14 @@ Example::
 """
 
 from gpuk._array import DEVICES, device, set_device
-from gpuk._config import epsilon, floatx, set_epsilon, set_floatx
-from gpuk._config import image_data_format, set_image_data_format
+from gpuk._config import (
+    epsilon,
+    floatx,
+    image_data_format,
+    set_epsilon,
+    set_floatx,
+    set_image_data_format,
+)
 
 __all__ = ["DEVICES", "device", "epsilon", "floatx", "set_device", "set_epsilon", "set_floatx"]
 __all__ += ["image_data_format", "set_image_data_format"]

@@ -26,6 +26,10 @@ _SERIAL_MACS = 1 << 25
 _SERIAL_DIM = 32
 
 
+# im2col buffers above this many elements (256 MB of float32) are built a batch slice at a time.
+_COLS_LIMIT = 1 << 26
+
+
 def _blas_for(xp, *shapes):
     """Serial BLAS for small or thin products on the CPU (see ``gpuk._array.blas``)."""
     (m, k), (_, n) = shapes
@@ -58,13 +62,29 @@ class Conv(Function):
             (n - W.effective_size(kk, d)) // s + 1
             for n, kk, d, s in zip(xpad.shape[1:-1], k, self.dilation, self.strides)
         )
-        self.padded_shape, self.out_sizes = xpad.shape, out_sizes
-        cols = W.gather_windows(xp, xpad, k, self.strides, self.dilation, out_sizes)
-        self.cols, self.kernel = cols, kernel
-        y = self._matmul(xp, cols, kernel)
+        self.padded_shape, self.out_sizes, self.kernel = xpad.shape, out_sizes, kernel
+        per_sample = math.prod(out_sizes) * math.prod(k) * x.shape[-1]
+        self.step = max(1, _COLS_LIMIT // max(per_sample, 1))
+        n = x.shape[0]
+        if self.step >= n:
+            self.cols = self._gather(xp, xpad)
+            y = self._matmul(xp, self.cols, kernel)
+        else:
+            # Bounded memory: im2col one slice of the batch at a time; backward gathers again.
+            self.cols, self.xpad = None, xpad
+            y = xp.concatenate(
+                [
+                    self._matmul(xp, self._gather(xp, xpad[i : i + self.step]), kernel)
+                    for i in range(0, n, self.step)
+                ]
+            )
         return W.from_channels_last(
-            xp, y.reshape(x.shape[0], *out_sizes, kernel.shape[-1]), self.data_format
+            xp, y.reshape(n, *out_sizes, kernel.shape[-1]), self.data_format
         )
+
+    def _gather(self, xp, xpad):
+        k = self.kernel.shape[:-2]
+        return W.gather_windows(xp, xpad, k, self.strides, self.dilation, self.out_sizes)
 
     def _shapes(self, cols, kernel):
         m = math.prod(cols.shape[:-2])
@@ -82,10 +102,34 @@ class Conv(Function):
 
     def backward(self, grad):
         xp = xp_of(grad)
-        cols, kernel = self.cols, self.kernel
+        kernel = self.kernel
+        gy = W.to_channels_last(xp, grad, self.data_format)
+        if self.cols is not None:
+            dpad, dk = self._backward_part(xp, self.cols, gy)
+        else:
+            n, step = gy.shape[0], self.step
+            dpad = xp.zeros(self.padded_shape, dtype=gy.dtype) if self.needs_input_grad[0] else None
+            dk = None
+            for i in range(0, n, step):
+                cols = self._gather(xp, self.xpad[i : i + step])
+                part, dk_part = self._backward_part(xp, cols, gy[i : i + step])
+                if dpad is not None:
+                    dpad[i : i + step] = part
+                if dk_part is not None:
+                    dk = dk_part if dk is None else dk + dk_part
+        dx = None
+        if self.needs_input_grad[0]:
+            dx = W.from_channels_last(
+                xp, W.crop_spatial(dpad, self.pads, self.in_sizes), self.data_format
+            )
+        return dx, dk
+
+    def _backward_part(self, xp, cols, gy):
+        """``(d padded input, d kernel)`` of one batch slice (None where not wanted)."""
+        kernel = self.kernel
         m, taps, c_in, g, cg, og = self._shapes(cols, kernel)
-        gy = W.to_channels_last(xp, grad, self.data_format).reshape(m, kernel.shape[-1])
-        dx = dk = None
+        gy = gy.reshape(m, kernel.shape[-1])
+        dpad = dk = None
         if g == 1:
             c2 = cols.reshape(m, taps * c_in)
             k2 = kernel.reshape(taps * c_in, -1)
@@ -104,20 +148,17 @@ class Conv(Function):
                 dcols = _mm(xp, gyg, w.transpose(0, 2, 1))
                 dcols = dcols.reshape(g, m, taps, cg).transpose(1, 2, 0, 3)
         if self.needs_input_grad[0]:
-            dcols = dcols.reshape(cols.shape)
+            shape = (cols.shape[0], *self.padded_shape[1:])
             dpad = W.scatter_windows(
                 xp,
-                dcols,
-                self.padded_shape,
+                dcols.reshape(cols.shape),
+                shape,
                 kernel.shape[:-2],
                 self.strides,
                 self.dilation,
                 self.out_sizes,
             )
-            dx = W.from_channels_last(
-                xp, W.crop_spatial(dpad, self.pads, self.in_sizes), self.data_format
-            )
-        return dx, dk
+        return dpad, dk
 
 
 class ConvTranspose(Function):

@@ -127,3 +127,21 @@ def test_errors_name_op_and_shapes():
         ops.average_pool(np.zeros((2, 3)), 2)
     with pytest.raises(ValueError, match="data_format"):
         ops.max_pool(x, 2, data_format="NHWC")
+
+
+def test_chunked_im2col_matches_one_piece(monkeypatch):
+    conv_module = __import__("gpuk.ops.conv", fromlist=["_COLS_LIMIT"])
+    rng = np.random.default_rng(3)
+    x = gpuk.Variable(rng.normal(size=(5, 6, 6, 4)))
+    k = gpuk.Variable(rng.normal(size=(3, 3, 2, 4)))
+
+    def run():
+        with gpuk.GradientTape() as tape:
+            y = ops.conv(x, k, padding="same")
+            loss = ops.sum(y * y)
+        return [to_numpy(t.data) for t in (y, *tape.gradient(loss, [x, k]))]
+
+    whole = run()
+    monkeypatch.setattr(conv_module, "_COLS_LIMIT", 2 * 36 * 9 * 4)  # two samples per slice
+    for got, want in zip(run(), whole):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
