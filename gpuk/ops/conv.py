@@ -102,7 +102,6 @@ class Conv(Function):
 
     def backward(self, grad):
         xp = xp_of(grad)
-        kernel = self.kernel
         gy = W.to_channels_last(xp, grad, self.data_format)
         if self.cols is not None:
             dpad, dk = self._backward_part(xp, self.cols, gy)
