@@ -6,7 +6,7 @@ import numpy as np
 from gpuk import activations, constraints, initializers, ops, regularizers
 from gpuk.layers.base import InputSpec, Layer
 from gpuk.ops import _windows as W
-from gpuk.ops.conv import conv_transpose_length
+from gpuk.ops.conv import conv_bias_relu, conv_transpose_length
 
 _LINEAR = getattr(activations, "linear", None)
 
@@ -197,10 +197,24 @@ class BaseConv(Layer):
         )
 
     def call(self, inputs):
-        x = self.convolution_op(inputs, self.kernel)
-        if self.use_bias:
-            x = add_bias(x, self.bias, self.data_format, self.rank)
-        return apply_activation(self.activation, x)
+        if type(self).convolution_op is not BaseConv.convolution_op:
+            x = self.convolution_op(inputs, self.kernel)  # a subclass's own convolution
+            if self.use_bias:
+                x = add_bias(x, self.bias, self.data_format, self.rank)
+            return apply_activation(self.activation, x)
+        # bias and ReLU are applied in place on the convolution's output (one graph node)
+        relu = self.activation is activations.relu
+        x = conv_bias_relu(
+            inputs,
+            self.kernel,
+            self.bias if self.use_bias else None,
+            relu,
+            strides=self.strides,
+            padding=self.padding,
+            data_format=self.data_format,
+            dilation_rate=self.dilation_rate,
+        )
+        return x if relu else apply_activation(self.activation, x)
 
     def compute_output_shape(self, input_shape):
         input_shape = check_rank(self, input_shape, self.rank)

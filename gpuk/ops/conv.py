@@ -49,10 +49,12 @@ def _tensor(x, like=None):
 
 
 class Conv(Function):
-    """``y = conv(x, kernel)`` on channels-last arrays; params: strides, dilation, pads, groups,
-    data_format."""
+    """``y = conv(x, kernel) [+ bias] [then relu]``; params: strides, dilation, pads, groups,
+    data_format, relu (a layer's bias and ReLU applied in place on the GEMM's output)."""
 
-    def forward(self, x, kernel):
+    relu = False
+
+    def forward(self, x, kernel, bias=None):
         xp = xp_of(x)
         x = W.to_channels_last(xp, x, self.data_format)
         self.in_sizes = x.shape[1:-1]
@@ -78,6 +80,12 @@ class Conv(Function):
                     for i in range(0, n, self.step)
                 ]
             )
+        self.has_bias = bias is not None
+        if bias is not None:
+            y += bias
+        if self.relu:
+            xp.maximum(y, 0, out=y)
+            self.y = y
         return W.from_channels_last(
             xp, y.reshape(n, *out_sizes, kernel.shape[-1]), self.data_format
         )
@@ -103,6 +111,11 @@ class Conv(Function):
     def backward(self, grad):
         xp = xp_of(grad)
         gy = W.to_channels_last(xp, grad, self.data_format)
+        if self.relu:
+            gy = gy * (self.y.reshape(gy.shape) > 0)
+        dbias = None
+        if self.has_bias and self.needs_input_grad[2]:
+            dbias = gy.reshape(-1, gy.shape[-1]).sum(axis=0)
         if self.cols is not None:
             dpad, dk = self._backward_part(xp, self.cols, gy)
         else:
@@ -121,7 +134,7 @@ class Conv(Function):
             dx = W.from_channels_last(
                 xp, W.crop_spatial(dpad, self.pads, self.in_sizes), self.data_format
             )
-        return dx, dk
+        return (dx, dk, dbias) if self.has_bias else (dx, dk)
 
     def _backward_part(self, xp, cols, gy):
         """``(d padded input, d kernel)`` of one batch slice (None where not wanted)."""
@@ -260,6 +273,14 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
         padding: ``"valid"`` or ``"same"`` (TensorFlow's rule: extra padding goes after).
         data_format: ``"channels_last"`` or ``"channels_first"`` (default: the global one).
     """
+    return conv_bias_relu(inputs, kernel, None, False, strides, padding, data_format, dilation_rate)
+
+
+def conv_bias_relu(
+    inputs, kernel, bias, relu, strides=1, padding="valid", data_format=None, dilation_rate=1
+):
+    """:func:`conv` plus an optional ``bias`` over the channels and ReLU, in one graph node
+    (what ``Conv*`` layers with ``activation="relu"`` run)."""
     inputs = _tensor(inputs)
     kernel = _tensor(kernel, inputs.data)
     _check_ranks("conv", inputs, kernel, "(*kernel_size, in_channels // groups, filters)")
@@ -283,14 +304,17 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
         )
     in_sizes = _spatial(inputs.shape, data_format)
     pads = conv_pads("conv", in_sizes, kernel.shape[:-2], strides, dilation, padding, inputs.shape)
+    extra = () if bias is None else (_tensor(bias, inputs.data),)
     return Conv.apply(
         inputs,
         kernel,
+        *extra,
         strides=strides,
         dilation=dilation,
         pads=pads,
         groups=groups,
         data_format=data_format,
+        relu=bool(relu),
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 import gpuk
 from gpuk import ops
 from gpuk._array import to_numpy
+from gpuk.ops.conv import conv_bias_relu
 from tests.gradcheck import assert_gradients_match
 
 FIX = os.path.join(os.path.dirname(__file__), "..", "fixtures", "keras", "conv", "ops.npz")
@@ -65,6 +66,16 @@ GRAD_CASES = {
         {"strides": 2, "padding": "same", "output_padding": 1},
     ),
     "conv_transpose_1d_valid": (ops.conv_transpose, [(2, 3, 2), (2, 3, 2)], {"strides": 3}),
+    "conv_bias_relu": (
+        lambda x, k, b, **kw: conv_bias_relu(x, k, b, True, **kw),
+        [(2, 5, 5, 2), (3, 3, 2, 3), (3,)],
+        {"padding": "same", "strides": 2},
+    ),
+    "conv_bias_relu_cf": (
+        lambda x, k, b, **kw: conv_bias_relu(x, k, b, True, **kw),
+        [(1, 2, 5, 4), (2, 2, 2, 3), (3,)],
+        {"data_format": "channels_first"},
+    ),
     "max_pool": (ops.max_pool, [(1, 5, 4, 2)], {"pool_size": 2, "strides": 1}),
     "max_pool_same": (ops.max_pool, [(1, 5, 4, 2)], {"pool_size": 3, "padding": "same"}),
     "average_pool_same": (ops.average_pool, [(1, 5, 4, 2)], {"pool_size": 2, "padding": "same"}),
