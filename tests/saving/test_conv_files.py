@@ -66,3 +66,16 @@ def test_gpuk_round_trip(name, ext, tmp_path):
         model.save(path)
         again = quiet_load(path)
     assert_predicts(again, name)
+
+
+def test_json_round_trip_keeps_layers_and_configs():
+    from gpuk.models import model_from_json
+
+    model = MODELS["zoo1d"](gpuk)
+    model.load_weights(fixture("zoo1d.weights.h5"))
+    again = model_from_json(model.to_json())
+    assert [layer.get_config() for layer in again.layers] == [
+        layer.get_config() for layer in model.layers
+    ]
+    again.set_weights(model.get_weights())
+    assert_predicts(again, "zoo1d")
