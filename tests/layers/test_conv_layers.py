@@ -215,3 +215,23 @@ def test_conv_lstm_mask_keeps_state_at_masked_steps():
     np.testing.assert_allclose(to_numpy(c.data)[0], to_numpy(c_ref.data)[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(to_numpy(seq.data)[0, 2], to_numpy(seq.data)[0, 1])
     np.testing.assert_allclose(to_numpy(seq.data)[1], to_numpy(layer(x[1:])[0].data)[0], rtol=1e-5)
+
+
+def test_regularizers_constraints_and_initializers_are_used():
+    layer = layers.Conv2D(
+        3,
+        2,
+        kernel_regularizer="l2",
+        bias_regularizer=gpuk.regularizers.L1(0.5),
+        kernel_constraint="non_neg",
+        bias_initializer="ones",
+    )
+    layer(np.ones((1, 4, 4, 2), "float32"))
+    kernel, bias = layer.get_weights()
+    np.testing.assert_array_equal(bias, np.ones(3))
+    losses = sorted(float(to_numpy(loss.data)) for loss in layer.losses)
+    np.testing.assert_allclose(losses, sorted([0.01 * (kernel**2).sum(), 0.5 * 3]), rtol=1e-5)
+    assert layer.kernel.constraint is not None
+    sep = layers.SeparableConv1D(2, 3, pointwise_regularizer="l1", depthwise_constraint="max_norm")
+    sep(np.ones((1, 5, 2), "float32"))
+    assert len(sep.losses) == 1 and sep.depthwise_kernel.constraint is not None
