@@ -1,12 +1,13 @@
 """Convolution layers: ``Conv1D/2D/3D`` and ``Conv1D/2D/3DTranspose`` (Keras 3's arguments,
-defaults, weights ``kernel``/``bias`` and configs), computed by ``gpuk.ops.conv``."""
+defaults, weights ``kernel``/``bias`` and configs), computed by ``gpuk.ops.conv`` (module
+``gpuk.ops.convolution``)."""
 
 import numpy as np
 
 from gpuk import activations, constraints, initializers, ops, regularizers
 from gpuk.layers.base import InputSpec, Layer
 from gpuk.ops import _windows as W
-from gpuk.ops.conv import conv_bias_relu, conv_transpose_length
+from gpuk.ops.convolution import conv_bias_relu, conv_transpose_length
 
 _LINEAR = getattr(activations, "linear", None)
 

@@ -6,7 +6,7 @@ Tensor. Importing this package attaches Python operators to Tensor.
 
 from gpuk.ops import operators as _operators
 from gpuk.ops.compare import equal, greater, greater_equal, less, less_equal, not_equal
-from gpuk.ops.conv import conv, conv_transpose, depthwise_conv, separable_conv
+from gpuk.ops.convolution import conv, conv_transpose, depthwise_conv, separable_conv
 from gpuk.ops.crossentropy import (
     binary_crossentropy,
     categorical_crossentropy,

@@ -3,7 +3,7 @@
 Arrays here are channels-last, ``(batch, *spatial, channels)``. A window is gathered as one
 strided slice per kernel tap (a 3x3 kernel: nine copies of the whole batch), so the Python loop
 runs over kernel taps, never over pixels or output positions; the arithmetic then happens in a
-single matrix product (see ``gpuk.ops.conv``) or reduction (``gpuk.ops.pooling``).
+single matrix product (see ``gpuk.ops.convolution``) or reduction (``gpuk.ops.pooling``).
 """
 
 import itertools

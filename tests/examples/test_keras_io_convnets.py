@@ -170,3 +170,44 @@ def test_timeseries_classification_from_scratch(tmp_path, monkeypatch):
     assert "sparse_categorical_accuracy" in history.history
     assert "val_loss" in history.history and np.isfinite(test_loss)
     assert 0 <= test_acc <= 1
+
+
+def test_convolutional_autoencoder():
+    # https://keras.io/examples/vision/autoencoder/ (Conv2DTranspose decoder)
+    from gpuk.models import Model
+
+    rng = np.random.default_rng(2)
+    train_data = (rng.uniform(size=(64, 28, 28, 1)) > 0.8).astype("float32")
+    test_data = (rng.uniform(size=(16, 28, 28, 1)) > 0.8).astype("float32")
+
+    input = layers.Input(shape=(28, 28, 1))
+
+    # Encoder
+    x = layers.Conv2D(32, (3, 3), activation="relu", padding="same")(input)
+    x = layers.MaxPooling2D((2, 2), padding="same")(x)
+    x = layers.Conv2D(32, (3, 3), activation="relu", padding="same")(x)
+    x = layers.MaxPooling2D((2, 2), padding="same")(x)
+
+    # Decoder
+    x = layers.Conv2DTranspose(32, (3, 3), strides=2, activation="relu", padding="same")(x)
+    x = layers.Conv2DTranspose(32, (3, 3), strides=2, activation="relu", padding="same")(x)
+    x = layers.Conv2D(1, (3, 3), activation="sigmoid", padding="same")(x)
+
+    # Autoencoder
+    autoencoder = Model(input, x)
+    autoencoder.compile(optimizer="adam", loss="binary_crossentropy")
+    autoencoder.summary()
+
+    history = autoencoder.fit(
+        x=train_data,
+        y=train_data,
+        epochs=3,  # keras-io: 50
+        batch_size=128,
+        shuffle=True,
+        validation_data=(test_data, test_data),
+    )
+    predictions = autoencoder.predict(test_data)
+
+    assert predictions.shape == (16, 28, 28, 1)
+    assert autoencoder.count_params() == 28353  # keras-io's summary: Total params: 28,353
+    assert history.history["loss"][-1] < history.history["loss"][0]

@@ -10,7 +10,7 @@ import pytest
 import gpuk
 from gpuk import ops
 from gpuk._array import to_numpy
-from gpuk.ops.conv import conv_bias_relu
+from gpuk.ops.convolution import conv_bias_relu
 from tests.gradcheck import assert_gradients_match
 
 FIX = os.path.join(os.path.dirname(__file__), "..", "fixtures", "keras", "conv", "ops.npz")
@@ -141,7 +141,8 @@ def test_errors_name_op_and_shapes():
 
 
 def test_chunked_im2col_matches_one_piece(monkeypatch):
-    conv_module = __import__("gpuk.ops.conv", fromlist=["_COLS_LIMIT"])
+    import gpuk.ops.convolution as conv_module
+
     rng = np.random.default_rng(3)
     x = gpuk.Variable(rng.normal(size=(5, 6, 6, 4)))
     k = gpuk.Variable(rng.normal(size=(3, 3, 2, 4)))
