@@ -336,9 +336,12 @@ class BaseConvTranspose(Layer):
         bias_constraint=None,
         **kwargs,
     ):
+        groups = kwargs.pop("groups", 1)  # tf.keras 2 configs of transposed convs carry it
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         rank = self.rank
         label = f"{type(self).__name__} {self.name!r}"
+        if groups not in (1, None):
+            raise ValueError(f"{label}: transposed convolutions support only groups=1")
         if not _is_int(filters) or filters <= 0:
             raise ValueError(
                 f"{label}: invalid value for argument `filters`. Expected a strictly positive "

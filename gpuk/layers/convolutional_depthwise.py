@@ -17,6 +17,18 @@ from gpuk.layers.convolutional import (
 from gpuk.ops import _windows as W
 
 
+# Keys tf.keras 2 wrote into these layers' configs (inherited from its Conv), not arguments here.
+_LEGACY_KEYS = ("groups", "kernel_initializer", "kernel_regularizer", "kernel_constraint")
+
+
+def _drop_legacy(kwargs, depthwise):
+    for key in _LEGACY_KEYS:
+        kwargs.pop(key, None)
+    if depthwise and kwargs.get("filters") is None:
+        kwargs.pop("filters", None)
+    return kwargs
+
+
 class _DepthwiseBase(Layer):
     """Arguments and output shapes shared by depthwise and separable convolutions."""
 
@@ -111,7 +123,7 @@ class BaseDepthwiseConv(_DepthwiseBase):
         bias_constraint=None,
         **kwargs,
     ):
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **_drop_legacy(kwargs, True))
         self._setup(kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
@@ -225,7 +237,7 @@ class BaseSeparableConv(_DepthwiseBase):
         bias_constraint=None,
         **kwargs,
     ):
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **_drop_legacy(kwargs, False))
         if not _is_int(filters) or filters <= 0:
             raise ValueError(
                 f"{type(self).__name__} {self.name!r}: invalid value for argument `filters`. "

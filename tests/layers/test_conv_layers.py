@@ -235,3 +235,16 @@ def test_regularizers_constraints_and_initializers_are_used():
     sep = layers.SeparableConv1D(2, 3, pointwise_regularizer="l1", depthwise_constraint="max_norm")
     sep(np.ones((1, 5, 2), "float32"))
     assert len(sep.losses) == 1 and sep.depthwise_kernel.constraint is not None
+
+
+def test_tf_keras_2_config_keys_are_accepted():
+    dw = layers.DepthwiseConv2D.from_config(
+        {"kernel_size": [3, 3], "filters": None, "groups": 1, "kernel_initializer": None}
+    )
+    assert dw.kernel_size == (3, 3)
+    sep = layers.SeparableConv2D.from_config({"filters": 4, "kernel_size": 3, "groups": 1})
+    assert sep.filters == 4
+    ct = layers.Conv2DTranspose.from_config({"filters": 2, "kernel_size": 3, "groups": 1})
+    assert ct.filters == 2
+    drop = layers.SpatialDropout1D.from_config({"rate": 0.2, "noise_shape": None, "trainable": 1})
+    assert drop.rate == 0.2

@@ -55,6 +55,11 @@ GRAD_CASES = {
     "conv2d_dilated": (ops.conv, [(1, 5, 5, 2), (2, 2, 2, 2)], {"dilation_rate": 2}),
     "conv3d": (ops.conv, [(1, 3, 3, 3, 2), (2, 2, 2, 2, 2)], {"strides": (1, 2, 1)}),
     "depthwise": (ops.depthwise_conv, [(1, 4, 4, 2), (3, 3, 2, 2)], {"padding": "same"}),
+    "depthwise_cf_1d": (
+        ops.depthwise_conv,
+        [(2, 3, 6), (2, 3, 2)],
+        {"strides": 2, "data_format": "channels_first"},
+    ),
     "separable": (
         ops.separable_conv,
         [(1, 4, 4, 2), (2, 2, 2, 2), (1, 1, 4, 3)],
