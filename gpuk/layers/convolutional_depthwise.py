@@ -16,7 +16,6 @@ from gpuk.layers.convolutional import (
 )
 from gpuk.ops import _windows as W
 
-
 # Keys tf.keras 2 wrote into these layers' configs (inherited from its Conv), not arguments here.
 _LEGACY_KEYS = ("groups", "kernel_initializer", "kernel_regularizer", "kernel_constraint")
 
