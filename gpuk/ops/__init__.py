@@ -6,8 +6,8 @@ Tensor. Importing this package attaches Python operators to Tensor.
 
 from gpuk.ops import _namespaces, _symbolic  # noqa: E402
 from gpuk.ops import operators as _operators
-from gpuk.ops.adaptive_pooling import *  # noqa: E402,F403  (Keras 3's keras.ops, by family)
 from gpuk.ops.compare import equal, greater, greater_equal, less, less_equal, not_equal
+from gpuk.ops.convolution import conv, conv_transpose, depthwise_conv, separable_conv
 from gpuk.ops.core import *  # noqa: E402,F403
 from gpuk.ops.creation import *  # noqa: E402,F403
 from gpuk.ops.crossentropy import (
@@ -63,6 +63,7 @@ from gpuk.ops.nn import (
     swish,
 )
 from gpuk.ops.nn_extra import *  # noqa: E402,F403
+from gpuk.ops.pooling import adaptive_average_pool, adaptive_max_pool, average_pool, max_pool
 from gpuk.ops.products import *  # noqa: E402,F403
 from gpuk.ops.random import dropout, random_binomial, random_normal, random_uniform
 from gpuk.ops.reduce import (

@@ -15,19 +15,8 @@ from gpuk import ops
 
 LISTS = pathlib.Path(__file__).resolve().parents[1] / "fixtures/keras/namespaces"
 
-_CONV = (
-    "convolution/pooling op: written with the conv layers in gpuk/ops/conv.py, merged separately"
-)
-
-#: Keras names gpuk deliberately lacks (for now), and why.
-ABSENT = {
-    "average_pool": _CONV,
-    "conv": _CONV,
-    "conv_transpose": _CONV,
-    "depthwise_conv": _CONV,
-    "max_pool": _CONV,
-    "separable_conv": _CONV,
-}
+#: Keras names gpuk deliberately lacks, and why (none at present).
+ABSENT = {}
 
 SUBMODULES = ("image", "linalg", "nn", "numpy")
 
@@ -53,8 +42,7 @@ def test_namespace_covers_keras(namespace):
     missing = [n for n in names if not _has(module, n) and n not in ABSENT]
     assert missing == [], f"gpuk.{namespace} lacks Keras names not listed in ABSENT: {missing}"
     present = sum(_has(module, n) for n in names)
-    if namespace != "ops.nn":  # ops.nn holds all six conv/pool names: complete after the merge
-        assert present / len(names) >= 0.95, f"{present}/{len(names)}"
+    assert present / len(names) >= 0.95, f"{present}/{len(names)}"
 
 
 def test_submodules_are_namespaces_of_the_same_functions():
