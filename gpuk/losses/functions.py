@@ -172,6 +172,49 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     return ops.mean(values, axis=axis)
 
 
+def binary_focal_crossentropy(
+    y_true,
+    y_pred,
+    apply_class_balancing=False,
+    alpha=0.25,
+    gamma=2.0,
+    from_logits=False,
+    label_smoothing=0.0,
+    axis=-1,
+):
+    """Binary crossentropy scaled by the focal factor ``(1 - p_t) ** gamma`` (Lin et al.,
+    2017), averaged over ``axis``; with ``apply_class_balancing`` also by ``alpha`` for
+    positives and ``1 - alpha`` for negatives."""
+    y_true, y_pred = _prepare("binary_focal_crossentropy", y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        y_pred = ops.sigmoid(y_pred)
+    bce = ops.binary_crossentropy(y_true, y_pred, from_logits=False)
+    p_t = y_true * y_pred + (1 - y_true) * (1 - y_pred)
+    focal_bce = (1.0 - p_t) ** gamma * bce
+    if apply_class_balancing:
+        focal_bce = (y_true * alpha + (1 - y_true) * (1 - alpha)) * focal_bce
+    return ops.mean(focal_bce, axis=axis)
+
+
+def categorical_focal_crossentropy(
+    y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1
+):
+    """Categorical crossentropy of one-hot targets weighted by ``alpha * (1 - p) ** gamma``
+    per class, summed over ``axis``."""
+    y_true, y_pred = _prepare("categorical_focal_crossentropy", y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
+    if from_logits:
+        y_pred = ops.softmax(y_pred, axis=axis)
+    output = y_pred / ops.sum(y_pred, axis=axis, keepdims=True)
+    eps = _config.epsilon()
+    output = ops.clip(output, eps, 1.0 - eps)
+    cce = -y_true * ops.log(output)
+    return ops.sum((1.0 - output) ** gamma * alpha * cce, axis=axis)
+
+
 def _fused_xent(y_true, y_pred, axis, sparse):
     """The fused softmax-cross-entropy kernel when it applies (GPU, last axis), else None."""
     xp = get_array_module(y_pred.data)
