@@ -284,6 +284,9 @@ class Trainer:
                         stacklevel=2,
                     )
                 break
+        if self.optimizer is not None and epochs > 0:
+            # Keras 3: with use_ema the averages replace the weights when fit ends.
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         callback_list.on_train_end(logs)
         return callback_list.history
 
