@@ -10,6 +10,7 @@ from gpuk.callbacks.early_stopping import EarlyStopping
 from gpuk.callbacks.lambda_callback import LambdaCallback
 from gpuk.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from gpuk.callbacks.model_checkpoint import ModelCheckpoint
+from gpuk.callbacks.orbax_checkpoint import OrbaxCheckpoint
 from gpuk.callbacks.remote_monitor import RemoteMonitor
 from gpuk.callbacks.swap_ema_weights import SwapEMAWeights
 from gpuk.callbacks.tensorboard import TensorBoard
@@ -25,6 +26,7 @@ __all__ = [
     "LambdaCallback",
     "LearningRateScheduler",
     "ModelCheckpoint",
+    "OrbaxCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",
     "RemoteMonitor",

@@ -68,6 +68,7 @@ class Trainer:
             run_eagerly, steps_per_execution, jit_compile: accepted for compatibility; gpuk
                 always runs eagerly.
         """
+        auto_scale_loss = kwargs.pop("auto_scale_loss", True)
         unknown = sorted(set(kwargs) - {"sample_weight_mode", "target_tensors", "distribute"})
         if unknown:
             raise TypeError(f"compile() got unexpected keyword arguments {unknown}")
@@ -76,6 +77,16 @@ class Trainer:
                 "compile() without a loss: fit() will fail until a loss is given", stacklevel=2
             )
         self.optimizer = optimizers_module.get(optimizer)
+        if (
+            auto_scale_loss
+            and self.dtype_policy.name == "mixed_float16"
+            and self.optimizer is not None
+            and not isinstance(self.optimizer, optimizers_module.LossScaleOptimizer)
+        ):
+            # Keras 3: float16 training scales the loss dynamically.
+            self.optimizer = optimizers_module.LossScaleOptimizer(
+                self.optimizer, name="loss_scale_optimizer"
+            )
         self.loss = loss
         self.loss_weights = loss_weights
         self.compiled_loss = (
@@ -124,8 +135,11 @@ class Trainer:
             total, per_output = self.compiled_loss(
                 y, y_pred, sample_weight, regularization=self.losses
             )
+            # Keras 3: the optimizer scales the loss (LossScaleOptimizer, loss_scale_factor)
+            # and unscales the gradients in apply.
+            scaled = self.optimizer.scale_loss(total)
         variables = self.trainable_weights
-        grads = tape.gradient(total, variables)
+        grads = tape.gradient(scaled, variables)
         self.optimizer.apply_gradients([(g, v) for g, v in zip(grads, variables) if g is not None])
         with no_grad():
             self.compiled_metrics.update(y, [Tensor(p.data) for p in y_pred], sample_weight)

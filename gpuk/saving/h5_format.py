@@ -393,6 +393,12 @@ def write_w3(h5file, model, include_optimizer=True):
         group.attrs["name"] = optimizer.name
         for i, variable in enumerate(optimizer.variables):
             group.create_dataset(str(i), data=to_host(variable))
+        inner = getattr(optimizer, "inner_optimizer", None)
+        if inner is not None:
+            # Keras 3 also stores a LossScaleOptimizer's inner optimizer as its own child.
+            group = h5file.require_group("optimizer/inner_optimizer/vars")
+            for i, variable in enumerate(inner.variables):
+                group.create_dataset(str(i), data=to_host(variable))
 
 
 def read_w3(h5file, model, filename, skip_mismatch=False, load_optimizer=False):
