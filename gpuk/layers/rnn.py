@@ -319,7 +319,7 @@ class RNN(_RNN):
                     previous = ops.zeros_like(output)
                 carried = ops.where(keep, output, previous)
                 new_states = _map(
-                    lambda n, o: ops.where(keep, n, o) if isinstance(n, Tensor) else n,
+                    lambda n, o, keep=keep: ops.where(keep, n, o) if isinstance(n, Tensor) else n,
                     new_states,
                     list(states),
                 )
