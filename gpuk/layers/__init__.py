@@ -42,6 +42,7 @@ from gpuk.layers.recurrent import (
     SimpleRNNCell,
 )
 from gpuk.layers.recurrent_bidirectional import Bidirectional
+from gpuk.layers.reversible_embedding import ReversibleEmbedding
 from gpuk.layers.rnn import RNN, StackedRNNCells
 from gpuk.layers.serialization import deserialize, get, register_layer_class, serialize
 from gpuk.layers.wrappers import TimeDistributed, Wrapper
@@ -76,6 +77,7 @@ del _cls
 _register_clear_session_hook(clear_session)
 
 __all__ = [
+    "ReversibleEmbedding",
     "RNN",
     "StackedRNNCells",
     "Bidirectional",
