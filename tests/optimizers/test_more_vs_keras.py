@@ -169,3 +169,36 @@ def test_multi_optimizer_with_a_selector_function():
     np.testing.assert_allclose(bias.numpy(), 0.9, rtol=1e-5)
     assert opt.optimizers == [sgd, adam]
     assert int(opt.iterations.numpy()) == 1
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: optimizers.Adafactor(0.01),
+        lambda: optimizers.Muon(0.01),
+        lambda: optimizers.Lion(0.001, use_ema=True),
+        lambda: optimizers.ScheduleFreeAdamW(0.01),
+        lambda: optimizers.MultiOptimizer(
+            optimizers.OptimizerMap(optimizers.SGD(0.1), {".*kernel": optimizers.Ftrl(0.1)})
+        ),
+        lambda: optimizers.LossScaleOptimizer(optimizers.Lamb(0.01), initial_scale=64.0),
+    ],
+)
+def test_state_saved_and_restored_in_keras_files(make, tmp_path):
+    model = gpuk.Sequential([gpuk.Input((3,)), gpuk.layers.Dense(4), gpuk.layers.Dense(1)])
+    model.compile(optimizer=make(), loss="mse")
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 3)).astype("float32"), rng.normal(size=(16, 1)).astype("float32")
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = gpuk.saving.load_model(path)
+    assert type(loaded.optimizer) is type(model.optimizer)
+    saved, restored = model.optimizer.variables, loaded.optimizer.variables
+    assert [v.path for v in restored] == [v.path for v in saved]
+    for a, b in zip(saved, restored):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    loaded.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
