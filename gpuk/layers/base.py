@@ -803,14 +803,19 @@ class Layer:
 
     # eager --------------------------------------------------------------
 
+    # Keras 3: layers cast floating inputs to their compute dtype; Functional models do not
+    # (each of their layers casts for itself).
+    _convert_input_args = True
+
     def _convert_input(self, value):
+        cast = self._convert_input_args
         if isinstance(value, Tensor):
-            if _is_float_dtype(value.dtype) and value.dtype.name != self.compute_dtype:
+            if cast and _is_float_dtype(value.dtype) and value.dtype.name != self.compute_dtype:
                 return _cast(value, self.compute_dtype)
             return value
         if is_array(value) or isinstance(value, (np.generic, float, int)):
             array = asarray(value)
-            if array.dtype.kind == "f" and array.dtype.name != self.compute_dtype:
+            if cast and array.dtype.kind == "f" and array.dtype.name != self.compute_dtype:
                 array = array.astype(self.compute_dtype)
             return Tensor(array)
         return value
