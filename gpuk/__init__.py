@@ -4,16 +4,19 @@
 ``keras.Model``, ``keras.layers``, ``keras.optimizers``, ``keras.callbacks`` ...
 """
 
-from gpuk import (
+# Issue 17: dtype policies and mixed precision.
+from gpuk import (  # noqa: E402
     activations,
     backend,
     callbacks,
     config,
     constraints,
+    dtype_policies,
     initializers,
     layers,
     losses,
     metrics,
+    mixed_precision,
     models,
     ops,
     optimizers,
@@ -25,6 +28,7 @@ from gpuk import (
 )
 from gpuk._version import __version__
 from gpuk.autograd import GradientTape, Tensor, Variable, no_grad
+from gpuk.dtype_policies import DTypePolicy, FloatDTypePolicy  # noqa: E402
 from gpuk.layers import Input, Layer
 from gpuk.models import Model, Sequential
 
@@ -56,3 +60,4 @@ __all__ = [
     "saving",
     "utils",
 ]
+__all__ += ["DTypePolicy", "FloatDTypePolicy", "dtype_policies", "mixed_precision"]

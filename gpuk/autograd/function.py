@@ -1,10 +1,38 @@
-"""The Function contract: an op with a forward on arrays and a hand-written backward."""
+"""The Function contract: an op with a forward on arrays and a hand-written backward.
+
+Mixed precision: inside :func:`autocast_scope` (entered by ``Layer.__call__`` for a layer whose
+compute dtype differs from its variable dtype) every floating Variable an op receives is read
+as the scope's dtype through a differentiable cast, as Keras's ``AutocastScope`` does; the
+variable itself keeps its dtype.
+"""
+
+import contextlib
+import threading
 
 import numpy as np
 
 from gpuk._array import asarray, get_array_module
 from gpuk.autograd import recording
 from gpuk.autograd.tensor import Tensor, as_array
+from gpuk.autograd.variable import Variable
+
+_AUTOCAST = threading.local()
+
+
+def autocast_dtype():
+    """The dtype floating Variables are read as in the current scope (None: as they are)."""
+    return getattr(_AUTOCAST, "dtype", None)
+
+
+@contextlib.contextmanager
+def autocast_scope(dtype):
+    """Read floating Variables as ``dtype`` inside the block (None: switch autocasting off)."""
+    previous = autocast_dtype()
+    _AUTOCAST.dtype = None if dtype is None else np.dtype(dtype)
+    try:
+        yield
+    finally:
+        _AUTOCAST.dtype = previous
 
 
 class Node:
@@ -47,6 +75,9 @@ class Function:
         """
         like = next((i.data for i in inputs if isinstance(i, Tensor)), None)
         tensors = [i if isinstance(i, Tensor) else Tensor(as_array(i, like)) for i in inputs]
+        cast_to = getattr(_AUTOCAST, "dtype", None)
+        if cast_to is not None and cls is not _AutocastRead:
+            tensors = [_autocast(t, cast_to) for t in tensors]
         function = cls(**params)
         record = recording.is_recording() and any(t.requires_grad for t in tensors)
         if record:
@@ -73,3 +104,19 @@ def _same_device(arrays):
     if xp is np:
         return arrays
     return [a if get_array_module(a) is xp else asarray(a, xp=xp) for a in arrays]
+
+
+class _AutocastRead(Function):
+    """A Variable read in the autocast dtype; the gradient goes back in the variable's."""
+
+    def forward(self, x):
+        return x.astype(self.dtype)
+
+    def backward(self, g):
+        return (g.astype(self.source),)
+
+
+def _autocast(tensor, dtype):
+    if isinstance(tensor, Variable) and tensor.dtype.kind == "f" and tensor.dtype != dtype:
+        return _AutocastRead.apply(tensor, dtype=dtype, source=tensor.dtype)
+    return tensor

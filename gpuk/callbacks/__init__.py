@@ -10,6 +10,9 @@ from gpuk.callbacks.early_stopping import EarlyStopping
 from gpuk.callbacks.lambda_callback import LambdaCallback
 from gpuk.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from gpuk.callbacks.model_checkpoint import ModelCheckpoint
+from gpuk.callbacks.orbax_checkpoint import OrbaxCheckpoint
+from gpuk.callbacks.remote_monitor import RemoteMonitor
+from gpuk.callbacks.swap_ema_weights import SwapEMAWeights
 from gpuk.callbacks.tensorboard import TensorBoard
 from gpuk.callbacks.terminate_on_nan import TerminateOnNaN
 
@@ -23,8 +26,11 @@ __all__ = [
     "LambdaCallback",
     "LearningRateScheduler",
     "ModelCheckpoint",
+    "OrbaxCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "RemoteMonitor",
+    "SwapEMAWeights",
     "TensorBoard",
     "TerminateOnNaN",
 ]

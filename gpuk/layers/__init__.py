@@ -92,6 +92,8 @@ from gpuk.layers.reshaping import (
     ZeroPadding2D,
     ZeroPadding3D,
 )
+from gpuk.layers.reversible_embedding import ReversibleEmbedding
+from gpuk.layers.rnn import RNN, StackedRNNCells
 from gpuk.layers.serialization import deserialize, get, register_layer_class, serialize
 from gpuk.layers.wrappers import TimeDistributed, Wrapper
 from gpuk.utils.session import register_clear_session_hook as _register_clear_session_hook
@@ -198,6 +200,9 @@ GlobalAvgPool3D = GlobalAveragePooling3D
 __all__ = [
     *(_cls.__name__ for _cls in _CONV_ALIASES),
     *(_alias for _names in _CONV_ALIASES.values() for _alias in _names if _alias in globals()),
+    "ReversibleEmbedding",
+    "RNN",
+    "StackedRNNCells",
     "Bidirectional",
     "GRU",
     "GRUCell",

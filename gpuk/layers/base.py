@@ -21,9 +21,9 @@ import threading
 
 import numpy as np
 
-from gpuk import _config, constraints, initializers, ops, regularizers
+from gpuk import _config, constraints, dtype_policies, initializers, ops, regularizers
 from gpuk._array import asarray, is_array, to_numpy
-from gpuk.autograd import Tensor, Variable, no_grad
+from gpuk.autograd import Tensor, Variable, autocast_dtype, autocast_scope, no_grad
 from gpuk.metrics.base import Metric
 from gpuk.utils.symbolic import is_keras_tensor
 
@@ -316,6 +316,15 @@ def standardize_dtype(dtype):
         raise TypeError(f"Invalid dtype: {dtype!r}") from None
 
 
+def _policy_of(dtype):
+    """The ``DTypePolicy`` of a layer's ``dtype=`` (None: the global policy); None for dtypes
+    no policy describes (strings, ...)."""
+    try:
+        return dtype_policies.get(dtype)
+    except (TypeError, ValueError):
+        return None
+
+
 def _is_float_dtype(dtype):
     return np.dtype(dtype).kind == "f"
 
@@ -368,7 +377,10 @@ class Layer:
         self.built = False
         self.input_spec = None
         self.dtype = standardize_dtype(dtype)
+        self._dtype_policy = _policy_of(dtype)
         self.name = name if name else unique_name(to_snake_case(type(self).__name__))
+        if self._dtype_policy is not None:
+            self._dtype_policy.check_supported(f"Layer {self.name!r}")
         if not isinstance(self.name, str):
             raise TypeError(f"Layer name must be a string, received {self.name!r}")
         activity_regularizer = kwargs.pop("activity_regularizer", None)
@@ -442,11 +454,28 @@ class Layer:
             layer.trainable = value
 
     @property
+    def dtype_policy(self):
+        """The layer's ``DTypePolicy`` (Keras 3): from ``dtype=``, else the global policy."""
+        policy = getattr(self, "_dtype_policy", None)
+        if policy is None or policy.variable_dtype != self.dtype:
+            return dtype_policies.DTypePolicy(self.dtype)
+        return policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value):
+        policy = dtype_policies.get(value)
+        policy.check_supported(f"Layer {self.name!r}")
+        self._dtype_policy = policy
+        self.dtype = policy.variable_dtype
+
+    @property
     def compute_dtype(self):
-        return self.dtype
+        """The dtype the layer computes in (float16 under ``"mixed_float16"``)."""
+        return self.dtype_policy.compute_dtype
 
     @property
     def variable_dtype(self):
+        """The dtype of the layer's variables (float32 under the mixed policies)."""
         return self.dtype
 
     @property
@@ -810,14 +839,19 @@ class Layer:
 
     # eager --------------------------------------------------------------
 
+    # Keras 3: layers cast floating inputs to their compute dtype; Functional models do not
+    # (each of their layers casts for itself).
+    _convert_input_args = True
+
     def _convert_input(self, value):
+        cast = self._convert_input_args
         if isinstance(value, Tensor):
-            if _is_float_dtype(value.dtype) and value.dtype.name != self.compute_dtype:
+            if cast and _is_float_dtype(value.dtype) and value.dtype.name != self.compute_dtype:
                 return _cast(value, self.compute_dtype)
             return value
         if is_array(value) or isinstance(value, (np.generic, float, int)):
             array = asarray(value)
-            if array.dtype.kind == "f" and array.dtype.name != self.compute_dtype:
+            if cast and array.dtype.kind == "f" and array.dtype.name != self.compute_dtype:
                 array = array.astype(self.compute_dtype)
             return Tensor(array)
         return value
@@ -850,7 +884,7 @@ class Layer:
                 call_kwargs["training"] = training
         if self._call_has_mask:
             call_kwargs["mask"] = mask
-        with _calling(training) as outermost:
+        with _calling(training) as outermost, self._autocast():
             if outermost:
                 self._clear_losses()
             outputs = self.call(*args, **call_kwargs)
@@ -872,6 +906,18 @@ class Layer:
                     except AttributeError:
                         pass
         return outputs
+
+    def _autocast(self):
+        """Keras 3's autocast rule: read float variables as the compute dtype when it differs
+        from the variable dtype, or when an enclosing layer set another one."""
+        current, compute = autocast_dtype(), self.compute_dtype
+        if current is None and compute == self.variable_dtype:
+            return contextlib.nullcontext()
+        if np.dtype(compute).kind != "f":
+            return autocast_scope(None)
+        if current is not None and current == np.dtype(compute):
+            return contextlib.nullcontext()
+        return autocast_scope(compute)
 
     def compute_mask(self, inputs, mask=None):
         """The output mask: the input mask passed through if ``supports_masking``, else None."""
@@ -927,7 +973,13 @@ class Layer:
 
     def get_config(self):
         """Keras's base keys ``name``, ``trainable``, ``dtype`` (plus the input shape if given)."""
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        policy = self.dtype_policy
+        dtype = (
+            dtype_policies.serialize(policy)
+            if policy.compute_dtype != policy.variable_dtype
+            else self.dtype
+        )
+        config = {"name": self.name, "trainable": self.trainable, "dtype": dtype}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
         if self.activity_regularizer is not None:
@@ -939,7 +991,8 @@ class Layer:
         """Create a layer from :meth:`get_config`'s output (Keras 2 and Keras 3 spellings)."""
         config = dict(config)
         if isinstance(config.get("dtype"), dict):
-            config["dtype"] = standardize_dtype(config["dtype"])
+            policy = _policy_of(config["dtype"])
+            config["dtype"] = policy if policy is not None else standardize_dtype(config["dtype"])
         return cls(**config)
 
     def get_build_config(self):

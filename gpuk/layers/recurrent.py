@@ -503,7 +503,9 @@ class _RNN(Layer):
         return output
 
     def get_config(self):
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        # The dtype as the base layer writes it (a DTypePolicy under mixed precision).
+        dtype = Layer.get_config(self)["dtype"]
+        config = {"name": self.name, "trainable": self.trainable, "dtype": dtype}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
         config.update(

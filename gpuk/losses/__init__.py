@@ -48,6 +48,20 @@ from gpuk.losses.functions import (
     squared_hinge,
 )
 from gpuk.losses.loss import Loss, Reduction, reduce_weighted_values
+from gpuk.losses.more import (
+    CTC,
+    BinaryFocalCrossentropy,
+    CategoricalFocalCrossentropy,
+    CategoricalGeneralizedCrossEntropy,
+    Circle,
+    Dice,
+    Tversky,
+    categorical_generalized_cross_entropy,
+    circle,
+    ctc,
+    dice,
+    tversky,
+)
 from gpuk.utils.serialization import deserialize_keras_object, serialize_keras_object
 
 # Aliases are the same function objects, as in Keras.
@@ -122,6 +136,24 @@ _CLASSES = {
         SparseCategoricalCrossentropy,
     )
 }
+# Issue 17's losses (gpuk/losses/more.py).
+_FUNCTIONS.update(
+    {fn.__name__: fn for fn in (categorical_generalized_cross_entropy, dice, tversky, circle, ctc)}
+)
+_CLASSES.update(
+    {
+        cls.__name__: cls
+        for cls in (
+            BinaryFocalCrossentropy,
+            CategoricalFocalCrossentropy,
+            CategoricalGeneralizedCrossEntropy,
+            Dice,
+            Tversky,
+            Circle,
+            CTC,
+        )
+    }
+)
 _BUILTINS = {**_FUNCTIONS, **_ALIASES, **_CLASSES}
 
 __all__ = sorted(

@@ -206,7 +206,11 @@ class Loss:
     def __call__(self, y_true, y_pred, sample_weight=None):
         """Return the reduced loss (a Tensor) of ``y_pred`` against ``y_true``."""
         in_mask = getattr(y_pred, "_keras_mask", None)
-        y_pred = float_tensor(y_pred, self.dtype)
+        dtype = self.dtype
+        if dtype is None and np.dtype(getattr(y_pred, "dtype", "float32")).itemsize < 4:
+            # Mixed precision: as Keras (losses compute in floatx()), not in float16.
+            dtype = _config.floatx()
+        y_pred = float_tensor(y_pred, dtype)
         y_true = cast_like(y_true, y_pred)
         losses = self.call(y_true, y_pred)
         out_mask = getattr(losses, "_keras_mask", None)

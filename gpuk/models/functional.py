@@ -220,6 +220,8 @@ class Functional(Model):
         trainable: whether the model's weights are trainable.
     """
 
+    _convert_input_args = False  # Keras 3: the graph's layers cast their own inputs
+
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         kwargs.pop("dtype", None)
         if kwargs:

@@ -110,6 +110,16 @@ class Trainer(TrainingLoops):
             # tf.keras 2's positional order was (optimizer, loss, metrics, loss_weights).
             metrics, loss_weights = loss_weights, None
         self.optimizer = optimizers_module.get(optimizer)
+        if (
+            auto_scale_loss
+            and self.dtype_policy.name == "mixed_float16"
+            and self.optimizer is not None
+            and not isinstance(self.optimizer, optimizers_module.LossScaleOptimizer)
+        ):
+            # Keras 3: float16 training scales the loss dynamically.
+            self.optimizer = optimizers_module.LossScaleOptimizer(
+                self.optimizer, name="loss_scale_optimizer"
+            )
         self.loss = loss
         self.loss_weights = loss_weights
         names, aliases = self._known_output_names()
@@ -290,10 +300,13 @@ class Trainer(TrainingLoops):
         with GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self._compute_loss(x, y, y_pred, sample_weight, training=True)
+            # Keras 3: the optimizer scales the loss (LossScaleOptimizer, loss_scale_factor)
+            # and unscales the gradients in apply_gradients.
+            scaled = self.optimizer.scale_loss(loss) if self.optimizer is not None else loss
         self._track_loss(loss, x)
         variables = self.trainable_weights
         if variables:
-            grads = tape.gradient(loss, variables)
+            grads = tape.gradient(scaled, variables)
             self.optimizer.apply_gradients(zip(grads, variables))
         else:
             warnings.warn("The model does not have any trainable weights.", stacklevel=2)

@@ -137,6 +137,8 @@ class TrainingLoops:
                         stacklevel=2,
                     )
                 break
+        if self.optimizer is not None and epochs > initial_epoch:
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         callback_list.on_train_end(training_logs)
         return callback_list.history
 

@@ -10,19 +10,36 @@ import inspect
 
 from gpuk.optimizers import experimental, legacy, schedules
 from gpuk.optimizers.adadelta import Adadelta
+from gpuk.optimizers.adafactor import Adafactor
 from gpuk.optimizers.adagrad import Adagrad
 from gpuk.optimizers.adam import Adam, adam_update
 from gpuk.optimizers.adamax import Adamax
 from gpuk.optimizers.adamw import AdamW
 from gpuk.optimizers.base import Optimizer, clip_by_global_norm, global_norm
+from gpuk.optimizers.ftrl import Ftrl
+from gpuk.optimizers.lamb import Lamb
+from gpuk.optimizers.lion import Lion
+from gpuk.optimizers.loss_scale_optimizer import LossScaleOptimizer
+from gpuk.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
+from gpuk.optimizers.muon import Muon
 from gpuk.optimizers.nadam import Nadam
 from gpuk.optimizers.rmsprop import RMSprop
+from gpuk.optimizers.schedule_free_adamw import ScheduleFreeAdamW
 from gpuk.optimizers.sgd import SGD
 from gpuk.utils.serialization import deserialize_keras_object, get_registered_name
 
 __all__ = [
     "SGD",
     "Adadelta",
+    "Adafactor",
+    "Ftrl",
+    "Lamb",
+    "Lion",
+    "LossScaleOptimizer",
+    "MultiOptimizer",
+    "Muon",
+    "OptimizerMap",
+    "ScheduleFreeAdamW",
     "Adagrad",
     "Adam",
     "AdamW",
@@ -42,6 +59,8 @@ __all__ = [
 ]
 
 _CLASSES = (SGD, RMSprop, Adagrad, Adadelta, Adam, AdamW, Adamax, Nadam)
+_CLASSES += (Adafactor, Ftrl, Lamb, Lion, Muon, ScheduleFreeAdamW, LossScaleOptimizer)
+_CLASSES += (MultiOptimizer,)
 # Keras 3 resolves built-in names case-insensitively through their lower-case spelling.
 _BUILTINS = {cls.__name__.lower(): cls for cls in _CLASSES}
 

@@ -272,7 +272,7 @@ class Optimizer:
 
     def get_weights(self):
         """The values of ``variables`` as NumPy arrays."""
-        return [variable.numpy() for variable in self._variables]
+        return [variable.numpy() for variable in self.variables]
 
     def set_weights(self, weights):
         """Set ``variables`` from a list of arrays (same order and shapes as ``get_weights``)."""
@@ -283,12 +283,13 @@ class Optimizer:
                 "weights before calling `set_weights()`."
             )
         weights = list(weights)
-        if len(weights) != len(self._variables):
+        variables = self.variables
+        if len(weights) != len(variables):
             raise ValueError(
-                f"Optimizer {self.name!r} has {len(self._variables)} variables; received "
+                f"Optimizer {self.name!r} has {len(variables)} variables; received "
                 f"{len(weights)} weights"
             )
-        for variable, weight in zip(self._variables, weights):
+        for variable, weight in zip(variables, weights):
             shape = tuple(getattr(weight, "shape", np.shape(weight)))
             if tuple(variable.shape) != shape:
                 raise ValueError(
@@ -299,20 +300,21 @@ class Optimizer:
 
     def save_own_variables(self, store):
         """Write the variables to ``store["0"], store["1"], ...`` (Keras 3's saving hook)."""
-        for i, variable in enumerate(self._variables):
+        for i, variable in enumerate(self.variables):
             store[str(i)] = variable.numpy()
 
     def load_own_variables(self, store):
         """Read variables written by ``save_own_variables``; warns and skips on a mismatch."""
-        if len(store.keys()) != len(self._variables):
+        variables = self.variables
+        if len(store.keys()) != len(variables):
             warnings.warn(
                 f"Skipping variable loading for optimizer '{self.name}', because it has "
-                f"{len(self._variables)} variables whereas the saved optimizer has "
+                f"{len(variables)} variables whereas the saved optimizer has "
                 f"{len(store.keys())} variables.",
                 stacklevel=2,
             )
             return
-        for i, variable in enumerate(self._variables):
+        for i, variable in enumerate(variables):
             variable.assign(np.asarray(store[str(i)]))
 
     def add_variable(self, shape, initializer="zeros", dtype=None, name=None, reference=None):

@@ -393,6 +393,22 @@ def write_w3(h5file, model, include_optimizer=True):
         group.attrs["name"] = optimizer.name
         for i, variable in enumerate(optimizer.variables):
             group.create_dataset(str(i), data=to_host(variable))
+        # Keras 3 also stores a LossScaleOptimizer's inner optimizer, and a MultiOptimizer's
+        # sub-optimizers (keyed like a container's items), as children of their own.
+        children = []
+        inner = getattr(optimizer, "inner_optimizer", None)
+        if inner is not None:
+            children.append(("optimizer/inner_optimizer", inner))
+        used = {}
+        for sub in getattr(optimizer, "_inner_optimizers", []):
+            key = snake_case(type(sub).__name__)
+            used[key] = used.get(key, 0) + 1
+            key = key if used[key] == 1 else f"{key}_{used[key] - 1}"
+            children.append((f"optimizer/optimizers/{key}", sub))
+        for path, child in children:
+            group = h5file.require_group(f"{path}/vars")
+            for i, variable in enumerate(child.variables):
+                group.create_dataset(str(i), data=to_host(variable))
 
 
 def read_w3(h5file, model, filename, skip_mismatch=False, load_optimizer=False):
