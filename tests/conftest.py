@@ -59,6 +59,21 @@ def on_cpu():
     _array.set_device(previous)
 
 
+@pytest.fixture
+def standin():
+    """The CuPy stand-in module, installed for the test when the run did not install it."""
+    if cupy_standin.installed():
+        yield cupy_standin.install()
+        return
+    previous = _array.device()
+    module = cupy_standin.install()
+    try:
+        yield module
+    finally:
+        cupy_standin.uninstall()
+        _array.set_device(previous)
+
+
 @pytest.fixture(autouse=True)
 def _reset_floatx():
     from gpuk import _config

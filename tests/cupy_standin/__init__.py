@@ -54,8 +54,8 @@ def _build():
         "cupy.linalg": _module("cupy.linalg", _functions.linalg_namespace()),
     }
     modules.update(_cuda.modules())
-    for dotted, module in list(modules.items()):
-        cupy_values[dotted.split(".")[1]] = modules[".".join(dotted.split(".")[:2])]
+    for attribute in ("random", "linalg", "cuda"):
+        cupy_values[attribute] = modules[f"cupy.{attribute}"]
     modules["cupy"] = _module("cupy", cupy_values)
 
     import scipy.special
@@ -110,7 +110,7 @@ def _reset_gpuk():
 
     device = importlib.import_module("gpuk._array.device")
     kernels = importlib.import_module("gpuk._array.kernels")
-    device._state.update(cupy=None, cupy_error=None, resolved=None)
+    device._state.update(cupy=None, cupy_error=None, resolved=None, probe=None)
     kernels._modules.clear()
     kernels._functions.clear()
     kernels._limits.cache_clear()
