@@ -13,7 +13,7 @@ import numpy as np
 from gpuk import optimizers as optimizers_module
 from gpuk._array import get_array_module, to_numpy
 from gpuk.autograd import GradientTape, Tensor, no_grad
-from gpuk.callbacks import CallbackList
+from gpuk.callbacks import Callback, CallbackList
 from gpuk.models import training_data as data
 from gpuk.models.training_losses import CompiledLoss, CompiledMetrics
 
@@ -253,6 +253,7 @@ class Trainer:
         initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch
         self._initial_epoch = None
         logs = {}
+        batch_logs = consumes_batch_logs(callback_list, "train")
         for epoch in range(initial_epoch, epochs):
             self.compiled_metrics.reset()
             callback_list.on_epoch_begin(epoch)
@@ -262,14 +263,15 @@ class Trainer:
                 callback_list.on_train_batch_begin(step)
                 total, per_output = self._train_step(xb, yb, swb)
                 self._track(trackers, total, per_output, int(xb[0].shape[0]))
-                logs = self._logs(trackers)
-                callback_list.on_train_batch_end(step, logs)
+                if batch_logs:
+                    logs = self._logs(trackers)
+                    callback_list.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
             if step < 0:
                 warnings.warn("fit(): the training data produced no batches", stacklevel=2)
                 break
-            epoch_logs = dict(logs)
+            epoch_logs = dict(logs if batch_logs else self._logs(trackers))
             if validation is not None and _should_validate(epoch, validation_freq):
                 epoch_logs.update(
                     self._run_evaluation(validation, callbacks=callback_list, prefix="val_")
@@ -397,13 +399,14 @@ class Trainer:
         trackers = self._loss_trackers()
         if callbacks is not None:
             callbacks.on_test_begin()
+        test_batch_logs = callbacks is not None and consumes_batch_logs(callbacks, "test")
         logs = {}
         for step, (xb, yb, swb) in enumerate(batches.epoch()):
             if callbacks is not None:
                 callbacks.on_test_batch_begin(step)
             total, per_output = self._test_step(xb, yb, swb)
             self._track(trackers, total, per_output, int(xb[0].shape[0]))
-            if callbacks is not None:
+            if test_batch_logs:
                 logs = self._logs(trackers)
                 callbacks.on_test_batch_end(step, logs)
         logs = self._logs(trackers) if trackers[0].count else {}
@@ -543,6 +546,23 @@ class Trainer:
     def get_compile_config(self):
         """The arguments ``compile`` was called with (for saving)."""
         return copy.copy(getattr(self, "_compile_config", None))
+
+
+def consumes_batch_logs(callbacks, mode):
+    """Whether any callback overrides a batch-end hook of ``mode`` (``"train"``/``"test"``).
+
+    Keras skips the batch hooks no callback overrides; gpuk then also skips copying the
+    batch's logs to the host, which would synchronise with the GPU every step.
+    """
+    hooks = ("on_train_batch_end", "on_batch_end") if mode == "train" else ("on_test_batch_end",)
+    for callback in callbacks:
+        for hook in hooks:
+            method = getattr(callback, hook, None)
+            if method is not None and getattr(method, "__func__", None) is not getattr(
+                Callback, hook
+            ):
+                return True
+    return False
 
 
 def _should_validate(epoch, validation_freq):

@@ -127,7 +127,7 @@ def _binary(name, reflected=False):
     def method(self, other):
         if other is None:
             return NotImplemented
-        function = UFUNCS[name]
+        function = UFUNCS.get(name) or FUNCTIONS[name]
         return function(other, self) if reflected else function(self, other)
 
     method.__name__ = f"__{'r' if reflected else ''}{name}__"
@@ -164,6 +164,24 @@ def _method(name, host_ok=True):
     return method
 
 
+class Flags:
+    """CuPy's ``ndarray.flags``: three read-only flags (no ``writeable``, ``aligned``...)."""
+
+    __slots__ = ("c_contiguous", "f_contiguous", "owndata")
+
+    def __init__(self, flags):
+        self.c_contiguous = flags.c_contiguous
+        self.f_contiguous = flags.f_contiguous
+        self.owndata = flags.owndata
+
+    def __getitem__(self, name):
+        keys = {"C_CONTIGUOUS": "c_contiguous", "F_CONTIGUOUS": "f_contiguous"}
+        return getattr(self, keys.get(name, name.lower()))
+
+    def __repr__(self):
+        return "\n".join(f"  {n.upper()} : {getattr(self, n)}" for n in self.__slots__)
+
+
 class MemoryPointer:
     """``x.data``: the device address of the first element (``ptr``)."""
 
@@ -194,6 +212,8 @@ class ndarray:  # noqa: N801  (CuPy's name)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         function = UFUNCS.get(ufunc.__name__)
+        if function is None and method == "__call__":
+            function = FUNCTIONS.get(ufunc.__name__)  # gufuncs such as matmul
         if function is None:
             return NotImplemented
         if "out" in kwargs:
@@ -220,7 +240,7 @@ class ndarray:  # noqa: N801  (CuPy's name)
     itemsize = property(lambda self: self._a.itemsize)
     nbytes = property(lambda self: self._a.nbytes)
     strides = property(lambda self: self._a.strides)
-    flags = property(lambda self: self._a.flags)
+    flags = property(lambda self: Flags(self._a.flags))
     T = property(lambda self: wrap(self._a.T))
     mT = property(lambda self: wrap(np.swapaxes(self._a, -1, -2)))
     real = property(lambda self: wrap(self._a.real))

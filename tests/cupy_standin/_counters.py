@@ -39,17 +39,22 @@ _active = []  # Counts objects of open counting() blocks
 _trace = {"sites": 0}
 
 
-def _site():
+_ROOT = os.path.dirname(os.path.dirname(_HERE))
+
+
+def _site(depth=5):
+    """The innermost ``depth`` frames outside the stand-in, ``a.py:1 (f) < b.py:9 (g)``."""
     frame = sys._getframe(2)
     while frame is not None and frame.f_code.co_filename.startswith(_HERE):
         frame = frame.f_back
-    if frame is None:
-        return "?"
-    path = frame.f_code.co_filename
-    root = os.path.dirname(os.path.dirname(_HERE))
-    if path.startswith(root):
-        path = os.path.relpath(path, root)
-    return f"{path}:{frame.f_lineno} ({frame.f_code.co_name})"
+    parts = []
+    while frame is not None and len(parts) < depth:
+        path = frame.f_code.co_filename
+        if path.startswith(_ROOT):
+            path = os.path.relpath(path, _ROOT)
+        parts.append(f"{path}:{frame.f_lineno} ({frame.f_code.co_name})")
+        frame = frame.f_back
+    return " < ".join(parts) or "?"
 
 
 def note(kind):
