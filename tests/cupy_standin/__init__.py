@@ -21,7 +21,16 @@ import types
 
 from tests.cupy_standin._counters import TOTAL, Counts, counting
 
-__all__ = ["Counts", "TOTAL", "counting", "install", "installed", "requested", "uninstall"]
+__all__ = [
+    "Counts",
+    "TOTAL",
+    "counting",
+    "install",
+    "installed",
+    "modules",
+    "requested",
+    "uninstall",
+]
 
 _saved = {}
 _modules = {}
@@ -74,6 +83,13 @@ def _build():
     return modules
 
 
+def modules():
+    """The stand-in's modules by dotted name, built once, without installing them."""
+    if not _modules:
+        _modules.update(_build())
+    return dict(_modules)
+
+
 def install():
     """Make ``import cupy`` / ``import cupyx`` give the stand-in; reset gpuk's device choice."""
     try:  # NVRTC's bindings load parts of the real CuPy on first use: use them before the swap
@@ -82,8 +98,7 @@ def install():
         nvrtc.getVersion()
     except Exception:
         pass
-    if not _modules:
-        _modules.update(_build())
+    modules()
     for name in list(sys.modules):
         if name.split(".")[0] in ("cupy", "cupyx") and name not in _saved:
             _saved[name] = sys.modules.pop(name)

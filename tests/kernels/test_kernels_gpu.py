@@ -14,7 +14,11 @@ from gpuk.ops.fused import gru as fused_gru
 from gpuk.ops.fused import softmax_xent
 
 _reason = _array.gpu_unavailable_reason()
-pytestmark = [pytest.mark.gpu, pytest.mark.skipif(_reason is not None, reason=str(_reason))]
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.standin,  # on a CPU, these run on the CuPy stand-in (docs/gpu-standin.md)
+    pytest.mark.skipif(_reason is not None, reason=str(_reason)),
+]
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
 DTYPES = pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 

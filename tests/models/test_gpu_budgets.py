@@ -76,3 +76,46 @@ def test_steady_training_step_makes_no_sync_and_no_upload(gpu):
             dict(counts.sites["uploads"]),
         )
     assert all(step["kernel_launches"] > 0 for step in steady)  # the fused kernels ran
+
+
+def _custom_objects(example):
+    return {
+        "WeightClip": example.WeightClip,
+        "mycost": example.mycost,
+        "my_crossentropy": example.my_crossentropy,
+        "msse": example.msse,
+    }
+
+
+def _denoiser_run(example, device, x, y, path):
+    _array.set_device(device)
+    gpuk.utils.set_random_seed(0)
+    model = example.build_model()
+    with cupy_standin.counting() as counts:
+        history = model.fit(
+            x, y, batch_size=4, epochs=2, verbose=0, validation_split=0.25, shuffle=False
+        )
+    evaluation = model.evaluate(x, y, batch_size=4, verbose=0)
+    prediction = model.predict(x, batch_size=4, verbose=0)
+    model.save(path)
+    reloaded = gpuk.models.load_model(path, custom_objects=_custom_objects(example))
+    assert isinstance(reloaded.weights[0].data, _array.default_module().ndarray)
+    again = reloaded.predict(x, batch_size=4, verbose=0)
+    return history.history, evaluation, prediction, again, counts
+
+
+def test_denoiser_fit_evaluate_predict_save_load_match_the_cpu(gpu, tmp_path):
+    example = _example()
+    x, y = _data(samples=12, steps=5)
+    cpu = _denoiser_run(example, "cpu", x, y, tmp_path / "cpu.h5")
+    gpu_run = _denoiser_run(example, "gpu", x, y, tmp_path / "gpu.keras")
+    assert gpu_run[4].kernel_launches > 0 and cpu[4].kernel_launches == 0  # fused kernels ran
+    assert sorted(gpu_run[0]) == sorted(cpu[0])
+    for key, values in cpu[0].items():
+        np.testing.assert_allclose(gpu_run[0][key], values, rtol=2e-4, atol=1e-6, err_msg=key)
+    np.testing.assert_allclose(gpu_run[1], cpu[1], rtol=2e-4, atol=1e-6)
+    for got, want in zip(gpu_run[2], cpu[2]):
+        assert isinstance(got, np.ndarray)
+        np.testing.assert_allclose(got, want, rtol=2e-4, atol=1e-6)
+    for reloaded, original in zip(gpu_run[3], gpu_run[2]):
+        np.testing.assert_allclose(reloaded, original, rtol=1e-6, atol=1e-7)
