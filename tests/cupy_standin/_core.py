@@ -309,7 +309,7 @@ class ndarray:  # noqa: N801  (CuPy's name)
 
     def __repr__(self):
         note("syncs")
-        return repr(self._a).replace("array(", "array(", 1)
+        return repr(self._a)
 
     def __str__(self):
         note("syncs")

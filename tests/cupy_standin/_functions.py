@@ -72,10 +72,35 @@ def checked(name, function, params):
     return call
 
 
+#: Functions whose first argument CuPy requires to be a ``cupy.ndarray`` (they call its
+#: methods or take it as a typed ``ndarray``): scalars and NumPy values are refused there.
+ARRAY_FIRST = frozenset(
+    "all amax amin any argmax argmin array_split broadcast_to clip cumprod cumsum diff dot "
+    "expand_dims flip max mean min moveaxis pad prod ravel repeat reshape searchsorted split "
+    "squeeze std sum swapaxes tensordot tile tril triu var".split()
+)
+#: Functions taking a sequence of ``cupy.ndarray``.
+ARRAY_SEQUENCE = frozenset("concatenate stack vstack hstack dstack column_stack".split())
+
+
+def _require_array(name, value):
+    if type(value) is not ndarray:
+        raise TypeError(f"cupy.{name}: Unsupported type {type(value)}")
+
+
 def generic(name, numpy_function):
     """A device function computed by ``numpy_function`` on the unwrapped operands."""
 
     def call(*args, **kwargs):
+        if args and name in ARRAY_FIRST:
+            _require_array(name, args[0])
+        elif args and name in ARRAY_SEQUENCE:
+            for value in args[0]:
+                _require_array(name, value)
+        elif name == "matmul":
+            for value in args[:2]:
+                if type(value) is not ndarray:
+                    raise ValueError("Scalar operands are not allowed, use '*' instead")
         note("launches")
         out = kwargs.get("out")
         result = numpy_function(

@@ -12,8 +12,11 @@ from gpuk.ops import recurrent
 from gpuk.ops.fused import adam as fused_adam
 from gpuk.ops.fused import gru as fused_gru
 from gpuk.ops.fused import softmax_xent
+from tests import cupy_standin
 
 _reason = _array.gpu_unavailable_reason()
+#: On the CuPy stand-in the kernels run on the CPU emulator: shorter sequences, fewer rows.
+EMULATED = cupy_standin.installed()
 pytestmark = [
     pytest.mark.gpu,
     pytest.mark.standin,  # on a CPU, these run on the CuPy stand-in (docs/gpu-standin.md)
@@ -60,7 +63,7 @@ def test_fused_gru_vs_generic(cp, dtype, units, act, reset_after, backwards, mas
     """The fused GRU against the generic twin computed in float64 (a float32 reference would
     carry float32 accumulation error of its own, ~2e-5 relative at these sizes)."""
     rng = np.random.default_rng(units)
-    batch, steps, features = 5, 37, 11
+    batch, steps, features = 5, 9 if EMULATED else 37, 11
     arrays = [
         rng.normal(size=(batch, steps, features)),
         rng.normal(size=(features, 3 * units)) / np.sqrt(features),
@@ -87,10 +90,10 @@ def test_fused_xent_vs_generic(cp, dtype, sparse, from_logits):
     """The kernel against the composed ops (``gpuk.ops`` crossentropy): the loss functions
     themselves dispatch to the kernel on the GPU, so they cannot be the reference."""
     rng = np.random.default_rng(0)
-    output = rng.normal(size=(64, 1000)).astype(dtype)
+    output = rng.normal(size=(16 if EMULATED else 64, 1000)).astype(dtype)
     if not from_logits:
         output = np.exp(output) / np.exp(output).sum(-1, keepdims=True)
-    labels = rng.integers(0, 1000, 64)
+    labels = rng.integers(0, 1000, output.shape[0])
     target = labels if sparse else np.eye(1000, dtype=dtype)[labels]
     composed = (
         gpuk.ops.sparse_categorical_crossentropy if sparse else gpuk.ops.categorical_crossentropy
