@@ -220,3 +220,12 @@ def test_cupy_options_are_passed_to_nvrtc(standin, monkeypatch):
         code='extern "C" __global__ void g(float* x) {}', options=("-DX=1",)
     ).compile()
     assert seen[-1] == ["-DX=1", "-ftz=true", "-arch=sm_90", "--device-as-default-execution-space"]
+
+
+def test_ndarray_special_methods_are_cupys(standin):
+    ours = {n for n in vars(standin.ndarray) if n.startswith("__") and n.endswith("__")}
+    ours -= {"__module__", "__slots__", "__weakref__", "__dict__", "__doc__", "__init__"}
+    extra = ours - set(NAMES["ndarray_special_methods"])
+    assert not extra, f"cupy.ndarray lacks {extra}"
+    with pytest.raises(TypeError):
+        range(standin.asarray(3))  # no __index__: CuPy arrays are not Python indices

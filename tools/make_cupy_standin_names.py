@@ -94,6 +94,9 @@ def main():
     for dotted in CLASSES:
         cls = _resolve(dotted)
         report["classes"][dotted] = sorted(n for n in dir(cls) if not n.startswith("_"))
+    report["ndarray_special_methods"] = sorted(
+        n for n in dir(cupy.ndarray) if n.startswith("__") and n.endswith("__")
+    )
     OUT.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
     print(f"wrote {OUT} (CuPy {cupy.__version__})")
     return 0

@@ -7,7 +7,6 @@ indices as CuPy's kernels do, and counts every host sync and host-to-device copy
 """
 
 import builtins
-import operator
 
 import numpy as np
 
@@ -293,10 +292,6 @@ class ndarray:  # noqa: N801  (CuPy's name)
         note("syncs")
         return int(self._a)
 
-    def __index__(self):
-        note("syncs")
-        return operator.index(self._a[()] if self._a.ndim == 0 else self._a)
-
     def __complex__(self):
         note("syncs")
         return complex(self._a)
@@ -476,7 +471,8 @@ _OPERATORS = {
 for _op, _ufunc in _OPERATORS.items():
     setattr(ndarray, f"__{_op}__", _binary(_ufunc))
     setattr(ndarray, f"__r{_op}__", _binary(_ufunc, reflected=True))
-    setattr(ndarray, f"__i{_op}__", _inplace(_ufunc))
+    if _op != "matmul":  # CuPy has no in-place @=
+        setattr(ndarray, f"__i{_op}__", _inplace(_ufunc))
 for _op, _ufunc in {
     "eq": "equal",
     "ne": "not_equal",
