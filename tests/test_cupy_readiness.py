@@ -18,6 +18,9 @@ from gpuk.autograd import GradientTape, Tensor, Variable
 from gpuk.callbacks.monitor import scalar
 from gpuk.metrics.confusion import weighted_bincount
 
+# Part of the GPU-branch subset CI runs under the CuPy stand-in (docs/gpu-standin.md).
+pytestmark = pytest.mark.standin
+
 
 def test_weighted_bincount_scatter_branch_matches_numpy():
     index = np.array([0, 3, 3, 1, 5, 3])
@@ -120,3 +123,20 @@ def test_exact_gelu_on_device(xp, dtype):
     expected = 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
     assert got.dtype == np.dtype(dtype)
     np.testing.assert_allclose(got, expected, rtol=1e-6 if dtype == "float32" else 1e-12, atol=1e-7)
+
+
+def test_variables_are_c_contiguous(xp):
+    fortran = xp.asfortranarray(xp.asarray(np.arange(6.0).reshape(2, 3)))
+    for variable in (Variable(fortran), Variable(fortran, dtype="float32")):
+        assert variable.data.flags.c_contiguous
+        np.testing.assert_array_equal(variable.numpy(), np.arange(6.0).reshape(2, 3))
+    variable = Variable(xp.zeros((2, 3)))
+    variable.assign(fortran)
+    assert variable.data.flags.c_contiguous
+
+
+def test_orthogonal_recurrent_kernels_are_c_contiguous(xp):
+    layer = gpuk.layers.GRU(3, recurrent_initializer="orthogonal")  # (units, 3 units): q.T
+    layer.build((None, 4, 5))
+    for weight in layer.weights:
+        assert weight.data.flags.c_contiguous, weight.path

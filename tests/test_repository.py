@@ -3,6 +3,8 @@
 import importlib.util
 import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -73,3 +75,26 @@ def test_rnnoise_script_runs_unchanged_and_its_loss_falls(tmp_path):
     x = np.random.default_rng(0).uniform(size=(2, 7, 42)).astype("float32")
     for got, want in zip(reloaded.predict(x, verbose=0), model.predict(x, verbose=0)):
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+def test_ci_fails_when_a_pytest_run_collects_nothing():
+    # pytest exits 5 when it collects no tests (say, a marker that selects nothing): CI fails
+    tail = _read(".ci/run").split("set +e", 1)[1]
+    for command, expected in (("exit 5", 1), ("true && exit 5", 1), ("exit 0", 0), ("exit 2", 2)):
+        script = f"TEST_COMMAND='{command}'\nset +e{tail}"
+        assert subprocess.run(["bash", "-c", script], capture_output=True).returncode == expected
+
+
+def test_the_standin_half_of_the_test_command_selects_tests():
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-o", "addopts=", "-p"]
+        + ["no:cacheprovider"]
+        + ["--cupy=standin", "-m", "standin", "tests/test_cupy_standin.py", "tests/test_losses.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    selected = [line for line in result.stdout.splitlines() if "::" in line]
+    assert any("test_cupy_standin.py" in line for line in selected)
+    assert selected and not any("[numpy" in line for line in selected)  # CuPy variants only

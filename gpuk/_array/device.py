@@ -1,15 +1,24 @@
 """Which array module new arrays use: NumPy on the CPU or CuPy on a CUDA GPU.
 
 The choice comes from ``gpuk.config.set_device`` or the ``GPUK_DEVICE`` environment
-variable (``auto``, ``cpu`` or ``gpu``). ``auto`` is resolved once, lazily, on first use.
+variable (``auto``, ``cpu`` or ``gpu``). ``auto`` is resolved once, lazily, on first use. A GPU
+counts as usable only when CuPy imports, a device answers, and a tiny kernel compiles with
+NVRTC and runs (CuPy 14 wheels without CUDA headers import fine but compile nothing, CuPy's own
+elementwise kernels included); ``auto`` otherwise falls back to the CPU with a warning that
+says why.
 """
 
 import os
+import warnings
 
 import numpy as np
 
 DEVICES = ("auto", "cpu", "gpu")
-_state = {"requested": None, "resolved": None, "cupy": None, "cupy_error": None}
+_state = {"requested": None, "resolved": None, "cupy": None, "cupy_error": None, "probe": None}
+
+_PROBE_SOURCE = r"""
+extern "C" __global__ void gpuk_probe(float* x) { x[threadIdx.x] += 1.0f; }
+"""
 
 
 def _import_cupy():
@@ -40,7 +49,28 @@ def gpu_unavailable_reason():
         return f"no usable CUDA driver ({error})"
     if count < 1:
         return "the CUDA driver reports no GPU device"
-    return None
+    return _kernel_probe(cupy)
+
+
+def _kernel_probe(cupy):
+    """None when a tiny RawKernel and a CuPy elementwise kernel compile and run (checked once
+    per process), else a sentence saying why not."""
+    if _state["probe"] is None:
+        try:
+            x = cupy.zeros((32,), dtype=np.float32)
+            cupy.RawKernel(_PROBE_SOURCE, "gpuk_probe")((1,), (32,), (x,))
+            total = float((x * 2.0).sum())  # an elementwise and a reduction kernel of CuPy's own
+            if total != 64.0:
+                raise RuntimeError(f"the probe kernel computed {total}, expected 64.0")
+            _state["probe"] = ""
+        except Exception as error:
+            _state["probe"] = (
+                f"CUDA kernels do not compile or run ({type(error).__name__}: "
+                f"{str(error).strip().splitlines()[0] if str(error).strip() else ''}); "
+                "CuPy 14 needs the CUDA headers: install gpuk[cuda12] or gpuk[cuda13] (CuPy with "
+                "its [ctk] extra) or a CUDA toolkit"
+            )
+    return _state["probe"] or None
 
 
 def set_device(name):
@@ -69,6 +99,9 @@ def device():
         reason = None if requested == "cpu" else gpu_unavailable_reason()
         if requested == "gpu" and reason is not None:
             raise RuntimeError(f"GPU requested but unavailable: {reason}")
+        if requested == "auto" and _state["probe"]:
+            # a GPU answered but cannot run kernels: say so instead of failing at the first op
+            warnings.warn(f"gpuk: using the CPU: {reason}", RuntimeWarning, stacklevel=3)
         _state["resolved"] = "gpu" if requested != "cpu" and reason is None else "cpu"
     return _state["resolved"]
 

@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-from gpuk._array import asarray, get_array_module
+from gpuk._array import asarray, get_array_module, is_array
 from gpuk.autograd import recording
 from gpuk.autograd.tensor import Tensor, as_array
 from gpuk.autograd.variable import Variable
@@ -33,6 +33,9 @@ def autocast_scope(dtype):
         yield
     finally:
         _AUTOCAST.dtype = previous
+
+
+_NUMBERS = (bool, int, float)
 
 
 class Node:
@@ -74,7 +77,15 @@ class Function:
         Returns one Tensor, or a tuple of Tensors when ``forward`` returns several arrays.
         """
         like = next((i.data for i in inputs if isinstance(i, Tensor)), None)
-        tensors = [i if isinstance(i, Tensor) else Tensor(as_array(i, like)) for i in inputs]
+        # Python numbers follow the first array even when no input is a Tensor (a raw device
+        # array), so that on the GPU they stay kernel arguments instead of being uploaded.
+        number_like = like if like is not None else next(filter(is_array, inputs), None)
+        tensors = [
+            i
+            if isinstance(i, Tensor)
+            else Tensor(as_array(i, number_like if isinstance(i, _NUMBERS) else like))
+            for i in inputs
+        ]
         cast_to = getattr(_AUTOCAST, "dtype", None)
         if cast_to is not None and cls is not _AutocastRead:
             tensors = [_autocast(t, cast_to) for t in tensors]
@@ -103,7 +114,11 @@ def _same_device(arrays):
     xp = get_array_module(*arrays)
     if xp is np:
         return arrays
-    return [a if get_array_module(a) is xp else asarray(a, xp=xp) for a in arrays]
+    # NumPy scalars (Python numbers met by device arrays) stay kernel arguments
+    return [
+        a if isinstance(a, np.generic) or get_array_module(a) is xp else asarray(a, xp=xp)
+        for a in arrays
+    ]
 
 
 class _AutocastRead(Function):

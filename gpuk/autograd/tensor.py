@@ -90,6 +90,10 @@ def as_array(value, like=None):
         if like is not None and value.dtype.kind == "f" and like.dtype.kind == "f":
             return asarray(value, dtype=like.dtype, xp=_module_of(like))
         return asarray(value, xp=_module_of(like) if like is not None else None)
+    if isinstance(value, (bool, int, float)) and _on_device(like):
+        # A NumPy scalar is a kernel argument on the GPU; a 0-d device array would be a
+        # host-to-device copy in every op that meets a Python number.
+        return np.asarray(value, dtype=_scalar_dtype(value, like))[()]
     dtype = None
     if like is not None and like.dtype.kind in "fc":
         dtype = like.dtype
@@ -102,6 +106,16 @@ def as_array(value, like=None):
 
 def _module_of(array):
     return get_array_module(array)
+
+
+def _on_device(like):
+    return like is not None and not isinstance(like, (np.ndarray, np.generic)) and is_array(like)
+
+
+def _scalar_dtype(value, like):
+    if like.dtype.kind in "fc":
+        return like.dtype
+    return floatx() if isinstance(value, float) else None
 
 
 def as_tensor(value, like=None):

@@ -23,7 +23,9 @@ class Variable(Tensor):
         if callable(initial_value) and not isinstance(initial_value, Tensor):
             initial_value = initial_value()
         value = as_array(initial_value)
-        super().__init__(value.astype(dtype) if dtype is not None else value.copy())
+        # A C-contiguous copy: astype keeps a Fortran layout (an orthogonal initializer's
+        # transposed Q), which fused kernels such as multi-tensor Adam cannot take.
+        super().__init__(value.astype(dtype or value.dtype, order="C", copy=True))
         self.trainable = bool(trainable)
         self.name = name or f"variable_{next(_unique)}"
         self.path = self.name
@@ -49,6 +51,8 @@ class Variable(Tensor):
                     f"{self.path!r} of shape {self.shape}"
                 )
             new = new.reshape(self.data.shape)
+        if not new.flags.c_contiguous:
+            new = xp.ascontiguousarray(new)
         self.data = new
         return self
 

@@ -488,7 +488,7 @@ class Optimizer:
             self._backend_apply_gradients(grads, trainable_variables)
             for variable in trainable_variables:
                 if getattr(variable, "constraint", None) is not None:
-                    variable.assign(variable.constraint(variable))
+                    _constrain(variable)
         # Kept a host array (not ``assign``, which would route a NumPy scalar via the device).
         self._iterations.data = np.asarray(self._iterations.data + 1, dtype=np.int64)
 
@@ -725,3 +725,20 @@ def clip_by_global_norm(values, clip_norm):
 def resolve_epsilon(epsilon):
     """Keras 2 scripts pass ``epsilon=None`` meaning the backend's ``epsilon()``."""
     return _backend_epsilon() if epsilon is None else epsilon
+
+
+def _constrain(variable):
+    """Apply the variable's constraint, writing in place when the layout allows: fused kernels
+    cache tables of the variables' device addresses, which a new array would invalidate."""
+    value = variable.constraint(variable)
+    data = value.data if isinstance(value, Tensor) else value
+    if (
+        is_array(data)
+        and tuple(data.shape) == tuple(variable.data.shape)
+        and get_array_module(data) is get_array_module(variable.data)
+        and variable.data.flags.c_contiguous
+        and getattr(variable.data.flags, "writeable", True)  # CuPy's flags have no writeable
+    ):
+        variable.data[...] = data
+    else:
+        variable.assign(value)

@@ -33,7 +33,9 @@ HEADER = HERE / "cuda_emulator.h"
 CXX_FLAGS = ("-std=c++20", "-O1", "-shared", "-fPIC", "-pthread", "-w")
 
 _SCALARS = {
+    np.dtype(np.bool_): ctypes.c_bool,
     np.dtype(np.int32): ctypes.c_int32,
+    np.dtype(np.uint32): ctypes.c_uint32,
     np.dtype(np.int64): ctypes.c_int64,
     np.dtype(np.uint64): ctypes.c_uint64,
     np.dtype(np.float32): ctypes.c_float,
@@ -72,6 +74,26 @@ def _wrapper_source(filename, names):
     return "\n".join(lines) + "\n"
 
 
+def _cache():
+    cache = pathlib.Path(tempfile.gettempdir()) / "gpuk-cuda-emulator"
+    cache.mkdir(exist_ok=True)
+    return cache
+
+
+def _compile(library, source, include, label, defines=()):
+    if library.exists():
+        return
+    cpp = library.with_suffix(".cpp")
+    cpp.write_text(source)
+    partial = library.with_suffix(f".{os.getpid()}.tmp")
+    command = [os.environ.get("CXX", "g++"), *CXX_FLAGS, f"-I{include}", *defines]
+    command += [str(cpp), "-o", str(partial)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode:
+        raise RuntimeError(f"g++ failed on {label}:\n{result.stderr[-4000:]}")
+    os.replace(partial, library)
+
+
 def build(filename):
     """Compile a kernel file for the emulator (cached); return (ctypes library, names)."""
     with _lock:
@@ -83,21 +105,37 @@ def build(filename):
         digest = hashlib.sha256(source.encode())
         for path in sorted(root.glob("*.cu*")) + [HEADER]:
             digest.update(path.read_bytes())
-        cache = pathlib.Path(tempfile.gettempdir()) / "gpuk-cuda-emulator"
-        cache.mkdir(exist_ok=True)
-        library = cache / f"{pathlib.Path(filename).stem}-{digest.hexdigest()[:16]}.so"
-        if not library.exists():
-            cpp = library.with_suffix(".cpp")
-            cpp.write_text(source)
-            partial = library.with_suffix(f".{os.getpid()}.tmp")
-            command = [os.environ.get("CXX", "g++"), *CXX_FLAGS, f"-I{root}"]
-            command += [str(cpp), "-o", str(partial)]
-            result = subprocess.run(command, capture_output=True, text=True)
-            if result.returncode:
-                raise RuntimeError(f"g++ failed on kernels/{filename}:\n{result.stderr[-4000:]}")
-            os.replace(partial, library)
+        library = _cache() / f"{pathlib.Path(filename).stem}-{digest.hexdigest()[:16]}.so"
+        _compile(library, source, root, f"kernels/{filename}")
         _libraries[filename] = (ctypes.CDLL(str(library)), names)
         return _libraries[filename]
+
+
+def build_source(code, names, defines=()):
+    """Compile CUDA source text (all includes inlined) with its entry points ``names`` (name
+    expressions or ``extern "C"`` names) for the emulator; return (ctypes library, names).
+
+    ``defines`` are ``-D`` options passed on to g++ (the NVRTC options' macros).
+    """
+    names = tuple(names)
+    defines = tuple(d for d in defines if d.startswith("-D"))
+    digest = hashlib.sha256(code.encode())
+    digest.update("\0".join(names + defines).encode())
+    digest.update(HEADER.read_bytes())
+    key = ("source", digest.hexdigest())
+    with _lock:
+        if key in _libraries:
+            return _libraries[key]
+        stem = f"source-{digest.hexdigest()[:16]}"
+        cu = _cache() / f"{stem}.cu"
+        if not cu.exists():
+            partial = cu.with_suffix(f".{os.getpid()}.cu.tmp")
+            partial.write_text(code)
+            os.replace(partial, cu)
+        source = _wrapper_source(cu.name, names)
+        _compile(_cache() / f"{stem}.so", source, _cache(), "RawModule source", defines)
+        _libraries[key] = (ctypes.CDLL(str(_cache() / f"{stem}.so")), names)
+        return _libraries[key]
 
 
 class EmulatedKernel:

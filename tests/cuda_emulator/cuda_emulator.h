@@ -83,10 +83,13 @@ void launch(void (*kernel)(A...), dim3 grid, dim3 block, std::size_t shared, voi
   if (threads < 1 || threads > 1024) throw std::invalid_argument("block of 1..1024 threads");
   blockDim = block;
   gridDim = grid;
-  std::vector<uint64_t> memory(shared / 8 + 2);  // 8-byte aligned, zero-filled once
+  std::vector<uint64_t> memory(shared / 8 + 2);  // 8-byte aligned
   for (unsigned bz = 0; bz < grid.z; ++bz)
     for (unsigned by = 0; by < grid.y; ++by)
       for (unsigned bx = 0; bx < grid.x; ++bx) {
+        // Every block starts with dynamic shared memory full of NaN (all bits set), so a
+        // read before the first write shows in the results instead of reading zeros.
+        std::memset(memory.data(), 0xFF, memory.size() * sizeof(uint64_t));
         Block state(threads);
         state.shared = reinterpret_cast<unsigned char*>(memory.data());
         for (int w = 0; w < threads; w += 32)

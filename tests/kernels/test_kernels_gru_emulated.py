@@ -14,10 +14,15 @@ from gpuk.ops.fused import gru as fused_gru
 from gpuk.ops.fused import launch
 from tests import cuda_emulator
 
-pytestmark = pytest.mark.skipif(
-    cuda_emulator.unavailable_reason() is not None,
-    reason=str(cuda_emulator.unavailable_reason()),
-)
+pytestmark = [
+    pytest.mark.skipif(
+        cuda_emulator.unavailable_reason() is not None,
+        reason=str(cuda_emulator.unavailable_reason()),
+    ),
+    # The emulator runs kernels over NumPy arrays: variables must land on the CPU even when
+    # the run's device is a GPU (GPUK_DEVICE=gpu, --cupy=standin).
+    pytest.mark.usefixtures("on_cpu"),
+]
 
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-11, atol=1e-12)}
 GENERIC_NAMES = {"hard_sigmoid_tf": "hard_sigmoid_legacy"}

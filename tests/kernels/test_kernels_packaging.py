@@ -47,3 +47,20 @@ def test_wheel_contains_kernel_files(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     packaged = sorted(p.name for p in (build / "gpuk" / "_kernels").iterdir())
     assert packaged == ["__init__.py"] + kernels.kernel_files()
+
+
+def _extras():
+    tomllib = pytest.importorskip("tomllib")
+
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]["optional-dependencies"]
+
+
+def test_gpu_extras_bring_the_cuda_headers():
+    # CuPy 14 wheels ship no CUDA headers: without [ctk] every kernel compile fails with
+    # "Failed to find CUDA headers", CuPy's own elementwise kernels included.
+    extras = _extras()
+    assert any(r.replace(" ", "").startswith("cupy-cuda12x[ctk]") for r in extras["cuda12"])
+    assert any(r.replace(" ", "").startswith("cupy-cuda13x[ctk]") for r in extras["cuda13"])
+    dockerfile = (ROOT / "docker" / "Dockerfile.cuda").read_text()
+    assert '".[cuda12' in dockerfile

@@ -10,6 +10,9 @@ import gpuk
 from gpuk._array import to_numpy
 from gpuk.layers import recurrent as rl
 
+# Part of the GPU-branch subset CI runs under the CuPy stand-in (docs/gpu-standin.md).
+pytestmark = pytest.mark.standin
+
 DATA = os.path.join(os.path.dirname(__file__), "data", "recurrent_reference.npz")
 REF = np.load(DATA)
 CASES = json.loads(str(REF["cases"]))

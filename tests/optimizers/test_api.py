@@ -479,9 +479,15 @@ def test_tf_keras_legacy_and_experimental_namespaces():
     assert optimizers.experimental.AdamW is optimizers.AdamW
 
 
-def test_fused_true_without_the_kernel_is_an_error():
-    v = gpuk.Variable(np.zeros((2,), dtype="float32"))
-    opt = optimizers.Adam()
+def test_fused_true_needs_the_gpu(xp):
+    """NumPy: fused=True is an error that says why. CuPy: it takes the fused kernel."""
+    v = gpuk.Variable(xp.zeros((2,), dtype="float32"))
+    opt = optimizers.Adam(learning_rate=0.5)
     opt.fused = True
-    with pytest.raises(RuntimeError, match="fused"):
-        opt.apply_gradients([(np.ones((2,), dtype="float32"), v)])
+    grads = [(xp.ones((2,), dtype="float32"), v)]
+    if xp is np:
+        with pytest.raises(RuntimeError, match="fused"):
+            opt.apply_gradients(grads)
+        return
+    opt.apply_gradients(grads)
+    np.testing.assert_allclose(v.numpy(), [-0.5, -0.5], rtol=1e-5)

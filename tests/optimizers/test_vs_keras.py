@@ -10,6 +10,9 @@ import pytest
 import gpuk
 from gpuk import optimizers
 
+# Part of the GPU-branch subset CI runs under the CuPy stand-in (docs/gpu-standin.md).
+pytestmark = pytest.mark.standin
+
 REFERENCE = np.load(os.path.join(os.path.dirname(__file__), "data", "reference.npz"))
 META = json.loads(str(REFERENCE["meta"]))
 CASES = META["cases"]

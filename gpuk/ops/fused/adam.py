@@ -84,19 +84,41 @@ _tables = {}
 
 
 _pointer_tables = {}
+_grad_buffers = {}
+
+
+def _device_key(xp):
+    return (xp.__name__, 0 if xp is np else int(xp.cuda.Device().id))
 
 
 def _pointer_table(arrays, xp):
-    """Device table of the arrays' addresses, cached: a model's buffers rarely move, so steady
-    training steps upload nothing."""
+    """Device table of the arrays' addresses, cached by device and addresses: a model's
+    buffers do not move (variables are updated in place), so steady steps upload nothing."""
     if xp is np:
         return np.asarray([a.ctypes.data for a in arrays], np.uint64)
-    addresses = tuple(int(a.data.ptr) for a in arrays)
+    addresses = _device_key(xp) + tuple(int(a.data.ptr) for a in arrays)
     if addresses not in _pointer_tables:
         if len(_pointer_tables) > 64:
             _pointer_tables.clear()
-        _pointer_tables[addresses] = xp.asarray(np.asarray(addresses, np.uint64))
+        _pointer_tables[addresses] = xp.asarray(np.asarray(addresses[2:], np.uint64))
     return _pointer_tables[addresses]
+
+
+def _staged_grads(grads, sizes, dtype, xp):
+    """The gradients copied (one launch) into a flat buffer kept per device, dtype and sizes:
+    fresh gradient arrays live at new addresses every step, the buffer's views do not."""
+    key = _device_key(xp) + (np.dtype(dtype).str, tuple(sizes))
+    if key not in _grad_buffers:
+        if len(_grad_buffers) > 16:
+            _grad_buffers.clear()
+        _grad_buffers[key] = xp.empty((sum(sizes),), dtype=dtype)
+    buffer = _grad_buffers[key]
+    xp.concatenate([g.reshape(-1) for g in grads], out=buffer)
+    views, offset = [], 0
+    for size in sizes:
+        views.append(buffer[offset : offset + size])
+        offset += size
+    return views
 
 
 def adam_step_fused(
@@ -143,12 +165,15 @@ def _launch_adam(params, grads, ms, vs, vhats, alpha, beta_1, beta_2, epsilon, a
     """
     xp = _array.get_array_module(params[0])
     dtype = params[0].dtype
-    grads = [xp.ascontiguousarray(g, dtype=dtype) for g in grads]
     vhats = vhats if amsgrad else vs
     sizes = [int(p.size) for p in params]
-    tensor_index, start = launch.adam_chunks(sizes)
-    key = (xp.__name__, tuple(sizes))
+    if xp is np:
+        grads = [xp.ascontiguousarray(g, dtype=dtype) for g in grads]
+    else:
+        grads = _staged_grads(grads, sizes, dtype, xp)
+    key = _device_key(xp) + (tuple(sizes),)
     if key not in _tables:
+        tensor_index, start = launch.adam_chunks(sizes)
         _tables[key] = (
             xp.asarray(np.asarray(sizes, np.int64)),
             xp.asarray(tensor_index),
