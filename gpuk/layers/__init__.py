@@ -1,6 +1,7 @@
 """Keras layers: ``from gpuk.layers import Input, Dense, GRU, Dropout, concatenate``."""
 
 from gpuk import backend as _backend
+from gpuk.layers import preprocessing as _preprocessing
 from gpuk.layers.base import InputSpec, KerasTensor, Layer, clear_session
 from gpuk.layers.core import (
     Activation,
@@ -33,6 +34,16 @@ from gpuk.layers.merging import (
     minimum,
     multiply,
     subtract,
+)
+from gpuk.layers.preprocessing import (
+    CategoryEncoding,
+    Discretization,
+    HashedCrossing,
+    Hashing,
+    IntegerLookup,
+    Normalization,
+    StringLookup,
+    TextVectorization,
 )
 from gpuk.layers.recurrent import (
     GRU,
@@ -68,6 +79,7 @@ for _cls in (
     Maximum,
     Minimum,
     Dot,
+    *[globals()[_n] for _n in _preprocessing.__all__ if _n != "PreprocessingLayer"],
 ):
     register_layer_class(_cls)
 del _cls
@@ -75,6 +87,7 @@ del _cls
 _backend._register_clear_session_hook(clear_session)
 
 __all__ = [
+    *[_n for _n in _preprocessing.__all__ if _n != "PreprocessingLayer"],
     "Bidirectional",
     "GRU",
     "GRUCell",

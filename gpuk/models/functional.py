@@ -383,7 +383,10 @@ class Functional(Model):
 def _to_tensor(value, dtype):
     from gpuk._array import asarray
 
-    array = asarray(value.data if isinstance(value, Tensor) else value)
+    data = value.data if isinstance(value, Tensor) else value
+    if dtype == "string" or isinstance(data, np.ndarray) and data.dtype.kind in "OUS":
+        return Tensor(np.asarray(data))  # strings stay on the host (preprocessing inputs)
+    array = asarray(data)
     if array.dtype.kind == "f" and np.dtype(dtype).kind == "f" and array.dtype != dtype:
         array = array.astype(dtype)
     return Tensor(array)

@@ -53,8 +53,14 @@ def to_device(value, xp=None):
     if isinstance(value, Tensor):
         return value.data
     array = value if is_array(value) else np.asarray(value)
+    if array.dtype.kind in "US" or array.dtype == object and _holds_strings(array):
+        return array  # strings stay on the host: preprocessing layers turn them into numbers
     dtype = floatx() if array.dtype.kind == "f" or array.dtype == object else None
     return asarray(array, dtype=dtype, xp=xp)
+
+
+def _holds_strings(array):
+    return array.size > 0 and isinstance(array.reshape(-1)[0], (str, bytes))
 
 
 def num_samples(arrays, what="inputs"):
@@ -167,7 +173,14 @@ class ArrayBatches:
     def _take(arrays, index):
         if arrays is None:
             return None
-        return [None if a is None else a[index] for a in arrays]
+        return [None if a is None else a[_index_for(a, index)] for a in arrays]
+
+
+def _index_for(array, index):
+    """Host (string) arrays are indexed with a host copy of a device index."""
+    if isinstance(array, np.ndarray) and not isinstance(index, slice):
+        return to_numpy(index)
+    return index
 
 
 class GeneratorBatches:

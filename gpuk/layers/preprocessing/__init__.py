@@ -1,0 +1,23 @@
+"""Keras 3's preprocessing layers: lookup and encoding, text, numeric, image and audio.
+
+See ``docs/preprocessing.md``. Lookups, hashing and text processing run on the host (strings
+never go to a GPU); numeric and image layers run on the array module of their inputs.
+"""
+
+from gpuk.layers.preprocessing.base import PreprocessingLayer
+from gpuk.layers.preprocessing.categorical import CategoryEncoding, HashedCrossing, Hashing
+from gpuk.layers.preprocessing.lookup import IntegerLookup, StringLookup
+from gpuk.layers.preprocessing.numeric import Discretization, Normalization
+from gpuk.layers.preprocessing.text import TextVectorization
+
+__all__ = [
+    "CategoryEncoding",
+    "Discretization",
+    "HashedCrossing",
+    "Hashing",
+    "IntegerLookup",
+    "Normalization",
+    "PreprocessingLayer",
+    "StringLookup",
+    "TextVectorization",
+]
