@@ -357,6 +357,10 @@ def _children(obj):
             isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value)
         ):
             out.append((attr, list(value)))
+    extra = getattr(obj, "_saveable_children", None)
+    if extra is not None:
+        # Private sub-layers Keras tracks too (TextVectorization's ``_lookup_layer``).
+        out = sorted(out + list(extra()), key=lambda item: item[0])
     return out
 
 

@@ -325,6 +325,10 @@ class TextVectorization(PreprocessingLayer):
             config["ngrams"] = tuple(config["ngrams"])
         return cls(**config)
 
+    def _saveable_children(self):
+        """Keras saves the inner lookup layer as a child at ``<path>/_lookup_layer``."""
+        return [("_lookup_layer", self._lookup_layer)]
+
     def save_own_variables(self, store):
         self._lookup_layer.save_own_variables(store)
 

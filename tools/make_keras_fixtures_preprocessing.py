@@ -1,0 +1,215 @@
+"""Fixtures for gpuk's preprocessing layers, computed by Keras 3.15 itself.
+
+Keras's lookup, hashing and text layers need TensorFlow, so this script runs twice:
+
+    KERAS_BACKEND=tensorflow <venv with keras 3.15.1 + tensorflow-cpu>/bin/python \
+        tools/make_keras_fixtures_preprocessing.py text
+    KERAS_BACKEND=jax /work/kvenv/bin/python tools/make_keras_fixtures_preprocessing.py image
+
+Writes ``tests/fixtures/keras/preprocessing/{text,image}.npz`` (inputs/outputs by case name),
+``names.json`` (Keras's preprocessing layer names) and a ``.keras`` file of adapted layers.
+"""
+
+import json
+import os
+import sys
+
+import keras
+import numpy as np
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "keras", "preprocessing")
+
+
+def text_cases():
+    L = keras.layers
+    cases = {}
+    words = np.array([["cat", "dog", "cat"], ["fish", "cat", "bird"], ["dog", "eel", "cat"]])
+
+    def add(name, layer, x, adapt=None):
+        if adapt is not None:
+            layer.adapt(adapt)
+        out = np.asarray(layer(x))
+        if out.dtype == object:
+            out = np.vectorize(lambda v: v.decode() if isinstance(v, bytes) else str(v))(out)
+        cases[name] = (x, out, layer)
+
+    add("string_int", L.StringLookup(), words[:2], adapt=words)
+    add(
+        "string_int_mask_oov2",
+        L.StringLookup(mask_token="", num_oov_indices=2),
+        np.array([["", "cat", "zebra", "yak"]]),
+        adapt=words,
+    )
+    add("string_multi_hot", L.StringLookup(output_mode="multi_hot"), words, adapt=words)
+    add("string_count", L.StringLookup(output_mode="count"), words, adapt=words)
+    add("string_one_hot", L.StringLookup(output_mode="one_hot"), words[:, :1], adapt=words)
+    add("string_tf_idf", L.StringLookup(output_mode="tf_idf"), words, adapt=words)
+    add("string_max_tokens", L.StringLookup(max_tokens=3), words, adapt=words)
+    add(
+        "string_vocab_invert",
+        L.StringLookup(vocabulary=["a", "b", "c"], invert=True),
+        np.array([[1, 2, 3, 0]]),
+    )
+    ints = np.array([[12, 36, 1138, 42], [42, 1000, 36, 7]])
+    add("integer_int", L.IntegerLookup(), ints, adapt=ints)
+    add(
+        "integer_vocab_oov3",
+        L.IntegerLookup(vocabulary=[12, 36, 1138, 42], num_oov_indices=3),
+        ints,
+    )
+    add(
+        "integer_multi_hot_mask",
+        L.IntegerLookup(mask_token=0, output_mode="multi_hot"),
+        np.array([[0, 12, 36]]),
+        adapt=ints,
+    )
+    add("category_multi_hot", L.CategoryEncoding(num_tokens=5), np.array([[0, 1], [3, 3]]))
+    add(
+        "category_one_hot",
+        L.CategoryEncoding(num_tokens=5, output_mode="one_hot"),
+        np.array([1, 4, 0]),
+    )
+    add(
+        "category_count",
+        L.CategoryEncoding(num_tokens=5, output_mode="count"),
+        np.array([[0, 1, 1], [3, 3, 4]]),
+    )
+    strs = np.array([["a"], ["bcd"], ["hello world"], ["x" * 40], ["y" * 100]])
+    add("hashing_str", L.Hashing(num_bins=13), strs)
+    add("hashing_salt", L.Hashing(num_bins=13, salt=[7, 99]), strs)
+    add("hashing_mask_int", L.Hashing(num_bins=6, mask_value=0), np.array([[0, 5, 17, -4]]))
+    add(
+        "hashing_multi_hot",
+        L.Hashing(num_bins=6, output_mode="multi_hot"),
+        np.array([["a", "b"], ["c", "a"]]),
+    )
+    cross = L.HashedCrossing(num_bins=11)
+    cases["hashed_crossing"] = (
+        (np.array(["A", "B", "C"]), np.array([101, 7, 3])),
+        np.asarray(cross((np.array(["A", "B", "C"]), np.array([101, 7, 3])))),
+        cross,
+    )
+    x = np.array([[0.1, 5.0, -2.0], [0.7, 3.0, 1.5], [0.2, 9.0, 0.0], [0.4, 1.0, 2.0]], "float32")
+    add("normalization", L.Normalization(), x, adapt=x)
+    add("normalization_axis_none_invert", L.Normalization(axis=None, invert=True), x, adapt=x)
+    add("normalization_given", L.Normalization(mean=[1.0, 2.0, 3.0], variance=[4.0, 1.0, 0.25]), x)
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(500, 1)).astype("float32")
+    add("discretization_adapt", L.Discretization(num_bins=4), data[:10], adapt=data)
+    add(
+        "discretization_bins_one_hot",
+        L.Discretization(bin_boundaries=[0.0, 1.0], output_mode="one_hot"),
+        np.array([-1.0, 0.5, 2.0]),
+    )
+    texts = np.array(["The cat sat on the mat.", "the DOG ate the cat's hat!", "Hello, world"])
+    add("text_int", L.TextVectorization(output_sequence_length=7), texts, adapt=texts)
+    add("text_int_ragged_pad", L.TextVectorization(), texts, adapt=texts)
+    add(
+        "text_bigram_multi_hot",
+        L.TextVectorization(ngrams=2, output_mode="multi_hot", max_tokens=12),
+        texts,
+        adapt=texts,
+    )
+    add("text_tf_idf", L.TextVectorization(output_mode="tf_idf"), texts, adapt=texts)
+    add(
+        "text_count_char",
+        L.TextVectorization(split="character", output_mode="count", standardize="lower"),
+        texts,
+        adapt=texts,
+    )
+    add(
+        "text_vocab",
+        L.TextVectorization(vocabulary=["the", "cat"], output_sequence_length=4),
+        texts,
+    )
+    arrays, meta = {}, {}
+    for name, (x, out, layer) in cases.items():
+        if isinstance(x, tuple):
+            for i, xi in enumerate(x):
+                arrays[f"{name}__x{i}"] = xi
+        else:
+            arrays[f"{name}__x"] = x
+        arrays[f"{name}__y"] = out
+        meta[name] = {"vocabulary": _vocab(layer), "config": _config(layer)}
+    np.savez(os.path.join(OUT, "text.npz"), **arrays)
+    with open(os.path.join(OUT, "text_meta.json"), "w") as f:
+        json.dump(meta, f, indent=1, sort_keys=True, default=str)
+    _adapted_model()
+
+
+def _vocab(layer):
+    if hasattr(layer, "get_vocabulary"):
+        return [v if isinstance(v, str) else int(v) for v in layer.get_vocabulary()]
+    if hasattr(layer, "bin_boundaries"):
+        return [float(b) for b in layer.bin_boundaries]
+    return None
+
+
+def _config(layer):
+    config = layer.get_config()
+    return {
+        k: v for k, v in config.items() if k in ("output_mode", "max_tokens", "vocabulary_size")
+    }
+
+
+def _adapted_model():
+    """A model of adapted layers saved by Keras (loaded by gpuk's tests)."""
+    L = keras.layers
+    words = np.array([["cat"], ["dog"], ["cat"], ["eel"]])
+    s_in = keras.Input((1,), dtype="string", name="animal")
+    lookup = L.StringLookup(output_mode="multi_hot", name="lookup")
+    lookup.adapt(words)
+    t_in = keras.Input((), dtype="string", name="text")
+    text = L.TextVectorization(output_mode="tf_idf", name="text_vec")
+    text.adapt(np.array(["a b c", "b c", "c d"]))
+    n_in = keras.Input((2,), name="num")
+    norm = L.Normalization(name="norm")
+    norm.adapt(np.array([[1.0, 2.0], [3.0, 6.0]], "float32"))
+    merged = L.Concatenate()([lookup(s_in), text(t_in), norm(n_in)])
+    out = L.Dense(1, kernel_initializer="ones", name="out")(merged)
+    model = keras.Model([s_in, t_in, n_in], out)
+    model.save(os.path.join(OUT, "adapted_layers.keras"))
+    x = [
+        np.array([["cat"], ["zebra"]]),
+        np.array(["a c", "d d"]),
+        np.array([[2.0, 4.0], [0.0, 1.0]], "float32"),
+    ]
+    np.savez(
+        os.path.join(OUT, "adapted_layers_io.npz"),
+        x0=x[0],
+        x1=x[1],
+        x2=x[2],
+        y=np.asarray(
+            model(
+                [
+                    keras.ops.convert_to_tensor(a)
+                    if a.dtype.kind == "f"
+                    else __import__("tensorflow").constant(a)
+                    for a in x
+                ]
+            )
+        ),
+    )
+
+
+def names():
+    found = sorted(
+        n
+        for n in dir(keras.layers)
+        if isinstance(getattr(keras.layers, n), type)
+        and "preprocessing" in getattr(keras.layers, n).__module__
+    )
+    with open(os.path.join(OUT, "names.json"), "w") as f:
+        json.dump({"keras_version": keras.__version__, "names": found}, f, indent=1)
+
+
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    what = sys.argv[1] if len(sys.argv) > 1 else "text"
+    if what == "text":
+        text_cases()
+    else:
+        names()
+        from make_keras_fixtures_preprocessing_image import image_cases  # noqa: E402
+
+        image_cases(OUT)
