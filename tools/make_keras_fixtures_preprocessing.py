@@ -192,6 +192,88 @@ def _adapted_model():
     )
 
 
+def image_cases():
+    """Deterministic image layers, and random ones with a fixed transformation."""
+    L = keras.layers
+    rng = np.random.default_rng(0)
+    img = (rng.random((2, 9, 11, 3)) * 255).astype("float32")
+    small = (rng.random((1, 5, 6, 3)) * 255).astype("float32")
+    arrays = {"img": img, "small": small}
+
+    def run(name, layer, x, transformation=None):
+        if transformation is None:
+            out = layer(x)
+        else:
+            out = layer.transform_images(
+                keras.ops.convert_to_tensor(x), transformation, training=True
+            )
+        arrays[name] = np.asarray(out)
+
+    run("resizing_up", L.Resizing(13, 17), small)
+    run("resizing_down", L.Resizing(4, 5), img)
+    run("resizing_nearest", L.Resizing(7, 8, interpolation="nearest"), img)
+    run("resizing_crop", L.Resizing(6, 6, crop_to_aspect_ratio=True), img)
+    run("resizing_pad", L.Resizing(6, 6, pad_to_aspect_ratio=True), img)
+    run("center_crop", L.CenterCrop(5, 7), img)
+    run("center_crop_up", L.CenterCrop(8, 8), small)
+    run(
+        "flip_h",
+        L.RandomFlip("horizontal"),
+        img,
+        {"flips": np.array([True, False]).reshape(2, 1, 1, 1)},
+    )
+    run("flip_hv", L.RandomFlip(), img, {"flips": np.array([False, True]).reshape(2, 1, 1, 1)})
+    for mode in ("reflect", "wrap", "constant", "nearest"):
+        run(f"rotation_{mode}", L.RandomRotation((0.1, 0.1), fill_mode=mode, fill_value=7.0), img)
+        run(f"zoom_{mode}", L.RandomZoom((0.3, 0.3), (-0.2, -0.2), fill_mode=mode), img)
+        run(
+            f"translation_{mode}",
+            L.RandomTranslation((0.2, 0.2), (-0.3, -0.3), fill_mode=mode),
+            img,
+        )
+    run(
+        "contrast",
+        L.RandomContrast((0.5, 0.5)),
+        img,
+        {"contrast_factor": np.array([0.5, 1.7]).reshape(2, 1, 1, 1)},
+    )
+    run("brightness", L.RandomBrightness((0.2, 0.2)), img)
+    run("grayscale", L.RandomGrayscale(1.0), img, np.array([True, False]).reshape(2, 1, 1, 1))
+    run("invert", L.RandomInvert(), img, {"apply_inversion": np.array([True, False])})
+    run(
+        "solarization",
+        L.Solarization(),
+        img,
+        {
+            "additions": np.full((2, 1, 1, 1), 20.0, "float32"),
+            "thresholds": np.full((2, 1, 1, 1), 128.0, "float32"),
+        },
+    )
+    run("posterization", L.RandomPosterization(3), img, {"shift_factor": np.array([5, 2], "uint8")})
+    run("auto_contrast", L.AutoContrast(), img)
+    run(
+        "color_degeneration",
+        L.RandomColorDegeneration(0.5),
+        img,
+        {"factor": np.array([0.25, 0.75], "float32").reshape(2, 1, 1, 1)},
+    )
+    run(
+        "saturation",
+        L.RandomSaturation(0.5),
+        img / 255.0,
+        {"factor": np.array([0.3, 2.0], "float32")},
+    )
+    run("hue", L.RandomHue(0.5), img, {"factor": np.array([0.2, -0.1], "float32")})
+    run("sharpness", L.RandomSharpness(0.5), img, {"factor": np.array([0.1, 0.9], "float32")})
+    run(
+        "shear",
+        L.RandomShear(0.2, 0.1),
+        img,
+        {"shear_factor": np.array([[0.2, 0.0], [-0.1, 0.1]], "float32")},
+    )
+    np.savez(os.path.join(OUT, "image.npz"), **arrays)
+
+
 def names():
     found = sorted(
         n
@@ -210,6 +292,4 @@ if __name__ == "__main__":
         text_cases()
     else:
         names()
-        from make_keras_fixtures_preprocessing_image import image_cases  # noqa: E402
-
-        image_cases(OUT)
+        image_cases()

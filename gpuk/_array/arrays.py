@@ -54,3 +54,18 @@ def cupy_erf():
     except Exception:  # an install without cupyx.scipy: the portable series is used
         return None
     return erf
+
+
+def ndimage(xp):
+    """``scipy.ndimage`` for NumPy arrays, ``cupyx.scipy.ndimage`` for CuPy arrays.
+
+    Image preprocessing layers interpolate with these (``map_coordinates``), so the same code
+    runs on either device. SciPy is imported only when an image layer first needs it.
+    """
+    if xp is np:
+        import scipy.ndimage
+
+        return scipy.ndimage
+    import cupyx.scipy.ndimage
+
+    return cupyx.scipy.ndimage

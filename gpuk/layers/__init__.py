@@ -35,16 +35,7 @@ from gpuk.layers.merging import (
     multiply,
     subtract,
 )
-from gpuk.layers.preprocessing import (
-    CategoryEncoding,
-    Discretization,
-    HashedCrossing,
-    Hashing,
-    IntegerLookup,
-    Normalization,
-    StringLookup,
-    TextVectorization,
-)
+from gpuk.layers.preprocessing import *  # noqa: F403  (the names in its __all__)
 from gpuk.layers.recurrent import (
     GRU,
     LSTM,

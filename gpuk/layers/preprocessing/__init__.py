@@ -6,11 +6,55 @@ never go to a GPU); numeric and image layers run on the array module of their in
 
 from gpuk.layers.preprocessing.base import PreprocessingLayer
 from gpuk.layers.preprocessing.categorical import CategoryEncoding, HashedCrossing, Hashing
+from gpuk.layers.preprocessing.image_color import (
+    AutoContrast,
+    RandomBrightness,
+    RandomColorDegeneration,
+    RandomColorJitter,
+    RandomContrast,
+    RandomGrayscale,
+    RandomHue,
+    RandomInvert,
+    RandomPosterization,
+    RandomSaturation,
+    RandomSharpness,
+    Solarization,
+)
+from gpuk.layers.preprocessing.image_geometry import (
+    CenterCrop,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomShear,
+    RandomTranslation,
+    RandomZoom,
+    Resizing,
+)
 from gpuk.layers.preprocessing.lookup import IntegerLookup, StringLookup
 from gpuk.layers.preprocessing.numeric import Discretization, Normalization
 from gpuk.layers.preprocessing.text import TextVectorization
 
 __all__ = [
+    "AutoContrast",
+    "CenterCrop",
+    "RandomBrightness",
+    "RandomColorDegeneration",
+    "RandomColorJitter",
+    "RandomContrast",
+    "RandomCrop",
+    "RandomFlip",
+    "RandomGrayscale",
+    "RandomHue",
+    "RandomInvert",
+    "RandomPosterization",
+    "RandomRotation",
+    "RandomSaturation",
+    "RandomSharpness",
+    "RandomShear",
+    "RandomTranslation",
+    "RandomZoom",
+    "Resizing",
+    "Solarization",
     "CategoryEncoding",
     "Discretization",
     "HashedCrossing",

@@ -1,0 +1,112 @@
+"""Image layers against Keras 3.15 (JAX backend): deterministic layers, and random layers with
+a pinned factor or a fixed transformation. Fixtures: tools/make_keras_fixtures_preprocessing.py.
+"""
+
+import os
+
+import numpy as np
+import pytest
+
+from gpuk import layers as L
+
+HERE = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "keras", "preprocessing")
+DATA = np.load(os.path.join(HERE, "image.npz"))
+IMG, SMALL = DATA["img"], DATA["small"]
+
+CASES = {
+    "resizing_up": (lambda: L.Resizing(13, 17), SMALL, None),
+    "resizing_down": (lambda: L.Resizing(4, 5), IMG, None),
+    "resizing_nearest": (lambda: L.Resizing(7, 8, interpolation="nearest"), IMG, None),
+    "resizing_crop": (lambda: L.Resizing(6, 6, crop_to_aspect_ratio=True), IMG, None),
+    "resizing_pad": (lambda: L.Resizing(6, 6, pad_to_aspect_ratio=True), IMG, None),
+    "center_crop": (lambda: L.CenterCrop(5, 7), IMG, None),
+    "center_crop_up": (lambda: L.CenterCrop(8, 8), SMALL, None),
+    "flip_h": (
+        lambda: L.RandomFlip("horizontal"),
+        IMG,
+        {"flips": np.array([True, False]).reshape(2, 1, 1, 1)},
+    ),
+    "flip_hv": (
+        lambda: L.RandomFlip(),
+        IMG,
+        {"flips": np.array([False, True]).reshape(2, 1, 1, 1)},
+    ),
+    "contrast": (
+        lambda: L.RandomContrast((0.5, 0.5)),
+        IMG,
+        {"contrast_factor": np.array([0.5, 1.7]).reshape(2, 1, 1, 1)},
+    ),
+    "brightness": (lambda: L.RandomBrightness((0.2, 0.2)), IMG, None),
+    "grayscale": (lambda: L.RandomGrayscale(1.0), IMG, np.array([True, False]).reshape(2, 1, 1, 1)),
+    "invert": (lambda: L.RandomInvert(), IMG, {"apply_inversion": np.array([True, False])}),
+    "solarization": (
+        lambda: L.Solarization(),
+        IMG,
+        {
+            "additions": np.full((2, 1, 1, 1), 20.0, "float32"),
+            "thresholds": np.full((2, 1, 1, 1), 128.0, "float32"),
+        },
+    ),
+    "posterization": (
+        lambda: L.RandomPosterization(3),
+        IMG,
+        {"shift_factor": np.array([5, 2], "uint8")},
+    ),
+    "auto_contrast": (lambda: L.AutoContrast(), IMG, None),
+    "color_degeneration": (
+        lambda: L.RandomColorDegeneration(0.5),
+        IMG,
+        {"factor": np.array([0.25, 0.75], "float32").reshape(2, 1, 1, 1)},
+    ),
+    "saturation": (
+        lambda: L.RandomSaturation(0.5),
+        IMG / 255.0,
+        {"factor": np.array([0.3, 2.0], "float32")},
+    ),
+    "hue": (lambda: L.RandomHue(0.5), IMG, {"factor": np.array([0.2, -0.1], "float32")}),
+    "sharpness": (
+        lambda: L.RandomSharpness(0.5),
+        IMG,
+        {"factor": np.array([0.1, 0.9], "float32")},
+    ),
+    "shear": (
+        lambda: L.RandomShear(0.2, 0.1),
+        IMG,
+        {"shear_factor": np.array([[0.2, 0.0], [-0.1, 0.1]], "float32")},
+    ),
+}
+for _mode in ("reflect", "wrap", "constant", "nearest"):
+    CASES[f"rotation_{_mode}"] = (
+        lambda m=_mode: L.RandomRotation((0.1, 0.1), fill_mode=m, fill_value=7.0),
+        IMG,
+        None,
+    )
+    CASES[f"zoom_{_mode}"] = (
+        lambda m=_mode: L.RandomZoom((0.3, 0.3), (-0.2, -0.2), fill_mode=m),
+        IMG,
+        None,
+    )
+    CASES[f"translation_{_mode}"] = (
+        lambda m=_mode: L.RandomTranslation((0.2, 0.2), (-0.3, -0.3), fill_mode=m),
+        IMG,
+        None,
+    )
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_image_layer_matches_keras(name, xp):
+    make, x, transformation = CASES[name]
+    layer = make()
+    x = xp.asarray(x.astype("float32"))
+    if transformation is None:
+        out = layer(x).data
+    else:
+        out = layer.transform_images(x, transformation, training=True)
+    got = np.asarray(out.get() if hasattr(out, "get") else out)
+    np.testing.assert_allclose(got, DATA[name], rtol=1e-4, atol=2e-3)
+
+
+def test_random_layers_are_identity_outside_training():
+    for layer in (L.RandomFlip(), L.RandomRotation(0.3), L.RandomZoom(0.3), L.RandomContrast(0.5)):
+        out = layer(IMG, training=False).numpy()
+        np.testing.assert_array_equal(out, IMG)
