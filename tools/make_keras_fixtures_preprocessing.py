@@ -272,6 +272,46 @@ def image_cases():
         {"shear_factor": np.array([[0.2, 0.0], [-0.1, 0.1]], "float32")},
     )
     np.savez(os.path.join(OUT, "image.npz"), **arrays)
+    audio_cases()
+
+
+def audio_cases():
+    L = keras.layers
+    rng = np.random.default_rng(1)
+    signal = rng.normal(size=(2, 1000)).astype("float32")
+    stereo = rng.normal(size=(2, 300, 2)).astype("float32")
+    arrays = {"signal": signal, "stereo": stereo}
+    arrays["mel_default"] = np.asarray(
+        L.MelSpectrogram(fft_length=256, sequence_stride=64, num_mel_bins=20)(signal)
+    )
+    arrays["mel_no_db"] = np.asarray(
+        L.MelSpectrogram(
+            fft_length=128,
+            sequence_stride=50,
+            sequence_length=100,
+            num_mel_bins=16,
+            power_to_db=False,
+            window="hamming",
+            mag_exp=1.0,
+            sampling_rate=8000,
+            max_freq=3000,
+        )(signal)
+    )
+    for mode in ("log", "magnitude", "psd", "real", "imag", "angle", "stft"):
+        arrays[f"stft_{mode}"] = np.asarray(
+            L.STFTSpectrogram(mode=mode, frame_length=40, frame_step=16, fft_length=64)(stereo)
+        )
+    arrays["stft_same_expand"] = np.asarray(
+        L.STFTSpectrogram(
+            frame_length=32,
+            padding="same",
+            expand_dims=True,
+            window="hamming",
+            periodic=True,
+            scaling="spectrum",
+        )(stereo)
+    )
+    np.savez(os.path.join(OUT, "audio.npz"), **arrays)
 
 
 def names():

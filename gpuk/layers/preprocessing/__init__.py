@@ -4,6 +4,7 @@ See ``docs/preprocessing.md``. Lookups, hashing and text processing run on the h
 never go to a GPU); numeric and image layers run on the array module of their inputs.
 """
 
+from gpuk.layers.preprocessing.audio import MelSpectrogram, STFTSpectrogram
 from gpuk.layers.preprocessing.base import PreprocessingLayer
 from gpuk.layers.preprocessing.categorical import CategoryEncoding, HashedCrossing, Hashing
 from gpuk.layers.preprocessing.image_color import (
@@ -35,6 +36,8 @@ from gpuk.layers.preprocessing.numeric import Discretization, Normalization
 from gpuk.layers.preprocessing.text import TextVectorization
 
 __all__ = [
+    "MelSpectrogram",
+    "STFTSpectrogram",
     "AutoContrast",
     "CenterCrop",
     "RandomBrightness",
