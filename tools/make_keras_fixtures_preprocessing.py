@@ -271,6 +271,45 @@ def image_cases():
         img,
         {"shear_factor": np.array([[0.2, 0.0], [-0.1, 0.1]], "float32")},
     )
+    run("equalization", L.Equalization(), img)
+    run("equalization_range", L.Equalization(value_range=(0, 1), bins=64), img / 255.0)
+    run(
+        "gaussian_blur",
+        L.RandomGaussianBlur(kernel_size=(3, 5)),
+        img,
+        {
+            "should_apply_blur": np.array([True, False]),
+            "blur_factor": np.array([0.8, 1.3], "float32"),
+        },
+    )
+    run(
+        "mix_up",
+        L.MixUp(),
+        img,
+        {"mix_weight": np.array([0.3, 0.9], "float32"), "permutation_order": np.array([1, 0])},
+    )
+    masks = np.zeros((2, 9, 11, 3), bool)
+    masks[0, 2:5, 3:8] = True
+    run(
+        "erasing",
+        L.RandomErasing(),
+        img,
+        {
+            "apply_erasing": np.array([True, True]),
+            "batch_masks": masks,
+            "fill_value": np.full(img.shape, 9.0, "float32"),
+        },
+    )
+    start = np.repeat(
+        np.array([[[0.0, 0.0], [10.0, 0.0], [0.0, 8.0], [10.0, 8.0]]], "float32"), 2, axis=0
+    )
+    end = start + np.array([[[1.0, 0.5], [-1.0, 1.0], [0.5, -1.0], [-0.5, -0.5]]], "float32")
+    run(
+        "perspective",
+        L.RandomPerspective(),
+        img,
+        {"apply_perspective": np.array([True, True]), "start_points": start, "end_points": end},
+    )
     np.savez(os.path.join(OUT, "image.npz"), **arrays)
     audio_cases()
 

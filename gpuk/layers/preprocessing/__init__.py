@@ -7,6 +7,7 @@ never go to a GPU); numeric and image layers run on the array module of their in
 from gpuk.layers.preprocessing.audio import MelSpectrogram, STFTSpectrogram
 from gpuk.layers.preprocessing.base import PreprocessingLayer
 from gpuk.layers.preprocessing.categorical import CategoryEncoding, HashedCrossing, Hashing
+from gpuk.layers.preprocessing.image_augment import AugMix, RandAugment
 from gpuk.layers.preprocessing.image_color import (
     AutoContrast,
     RandomBrightness,
@@ -31,11 +32,35 @@ from gpuk.layers.preprocessing.image_geometry import (
     RandomZoom,
     Resizing,
 )
+from gpuk.layers.preprocessing.image_mix import (
+    ContrastLimitedAdaptiveHistogramEqualization,
+    CutMix,
+    Equalization,
+    MaxNumBoundingBoxes,
+    MixUp,
+    Pipeline,
+    RandomElasticTransform,
+    RandomErasing,
+    RandomGaussianBlur,
+    RandomPerspective,
+)
 from gpuk.layers.preprocessing.lookup import IntegerLookup, StringLookup
 from gpuk.layers.preprocessing.numeric import Discretization, Normalization
 from gpuk.layers.preprocessing.text import TextVectorization
 
 __all__ = [
+    "AugMix",
+    "ContrastLimitedAdaptiveHistogramEqualization",
+    "CutMix",
+    "Equalization",
+    "MaxNumBoundingBoxes",
+    "MixUp",
+    "Pipeline",
+    "RandAugment",
+    "RandomElasticTransform",
+    "RandomErasing",
+    "RandomGaussianBlur",
+    "RandomPerspective",
     "MelSpectrogram",
     "STFTSpectrogram",
     "AutoContrast",

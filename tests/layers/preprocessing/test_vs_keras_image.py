@@ -13,6 +13,11 @@ HERE = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "keras", 
 DATA = np.load(os.path.join(HERE, "image.npz"))
 IMG, SMALL = DATA["img"], DATA["small"]
 
+_MASKS = np.zeros((2, 9, 11, 3), bool)
+_MASKS[0, 2:5, 3:8] = True
+_START = np.repeat(np.array([[[0.0, 0.0], [10.0, 0.0], [0.0, 8.0], [10.0, 8.0]]]), 2, axis=0)
+_END = _START + np.array([[[1.0, 0.5], [-1.0, 1.0], [0.5, -1.0], [-0.5, -0.5]]])
+
 CASES = {
     "resizing_up": (lambda: L.Resizing(13, 17), SMALL, None),
     "resizing_down": (lambda: L.Resizing(4, 5), IMG, None),
@@ -73,6 +78,32 @@ CASES = {
         lambda: L.RandomShear(0.2, 0.1),
         IMG,
         {"shear_factor": np.array([[0.2, 0.0], [-0.1, 0.1]], "float32")},
+    ),
+    "equalization": (lambda: L.Equalization(), IMG, None),
+    "equalization_range": (lambda: L.Equalization(value_range=(0, 1), bins=64), IMG / 255.0, None),
+    "gaussian_blur": (
+        lambda: L.RandomGaussianBlur(kernel_size=(3, 5)),
+        IMG,
+        {"should_apply_blur": np.array([True, False]), "blur_factor": np.array([0.8, 1.3])},
+    ),
+    "mix_up": (
+        lambda: L.MixUp(),
+        IMG,
+        {"mix_weight": np.array([0.3, 0.9]), "permutation_order": np.array([1, 0])},
+    ),
+    "erasing": (
+        lambda: L.RandomErasing(),
+        IMG,
+        {
+            "apply_erasing": np.array([True, True]),
+            "batch_masks": _MASKS,
+            "fill_value": np.full(IMG.shape, 9.0, "float32"),
+        },
+    ),
+    "perspective": (
+        lambda: L.RandomPerspective(),
+        IMG,
+        {"apply_perspective": np.array([True, True]), "start_points": _START, "end_points": _END},
     ),
 }
 for _mode in ("reflect", "wrap", "constant", "nearest"):

@@ -1,0 +1,660 @@
+"""Mixing, erasing, blurring, perspective and histogram image layers, and Pipeline.
+
+MixUp, CutMix, RandomErasing, RandomGaussianBlur, RandomPerspective, RandomElasticTransform,
+Equalization, ContrastLimitedAdaptiveHistogramEqualization, MaxNumBoundingBoxes, Pipeline.
+Transforms follow Keras 3's formulas; random parameters come from the layer's seeded generator.
+"""
+
+import numpy as np
+
+from gpuk._array import get_array_module, ndimage
+from gpuk.autograd import Tensor
+from gpuk.layers.base import Layer
+from gpuk.layers.preprocessing.base import raw
+from gpuk.layers.preprocessing.image_base import (
+    BaseImagePreprocessingLayer,
+    affine_transform,
+    from_channels_last,
+    to_channels_last,
+)
+
+__all__ = [
+    "ContrastLimitedAdaptiveHistogramEqualization",
+    "CutMix",
+    "Equalization",
+    "MaxNumBoundingBoxes",
+    "MixUp",
+    "Pipeline",
+    "RandomElasticTransform",
+    "RandomErasing",
+    "RandomGaussianBlur",
+    "RandomPerspective",
+]
+
+
+def _range(factor, bounds, name):
+    message = (
+        f"The `{name}` argument should be a number (or a list of two numbers) in the range "
+        f"[{bounds[0]}, {bounds[1]}]. Received: {name}={factor}"
+    )
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2 or factor[0] > bounds[1] or factor[1] < bounds[0]:
+            raise ValueError(message)
+        return tuple(sorted(factor))
+    if isinstance(factor, (int, float)):
+        if factor < bounds[0] or factor > bounds[1]:
+            raise ValueError(message)
+        return (max(-abs(factor), bounds[0]), abs(factor))
+    raise ValueError(message)
+
+
+class _ChannelsLast(BaseImagePreprocessingLayer):
+    def transform_images(self, images, transformation, training=True):
+        if not training or transformation is None:
+            return images
+        x = to_channels_last(images, self.data_format)
+        return from_channels_last(self._apply(x, transformation), self.data_format)
+
+
+class MixUp(_ChannelsLast):
+    """Blend each image (and label) with another of the batch: weight ~ Beta(alpha, alpha)."""
+
+    _USE_BASE_FACTOR = False
+
+    def __init__(self, alpha=0.2, data_format=None, seed=None, **kwargs):
+        super().__init__(data_format=data_format, seed=seed, **kwargs)
+        self.alpha = alpha
+
+    def get_random_transformation(self, data, training=True, seed=None):
+        n = data.shape[0]
+        return {
+            "mix_weight": self.rng.beta(self.alpha, self.alpha, n),
+            "permutation_order": self.rng.permutation(n),
+        }
+
+    def _apply(self, x, t):
+        xp = get_array_module(x)
+        weight = xp.asarray(np.asarray(t["mix_weight"], x.dtype).reshape(-1, 1, 1, 1))
+        other = x[xp.asarray(np.asarray(t["permutation_order"]))]
+        return weight * x + (1.0 - weight) * other
+
+    def transform_labels(self, labels, transformation, training=True):
+        if not training or transformation is None:
+            return labels
+        xp = get_array_module(labels)
+        labels = labels.astype(self.compute_dtype)
+        weight = xp.asarray(np.asarray(transformation["mix_weight"], labels.dtype).reshape(-1, 1))
+        other = labels[xp.asarray(np.asarray(transformation["permutation_order"]))]
+        return weight * labels + (1.0 - weight) * other
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"alpha": self.alpha, "seed": self.seed})
+        return config
+
+
+def _box_masks(shape, x0, x1, y0, y1):
+    n, h, w, _ = shape
+    ys, xs = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    return (
+        (xs[None] >= x0[:, None, None])
+        & (xs[None] < x1[:, None, None])
+        & (ys[None] >= y0[:, None, None])
+        & (ys[None] < y1[:, None, None])
+    )[..., None]
+
+
+def _crop_bounds(rng, n, length, ratio):
+    crop = ratio * length
+    start = rng.uniform(0, 1, n) * (length - crop)
+    return start, start + crop
+
+
+class CutMix(_ChannelsLast):
+    """Paste a random box from another image of the batch; labels mix by the box's area."""
+
+    _USE_BASE_FACTOR = False
+
+    def __init__(self, factor=1.0, seed=None, data_format=None, **kwargs):
+        super().__init__(data_format=data_format, seed=seed, **kwargs)
+        self.factor = _range(factor, (0, 1), "factor")
+
+    def get_random_transformation(self, data, training=True, seed=None):
+        if not training:
+            return None
+        x = to_channels_last(data, self.data_format)
+        n, h, w = x.shape[:3]
+        alpha = self.rng.uniform(self.factor[0], self.factor[1]) + 1e-6
+        ratio = np.sqrt(1.0 - self.rng.beta(alpha, alpha, n))
+        x0, x1 = _crop_bounds(self.rng, n, w, ratio)
+        y0, y1 = _crop_bounds(self.rng, n, h, ratio)
+        return {
+            "permutation_order": self.rng.permutation(n),
+            "batch_masks": _box_masks(x.shape, x0, x1, y0, y1),
+            "mix_weight": 1.0 - (x1 - x0) * (y1 - y0) / (w * h),
+        }
+
+    def _apply(self, x, t):
+        xp = get_array_module(x)
+        other = x[xp.asarray(np.asarray(t["permutation_order"]))]
+        return xp.where(xp.asarray(np.asarray(t["batch_masks"])), other, x)
+
+    def transform_labels(self, labels, transformation, training=True):
+        return MixUp.transform_labels(self, labels, transformation, training)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"factor": self.factor, "seed": self.seed})
+        return config
+
+
+class RandomErasing(_ChannelsLast):
+    """Erase a random box of each image (with probability drawn from ``factor``).
+
+    ``fill_value`` None fills with Gaussian noise times the range maximum, as Keras.
+    """
+
+    _USE_BASE_FACTOR = False
+
+    def __init__(
+        self,
+        factor=1.0,
+        scale=(0.02, 0.33),
+        fill_value=None,
+        value_range=(0, 255),
+        seed=None,
+        data_format=None,
+        **kwargs,
+    ):
+        super().__init__(data_format=data_format, seed=seed, **kwargs)
+        self.factor = _range(factor, (0, 1), "factor")
+        self.scale = _range(scale, (0, 1), "scale")
+        self.fill_value = fill_value
+        self.value_range = value_range
+
+    def get_random_transformation(self, data, training=True, seed=None):
+        if not training:
+            return None
+        x = to_channels_last(data, self.data_format)
+        n, h, w = x.shape[:3]
+        weight = np.sqrt(self.rng.uniform(self.scale[0], self.scale[1], (n, 2)))
+        x0, x1 = _crop_bounds(self.rng, n, w, weight[:, 0])
+        y0, y1 = _crop_bounds(self.rng, n, h, weight[:, 1])
+        probability = self.rng.uniform(self.factor[0], self.factor[1], n)
+        apply = self.rng.uniform(0, 1, n) < probability
+        if self.fill_value is None:
+            fill = self.rng.normal(size=x.shape) * self.value_range[1]
+        else:
+            fill = np.broadcast_to(np.asarray(self.fill_value, np.float64), x.shape)
+        fill = np.clip(fill, self.value_range[0], self.value_range[1])
+        return {
+            "apply_erasing": apply,
+            "batch_masks": _box_masks(x.shape, x0, x1, y0, y1),
+            "fill_value": fill.astype(self.compute_dtype),
+        }
+
+    def _apply(self, x, t):
+        xp = get_array_module(x)
+        masks = xp.asarray(np.asarray(t["batch_masks"]))
+        erased = xp.where(masks, xp.asarray(np.asarray(t["fill_value"], x.dtype)), x)
+        apply = xp.asarray(np.asarray(t["apply_erasing"]).reshape(-1, 1, 1, 1))
+        return xp.where(apply, erased, x)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "factor": self.factor,
+                "scale": self.scale,
+                "fill_value": self.fill_value,
+                "value_range": self.value_range,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+
+def gaussian_blur(x, kernel_size, sigma):
+    """Keras's ``ops.image.gaussian_blur`` (zero padding) on ``(N, H, W, C)``."""
+    xp = get_array_module(x)
+
+    def kernel1d(size, s):
+        t = np.arange(size, dtype=x.dtype) - (size - 1) / 2
+        k = np.exp(-0.5 * (t / s) ** 2)
+        return k / k.sum()
+
+    kernel = np.outer(kernel1d(kernel_size[1], sigma[1]), kernel1d(kernel_size[0], sigma[0]))
+    kernel = xp.asarray(kernel.astype(x.dtype)[None, :, :, None])
+    return ndimage(xp).correlate(x, kernel, mode="constant", cval=0.0)
+
+
+class RandomGaussianBlur(_ChannelsLast):
+    """Blur each image (with probability from ``factor``) by a Gaussian of random sigma."""
+
+    _USE_BASE_FACTOR = False
+
+    def __init__(
+        self,
+        factor=1.0,
+        kernel_size=3,
+        sigma=1.0,
+        value_range=(0, 255),
+        data_format=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(data_format=data_format, seed=seed, **kwargs)
+        self.factor = _range(factor, (0, 1), "factor")
+        if isinstance(kernel_size, (tuple, list)):
+            if len(kernel_size) != 2 or any(k % 2 == 0 for k in kernel_size):
+                raise ValueError(
+                    f"`kernel_size` must be odd numbers. Received: kernel_size={kernel_size}"
+                )
+            self.kernel_size = tuple(kernel_size)
+        else:
+            if kernel_size % 2 == 0:
+                raise ValueError(f"`kernel_size` must be odd. Received: kernel_size={kernel_size}")
+            self.kernel_size = (kernel_size, kernel_size)
+        self.sigma = (
+            _range(sigma, (0, 1), "sigma")
+            if not isinstance(sigma, (int, float)) or (sigma <= 1)
+            else (0.0, float(sigma))
+        )
+        self.value_range = value_range
+
+    def get_random_transformation(self, data, training=True, seed=None):
+        if not training:
+            return None
+        n = data.shape[0]
+        probability = self.rng.uniform(self.factor[0], self.factor[1], n)
+        apply = self.rng.uniform(0, 1, n) < probability
+        blur = self.rng.uniform(self.sigma[0], self.sigma[1], 2) + 1e-6
+        return {"should_apply_blur": apply, "blur_factor": blur}
+
+    def _apply(self, x, t):
+        xp = get_array_module(x)
+        blurred = gaussian_blur(x, self.kernel_size, np.asarray(t["blur_factor"], np.float64))
+        apply = xp.asarray(np.asarray(t["should_apply_blur"]).reshape(-1, 1, 1, 1))
+        return xp.clip(xp.where(apply, blurred, x), self.value_range[0], self.value_range[1])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "factor": self.factor,
+                "kernel_size": self.kernel_size,
+                "sigma": self.sigma,
+                "value_range": self.value_range,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+
+def homography(start, end):
+    """The 8 projective coefficients mapping each output point ``end`` to input ``start``."""
+    rows, rhs = [], []
+    for (xs, ys), (xe, ye) in zip(start, end):
+        rows.append([xe, ye, 1, 0, 0, 0, -xs * xe, -xs * ye])
+        rows.append([0, 0, 0, xe, ye, 1, -ys * xe, -ys * ye])
+        rhs.extend([xs, ys])
+    return np.linalg.solve(np.asarray(rows, np.float64), np.asarray(rhs, np.float64))
+
+
+class RandomPerspective(_ChannelsLast):
+    """Move the corners by up to ``scale / 2`` of the size and warp (probability ``factor``)."""
+
+    _USE_BASE_FACTOR = False
+
+    def __init__(
+        self,
+        factor=1.0,
+        scale=1.0,
+        interpolation="bilinear",
+        fill_value=0.0,
+        seed=None,
+        data_format=None,
+        **kwargs,
+    ):
+        super().__init__(data_format=data_format, seed=seed, **kwargs)
+        self.factor = _range(factor, (0, 1), "factor")
+        self.scale = scale
+        self.interpolation = interpolation
+        self.fill_value = fill_value
+
+    def get_random_transformation(self, data, training=True, seed=None):
+        if not training:
+            return None
+        x = to_channels_last(data, self.data_format)
+        n, h, w = x.shape[:3]
+        probability = self.rng.uniform(self.factor[0], self.factor[1], n)
+        apply = self.rng.uniform(0, 1, n) < probability
+        offsets = self.rng.uniform(-0.5 * self.scale, 0.5 * self.scale, (n, 4, 2))
+        start = np.repeat(
+            np.array([[[0.0, 0.0], [w - 1, 0.0], [0.0, h - 1], [w - 1, h - 1]]]), n, axis=0
+        )
+        return {
+            "apply_perspective": apply,
+            "start_points": start,
+            "end_points": start + start * offsets,
+        }
+
+    def _apply(self, x, t):
+        xp = get_array_module(x)
+        start, end = np.asarray(t["start_points"]), np.asarray(t["end_points"])
+        matrices = np.stack([homography(s, e) for s, e in zip(start, end)])
+        warped = affine_transform(x, matrices, self.interpolation, "constant", self.fill_value)
+        apply = xp.asarray(np.asarray(t["apply_perspective"]).reshape(-1, 1, 1, 1))
+        return xp.where(apply, warped, x)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "factor": self.factor,
+                "scale": self.scale,
+                "interpolation": self.interpolation,
+                "fill_value": self.fill_value,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+
+class RandomElasticTransform(_ChannelsLast):
+    """Displace pixels by a smoothed random field (``scale`` of the size), probability ``factor``.
+
+    The field is Gaussian noise blurred with sigma ``max(H, W) / 20`` (gpuk's choice; Keras's
+    random draws differ in detail), then the image is resampled with ``fill_mode``.
+    """
+
+    _USE_BASE_FACTOR = False
+
+    def __init__(
+        self,
+        factor=1.0,
+        scale=1.0,
+        interpolation="bilinear",
+        fill_mode="reflect",
+        fill_value=0.0,
+        value_range=(0, 255),
+        seed=None,
+        data_format=None,
+        **kwargs,
+    ):
+        super().__init__(data_format=data_format, seed=seed, **kwargs)
+        self.factor = _range(factor, (0, 1), "factor")
+        self.scale = _range(scale, (0, 1), "scale")
+        self.interpolation = interpolation
+        self.fill_mode = fill_mode
+        self.fill_value = fill_value
+        self.value_range = value_range
+
+    def get_random_transformation(self, data, training=True, seed=None):
+        if not training:
+            return None
+        x = to_channels_last(data, self.data_format)
+        n, h, w = x.shape[:3]
+        probability = self.rng.uniform(self.factor[0], self.factor[1], n)
+        apply = self.rng.uniform(0, 1, n) < probability
+        scale = self.rng.uniform(self.scale[0], self.scale[1], n)
+        noise = self.rng.normal(size=(n, 2, h, w))
+        import scipy.ndimage
+
+        sigma = max(h, w) / 20.0
+        field = scipy.ndimage.gaussian_filter(noise, (0, 0, sigma, sigma), mode="reflect")
+        field /= np.abs(field).max(axis=(1, 2, 3), keepdims=True) + 1e-12
+        field *= (scale * max(h, w) / 10.0)[:, None, None, None]
+        return {"apply": apply, "displacement": field}
+
+    def _apply(self, x, t):
+        xp = get_array_module(x)
+        nd = ndimage(xp)
+        from gpuk.layers.preprocessing.image_base import _SCIPY_MODES
+
+        n, h, w, c = x.shape
+        ys, xs = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+        out = xp.empty_like(x)
+        for i in range(n):
+            d = t["displacement"][i]
+            coords = xp.asarray(np.stack([ys + d[0], xs + d[1]]))
+            for ch in range(c):
+                out[i, :, :, ch] = nd.map_coordinates(
+                    x[i, :, :, ch],
+                    coords,
+                    order=1 if self.interpolation == "bilinear" else 0,
+                    mode=_SCIPY_MODES[self.fill_mode],
+                    cval=float(self.fill_value),
+                )
+        apply = xp.asarray(np.asarray(t["apply"]).reshape(-1, 1, 1, 1))
+        out = xp.clip(out, self.value_range[0], self.value_range[1])
+        return xp.where(apply, out, x)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "factor": self.factor,
+                "scale": self.scale,
+                "interpolation": self.interpolation,
+                "fill_mode": self.fill_mode,
+                "fill_value": self.fill_value,
+                "value_range": self.value_range,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+
+class Equalization(_ChannelsLast):
+    """Histogram equalization per channel (over the whole batch, as Keras), ``bins`` bins."""
+
+    _USE_BASE_FACTOR = False
+
+    def __init__(self, value_range=(0, 255), bins=256, data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        self.bins = bins
+        self.value_range = tuple(value_range)
+
+    def get_random_transformation(self, data, training=True, seed=None):
+        return {} if training else None
+
+    def _equalize(self, channel):
+        xp = get_array_module(channel)
+        lo, hi = self.value_range
+        if (lo, hi) != (0, 255):
+            channel = (channel - lo) * (255.0 / (hi - lo))
+        index = xp.clip((channel * ((self.bins - 1) / 255.0)).astype(np.int32), 0, self.bins - 1)
+        hist = xp.bincount(index.reshape(-1), minlength=self.bins)
+        if int(xp.count_nonzero(hist)) <= 1:
+            out = channel
+        else:
+            cdf = xp.cumsum(hist)
+            cdf_min = cdf[xp.nonzero(cdf)[0][0]]
+            denominator = cdf[-1] - cdf_min
+            denominator = denominator if int(denominator) != 0 else 1
+            table = xp.clip(xp.round((cdf - cdf_min) * 255 / denominator), 0, 255)
+            scaled = xp.clip(channel / 255.0 * (self.bins - 1), 0, self.bins - 1).astype(np.int32)
+            out = table[scaled]
+        if (lo, hi) != (0, 255):
+            out = out * ((hi - lo) / 255.0) + lo
+        return out
+
+    def _apply(self, x, t):
+        xp = get_array_module(x)
+        channels = [self._equalize(x[..., i]) for i in range(x.shape[-1])]
+        return xp.stack(channels, axis=-1).astype(x.dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"bins": self.bins, "value_range": self.value_range})
+        return config
+
+
+class ContrastLimitedAdaptiveHistogramEqualization(_ChannelsLast):
+    """CLAHE: per-tile histogram equalization with clipped histograms, blended bilinearly
+    between tile centres (the classical algorithm; computed on the host)."""
+
+    _USE_BASE_FACTOR = False
+
+    def __init__(
+        self,
+        value_range=(0, 255),
+        clip_limit=4.0,
+        tile_grid_size=(8, 8),
+        data_format=None,
+        **kwargs,
+    ):
+        super().__init__(data_format=data_format, **kwargs)
+        self.value_range = value_range
+        self.clip_limit = clip_limit
+        self.tile_grid_size = tuple(tile_grid_size)
+
+    def get_random_transformation(self, data, training=True, seed=None):
+        return {}
+
+    def transform_images(self, images, transformation=None, training=True):
+        x = to_channels_last(images, self.data_format)
+        return from_channels_last(self._apply(x, {}), self.data_format)
+
+    def _apply(self, x, t):
+        xp = get_array_module(x)
+        host = np.asarray(x.get() if hasattr(x, "get") else x, np.float64)
+        lo, hi = self.value_range
+        host = np.clip((host - lo) * (255.0 / (hi - lo)), 0, 255)
+        out = np.empty_like(host)
+        for i in range(host.shape[0]):
+            for ch in range(host.shape[-1]):
+                out[i, :, :, ch] = self._clahe(host[i, :, :, ch])
+        out = out * ((hi - lo) / 255.0) + lo
+        return xp.asarray(out.astype(x.dtype))
+
+    def _clahe(self, image):
+        gh, gw = self.tile_grid_size
+        h, w = image.shape
+        th, tw = -(-h // gh), -(-w // gw)
+        padded = np.pad(image, ((0, th * gh - h), (0, tw * gw - w)), mode="reflect")
+        values = np.clip(padded, 0, 255).astype(np.int64)
+        luts = np.empty((gh, gw, 256))
+        limit = max(self.clip_limit * th * tw / 256.0, 1.0)
+        for r in range(gh):
+            for c in range(gw):
+                tile = values[r * th : (r + 1) * th, c * tw : (c + 1) * tw]
+                hist = np.bincount(tile.reshape(-1), minlength=256).astype(np.float64)
+                excess = np.maximum(hist - limit, 0).sum()
+                hist = np.minimum(hist, limit) + excess / 256.0
+                luts[r, c] = np.clip(np.cumsum(hist) * 255.0 / tile.size, 0, 255)
+        ys = (np.arange(h) + 0.5) / th - 0.5
+        xs = (np.arange(w) + 0.5) / tw - 0.5
+        y0 = np.clip(np.floor(ys).astype(int), 0, gh - 1)
+        x0 = np.clip(np.floor(xs).astype(int), 0, gw - 1)
+        y1, x1 = np.minimum(y0 + 1, gh - 1), np.minimum(x0 + 1, gw - 1)
+        wy = np.clip(ys - y0, 0, 1)[:, None]
+        wx = np.clip(xs - x0, 0, 1)[None, :]
+        v = np.clip(image, 0, 255).astype(np.int64)
+        yy, xx = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+        top = luts[y0[yy], x0[xx], v] * (1 - wx) + luts[y0[yy], x1[xx], v] * wx
+        bottom = luts[y1[yy], x0[xx], v] * (1 - wx) + luts[y1[yy], x1[xx], v] * wx
+        return top * (1 - wy) + bottom * wy
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "value_range": self.value_range,
+                "clip_limit": self.clip_limit,
+                "tile_grid_size": self.tile_grid_size,
+            }
+        )
+        return config
+
+
+class MaxNumBoundingBoxes(BaseImagePreprocessingLayer):
+    """Pad or truncate the ``bounding_boxes`` of a dict input to ``max_number`` boxes."""
+
+    _USE_BASE_FACTOR = False
+
+    def __init__(self, max_number, fill_value=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.max_number = int(max_number)
+        self.fill_value = int(fill_value)
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        boxes = np.asarray(raw(bounding_boxes["boxes"]))
+        labels = np.asarray(raw(bounding_boxes["labels"]))
+        count = boxes.shape[-2]
+        if count >= self.max_number:
+            boxes = boxes[..., : self.max_number, :]
+            labels = labels[..., : self.max_number]
+        else:
+            extra = self.max_number - count
+            boxes = np.concatenate(
+                [
+                    boxes,
+                    np.full(
+                        (*boxes.shape[:-2], extra, boxes.shape[-1]), self.fill_value, boxes.dtype
+                    ),
+                ],
+                axis=-2,
+            )
+            labels = np.concatenate(
+                [labels, np.full((*labels.shape[:-1], extra), self.fill_value, labels.dtype)],
+                axis=-1,
+            )
+        return {**bounding_boxes, "boxes": Tensor(boxes), "labels": Tensor(labels)}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"max_number": self.max_number, "fill_value": self.fill_value})
+        return config
+
+
+class Pipeline(Layer):
+    """Apply preprocessing ``layers`` in order (Keras 3's ``Pipeline``; dict inputs pass along).
+
+    Unlike Sequential it is a single layer, usable inside other preprocessing stages.
+    """
+
+    def __init__(self, layers, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self._pipeline_layers = list(layers)
+
+    @property
+    def layers(self):
+        return self._pipeline_layers
+
+    def _convert_input(self, value):
+        return value
+
+    def call(self, inputs, training=True, mask=None):
+        for layer in self._pipeline_layers:
+            kwargs = {}
+            if layer._call_has_mask:
+                kwargs["mask"] = mask
+            if layer._call_has_training:
+                kwargs["training"] = training
+            inputs = layer(inputs, **kwargs)
+            mask = getattr(inputs, "_keras_mask", None)
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        for layer in self._pipeline_layers:
+            input_shape = layer.compute_output_shape(input_shape)
+        return input_shape
+
+    def get_config(self):
+        from gpuk.layers.serialization import serialize
+
+        config = super().get_config()
+        config["layers"] = [serialize(layer) for layer in self._pipeline_layers]
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from gpuk.layers.serialization import deserialize
+
+        config = dict(config)
+        config["layers"] = [deserialize(c) for c in config["layers"]]
+        config.pop("dtype", None)
+        config.pop("trainable", None)
+        return cls(**config)
