@@ -175,7 +175,7 @@ class Normalization(PreprocessingLayer):
         if x.dtype.name != self.compute_dtype:
             x = x.astype(self.compute_dtype)
         mean = xp.asarray(self.mean)
-        std = xp.maximum(xp.sqrt(xp.asarray(self.variance)), np.asarray(_epsilon(), x.dtype))
+        std = xp.maximum(xp.sqrt(xp.asarray(self.variance)), float(_epsilon())).astype(x.dtype)
         if self.invert:
             return Tensor(mean + x * std)
         return Tensor((x - mean) / std)
