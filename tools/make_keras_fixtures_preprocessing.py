@@ -271,6 +271,14 @@ def image_cases():
         img,
         {"shear_factor": np.array([[0.2, 0.0], [-0.1, 0.1]], "float32")},
     )
+    run("clahe", L.ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(3, 4)), img)
+    run(
+        "clahe_unit",
+        L.ContrastLimitedAdaptiveHistogramEqualization(
+            value_range=(0, 1), clip_limit=2.0, tile_grid_size=(2, 2)
+        ),
+        img / 255.0,
+    )
     run("equalization", L.Equalization(), img)
     run("equalization_range", L.Equalization(value_range=(0, 1), bins=64), img / 255.0)
     run(
@@ -312,6 +320,41 @@ def image_cases():
     )
     np.savez(os.path.join(OUT, "image.npz"), **arrays)
     audio_cases()
+    image_model()
+
+
+def image_model():
+    """A Keras model of image and audio layers, saved for gpuk to load (inference outputs)."""
+    L = keras.layers
+    rng = np.random.default_rng(3)
+    inputs = keras.Input((12, 14, 3))
+    x = L.RandomFlip("horizontal", seed=1)(inputs)
+    x = L.RandomRotation(0.1, fill_mode="nearest", seed=2)(x)
+    x = L.RandomZoom((-0.2, 0.1), seed=3)(x)
+    x = L.RandomTranslation(0.1, 0.2, seed=4)(x)
+    x = L.RandomContrast(0.3, seed=5)(x)
+    x = L.RandomBrightness(0.1, seed=6)(x)
+    x = L.Resizing(10, 10)(x)
+    x = L.CenterCrop(8, 8)(x)
+    x = L.AutoContrast()(x)
+    x = L.Pipeline([L.RandomGrayscale(0.5), L.RandomHue(0.2)])(x)
+    x = L.Flatten()(x)
+    outputs = L.Dense(2, kernel_initializer="ones")(x)
+    model = keras.Model(inputs, outputs)
+    model.save(os.path.join(OUT, "image_layers.keras"))
+    images = (rng.random((2, 12, 14, 3)) * 255).astype("float32")
+    audio_in = keras.Input((200, 1))
+    spec = L.STFTSpectrogram(frame_length=32, frame_step=8, mode="magnitude")(audio_in)
+    audio_model = keras.Model(audio_in, L.Dense(1, kernel_initializer="ones")(spec))
+    audio_model.save(os.path.join(OUT, "audio_layers.keras"))
+    signal = rng.normal(size=(2, 200, 1)).astype("float32")
+    np.savez(
+        os.path.join(OUT, "layers_models_io.npz"),
+        images=images,
+        image_y=np.asarray(model.predict(images, verbose=0)),
+        signal=signal,
+        audio_y=np.asarray(audio_model.predict(signal, verbose=0)),
+    )
 
 
 def audio_cases():

@@ -290,7 +290,12 @@ class Functional(Model):
                 args = map_structure(resolve, list(node.call_args))
                 kwargs = map_structure(resolve, dict(node.call_kwargs))
                 for key, value in extra_kwargs.items():
-                    kwargs.setdefault(key, value)
+                    if key == "training":
+                        # As Keras: the model's training flag beats one recorded on the node
+                        # (Keras records the call default, e.g. training=True for augmentation).
+                        kwargs[key] = value
+                    else:
+                        kwargs.setdefault(key, value)
                 results = operation(node.layer, args, kwargs)
                 for tensor, result in zip(node.output_tensors, flatten(results)):
                     values[id(tensor)] = result

@@ -549,6 +549,7 @@ class RandomShear(_AffineLayer):
         **kwargs,
     ):
         super().__init__(data_format=data_format, seed=seed, **kwargs)
+        self._factor_args = (x_factor, y_factor)
         self.x_factor = _shear_range(x_factor)
         self.y_factor = _shear_range(y_factor)
         _check_modes(self, fill_mode, interpolation)
@@ -579,8 +580,9 @@ class RandomShear(_AffineLayer):
         config = super().get_config()
         config.update(
             {
-                "x_factor": self.x_factor,
-                "y_factor": self.y_factor,
+                # The arguments as given: Keras cannot re-read its own (-f, f) ranges.
+                "x_factor": _config_factor(self._factor_args[0]),
+                "y_factor": _config_factor(self._factor_args[1]),
                 "fill_mode": self.fill_mode,
                 "interpolation": self.interpolation,
                 "seed": self.seed,
@@ -597,9 +599,17 @@ def _shear_range(factor):
         f"the range [0, 1]. Received: {factor}"
     )
     if isinstance(factor, (tuple, list)):
-        if len(factor) != 2 or any(f > 1.0 or f < 0.0 for f in factor):
+        # Negative bounds are accepted (Keras writes (-f, f) into configs it then rejects).
+        if len(factor) != 2 or any(abs(f) > 1.0 for f in factor):
             raise ValueError(message)
         return tuple(sorted(float(f) for f in factor))
     if not isinstance(factor, (int, float)) or factor > 1.0 or factor < 0.0:
         raise ValueError(message)
     return (-abs(float(factor)), abs(float(factor)))
+
+
+def _config_factor(factor):
+    if isinstance(factor, (tuple, list)):
+        low, high = sorted(float(f) for f in factor)
+        return abs(high) if low == -high else [low, high]
+    return factor

@@ -493,7 +493,7 @@ class Equalization(_ChannelsLast):
 
 class ContrastLimitedAdaptiveHistogramEqualization(_ChannelsLast):
     """CLAHE: per-tile histogram equalization with clipped histograms, blended bilinearly
-    between tile centres (the classical algorithm; computed on the host)."""
+    between tile centres, as Keras computes it (on the host)."""
 
     _USE_BASE_FACTOR = False
 
@@ -519,43 +519,52 @@ class ContrastLimitedAdaptiveHistogramEqualization(_ChannelsLast):
 
     def _apply(self, x, t):
         xp = get_array_module(x)
-        host = np.asarray(x.get() if hasattr(x, "get") else x, np.float64)
+        host = np.asarray(x.get() if hasattr(x, "get") else x, np.float32)
         lo, hi = self.value_range
-        host = np.clip((host - lo) * (255.0 / (hi - lo)), 0, 255)
-        out = np.empty_like(host)
-        for i in range(host.shape[0]):
-            for ch in range(host.shape[-1]):
-                out[i, :, :, ch] = self._clahe(host[i, :, :, ch])
-        out = out * ((hi - lo) / 255.0) + lo
+        if (lo, hi) != (0, 255):
+            host = (host - lo) * (255.0 / (hi - lo))
+        out = self._clahe(host)
+        if (lo, hi) != (0, 255):
+            out = out * ((hi - lo) / 255.0) + lo
         return xp.asarray(out.astype(x.dtype))
 
-    def _clahe(self, image):
+    def _clahe(self, images):
+        """Keras's CLAHE on ``(N, H, W, C)`` values in [0, 255]: tile LUTs from clipped
+        histograms, edge-replicated, blended bilinearly between tile centres."""
+        n, h, w, c = images.shape
         gh, gw = self.tile_grid_size
-        h, w = image.shape
         th, tw = -(-h // gh), -(-w // gw)
-        padded = np.pad(image, ((0, th * gh - h), (0, tw * gw - w)), mode="reflect")
-        values = np.clip(padded, 0, 255).astype(np.int64)
-        luts = np.empty((gh, gw, 256))
-        limit = max(self.clip_limit * th * tw / 256.0, 1.0)
-        for r in range(gh):
-            for c in range(gw):
-                tile = values[r * th : (r + 1) * th, c * tw : (c + 1) * tw]
-                hist = np.bincount(tile.reshape(-1), minlength=256).astype(np.float64)
-                excess = np.maximum(hist - limit, 0).sum()
-                hist = np.minimum(hist, limit) + excess / 256.0
-                luts[r, c] = np.clip(np.cumsum(hist) * 255.0 / tile.size, 0, 255)
-        ys = (np.arange(h) + 0.5) / th - 0.5
-        xs = (np.arange(w) + 0.5) / tw - 0.5
-        y0 = np.clip(np.floor(ys).astype(int), 0, gh - 1)
-        x0 = np.clip(np.floor(xs).astype(int), 0, gw - 1)
-        y1, x1 = np.minimum(y0 + 1, gh - 1), np.minimum(x0 + 1, gw - 1)
-        wy = np.clip(ys - y0, 0, 1)[:, None]
-        wx = np.clip(xs - x0, 0, 1)[None, :]
-        v = np.clip(image, 0, 255).astype(np.int64)
-        yy, xx = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
-        top = luts[y0[yy], x0[xx], v] * (1 - wx) + luts[y0[yy], x1[xx], v] * wx
-        bottom = luts[y1[yy], x0[xx], v] * (1 - wx) + luts[y1[yy], x1[xx], v] * wx
-        return top * (1 - wy) + bottom * wy
+        padded = np.pad(images, ((0, 0), (0, th * gh - h), (0, tw * gw - w), (0, 0)), "symmetric")
+        tiles = padded.reshape(n, gh, th, gw, tw, c).transpose(0, 1, 3, 5, 2, 4)
+        values = np.clip(tiles.reshape(n, gh, gw, c, th * tw).astype(np.int32), 0, 255)
+        flat = values.reshape(-1, th * tw)
+        hists = np.zeros((flat.shape[0], 256), np.float32)
+        np.add.at(hists, (np.arange(flat.shape[0])[:, None], flat), 1.0)
+        hists = hists.reshape(n, gh, gw, c, 256)
+        if self.clip_limit > 0:
+            limit = np.float32(self.clip_limit * (th * tw) / 256.0)
+            clipped = np.clip(hists, 0, limit)
+            hists = clipped + (hists - clipped).sum(axis=-1, keepdims=True) / 256.0
+        cdf = np.cumsum(hists, axis=-1)
+        cdf_min = cdf.min(axis=-1, keepdims=True)
+        denominator = np.float32(th * tw) - cdf_min
+        denominator = np.where(denominator == 0, 1.0, denominator)
+        lut = np.clip((cdf - cdf_min) * 255.0 / denominator, 0, 255)
+        lut = np.pad(lut, ((0, 0), (1, 1), (1, 1), (0, 0), (0, 0)), mode="edge")
+        y = (np.arange(th * gh, dtype=np.float32) - th / 2.0) / th + 1.0
+        x = (np.arange(tw * gw, dtype=np.float32) - tw / 2.0) / tw + 1.0
+        y0, x0 = np.floor(y), np.floor(x)
+        wy, wx = (y - y0)[None, :, None, None], (x - x0)[None, None, :, None]
+        y1 = np.clip(y0 + 1, 0, gh + 1).astype(int)[None, :, None, None]
+        x1 = np.clip(x0 + 1, 0, gw + 1).astype(int)[None, None, :, None]
+        y0 = np.clip(y0, 0, gh + 1).astype(int)[None, :, None, None]
+        x0 = np.clip(x0, 0, gw + 1).astype(int)[None, None, :, None]
+        b = np.arange(n)[:, None, None, None]
+        ch = np.arange(c)[None, None, None, :]
+        v = np.clip(padded, 0, 255).astype(np.int32)
+        top = lut[b, y0, x0, ch, v] * (1 - wx) + lut[b, y0, x1, ch, v] * wx
+        bottom = lut[b, y1, x0, ch, v] * (1 - wx) + lut[b, y1, x1, ch, v] * wx
+        return (top * (1 - wy) + bottom * wy)[:, :h, :w, :]
 
     def get_config(self):
         config = super().get_config()
@@ -645,9 +654,7 @@ class Pipeline(Layer):
     def get_config(self):
         from gpuk.layers.serialization import serialize
 
-        config = super().get_config()
-        config["layers"] = [serialize(layer) for layer in self._pipeline_layers]
-        return config
+        return {"layers": [serialize(layer) for layer in self._pipeline_layers], "name": self.name}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

@@ -80,6 +80,18 @@ CASES = {
         {"shear_factor": np.array([[0.2, 0.0], [-0.1, 0.1]], "float32")},
     ),
     "equalization": (lambda: L.Equalization(), IMG, None),
+    "clahe": (
+        lambda: L.ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(3, 4)),
+        IMG,
+        None,
+    ),
+    "clahe_unit": (
+        lambda: L.ContrastLimitedAdaptiveHistogramEqualization(
+            value_range=(0, 1), clip_limit=2.0, tile_grid_size=(2, 2)
+        ),
+        IMG / 255.0,
+        None,
+    ),
     "equalization_range": (lambda: L.Equalization(value_range=(0, 1), bins=64), IMG / 255.0, None),
     "gaussian_blur": (
         lambda: L.RandomGaussianBlur(kernel_size=(3, 5)),
@@ -141,3 +153,20 @@ def test_random_layers_are_identity_outside_training():
     for layer in (L.RandomFlip(), L.RandomRotation(0.3), L.RandomZoom(0.3), L.RandomContrast(0.5)):
         out = layer(IMG, training=False).numpy()
         np.testing.assert_array_equal(out, IMG)
+
+
+def test_keras_saved_image_and_audio_models_load_and_predict(tmp_path):
+    import gpuk
+
+    io = np.load(os.path.join(HERE, "layers_models_io.npz"))
+    model = gpuk.saving.load_model(os.path.join(HERE, "image_layers.keras"))
+    np.testing.assert_allclose(model.predict(io["images"], verbose=0), io["image_y"], rtol=1e-4)
+    np.testing.assert_allclose(
+        model(io["images"], training=False).numpy(), io["image_y"], rtol=1e-4
+    )
+    audio = gpuk.saving.load_model(os.path.join(HERE, "audio_layers.keras"))
+    np.testing.assert_allclose(audio.predict(io["signal"], verbose=0), io["audio_y"], rtol=1e-4)
+    path = str(tmp_path / "again.keras")
+    model.save(path)
+    again = gpuk.saving.load_model(path)
+    np.testing.assert_allclose(again.predict(io["images"], verbose=0), io["image_y"], rtol=1e-4)
