@@ -28,7 +28,7 @@ _SCIPY_MODES = {
     "wrap": "grid-wrap",
     "mirror": "mirror",
 }
-_ORDERS = {"nearest": 0, "bilinear": 1}
+_ORDERS = {"nearest": 0, "bilinear": 1, "cubic": 3}
 
 
 def to_channels_last(images, data_format):
@@ -46,58 +46,86 @@ def affine_transform(
 
     ``transforms`` is ``(N, 8)``: ``[a0, a1, a2, b0, b1, b2, c0, c1]`` maps an output pixel
     ``(x, y)`` to the input point ``((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k)`` with
-    ``k = c0 x + c1 y + 1`` (x is the column, y the row).
+    ``k = c0 x + c1 y + 1`` (x is the column, y the row). The sampling grid is built on the
+    images' device; one ``map_coordinates`` call per image.
+    """
+    xp = get_array_module(images)
+    n, h, w, c = images.shape
+    transforms = np.asarray(transforms, dtype=np.float64).reshape(n, 8)
+    ys, xs = xp.meshgrid(
+        xp.arange(h, dtype=np.float64), xp.arange(w, dtype=np.float64), indexing="ij"
+    )
+    coords = []
+    for a0, a1, a2, b0, b1, b2, c0, c1 in transforms.tolist():
+        k = c0 * xs + c1 * ys + 1.0
+        coords.append(((b0 * xs + b1 * ys + b2) / k, (a0 * xs + a1 * ys + a2) / k))
+    return sample(images, coords, interpolation, fill_mode, fill_value)
+
+
+def sample(
+    images, coords, interpolation="bilinear", fill_mode="constant", fill_value=0.0, per_channel=None
+):
+    """Resample each image ``i`` at ``coords[i] = (rows, cols)`` (``(H', W')`` arrays).
+
+    ``per_channel`` (default: on NumPy) makes one 2-D call per channel instead of one 3-D call
+    per image; both give the same values.
     """
     xp = get_array_module(images)
     nd = ndimage(xp)
-    n, h, w, c = images.shape
-    transforms = np.asarray(transforms, dtype=np.float64).reshape(n, 8)
-    ys, xs = np.meshgrid(
-        np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64), indexing="ij"
-    )
+    n, _, _, c = images.shape
     order = _ORDERS.get(interpolation, 1)
     mode = _SCIPY_MODES[fill_mode]
     dtype = images.dtype if images.dtype.kind == "f" else np.dtype("float32")
-    out = xp.empty(images.shape, dtype=dtype)
     source = images.astype(dtype, copy=False)
-    for i in range(n):
-        a0, a1, a2, b0, b1, b2, c0, c1 = transforms[i]
-        k = c0 * xs + c1 * ys + 1.0
-        coords = xp.asarray(np.stack([(b0 * xs + b1 * ys + b2) / k, (a0 * xs + a1 * ys + a2) / k]))
-        for ch in range(c):
-            out[i, :, :, ch] = nd.map_coordinates(
-                source[i, :, :, ch], coords, order=order, mode=mode, cval=float(fill_value)
-            )
-    return out.astype(images.dtype) if images.dtype.kind == "f" else out
+    out = None
+    for i, (rows, cols) in enumerate(coords):
+        shape = (*rows.shape, c)
+        if order > 1 or (xp is np if per_channel is None else per_channel):
+            # Per channel: SciPy is faster in 2-D than with a 3-D grid, and spline prefiltering
+            # (order > 1) must not run across channels. CuPy gets one launch per image instead.
+            if out is None:
+                out = xp.empty((n, *shape), dtype=dtype)
+            for ch in range(c):
+                out[i, ..., ch] = nd.map_coordinates(
+                    source[i, ..., ch],
+                    xp.stack([rows, cols]),
+                    order=order,
+                    mode=mode,
+                    cval=float(fill_value),
+                )
+            continue
+        channels = xp.broadcast_to(xp.arange(c, dtype=rows.dtype), shape)
+        grid = xp.stack(
+            [
+                xp.broadcast_to(rows[..., None], shape),
+                xp.broadcast_to(cols[..., None], shape),
+                channels,
+            ]
+        )
+        result = nd.map_coordinates(source[i], grid, order=order, mode=mode, cval=float(fill_value))
+        if out is None:
+            out = xp.empty((n, *shape), dtype=dtype)
+        out[i] = result
+    return out
 
 
 def resize_images(images, height, width, interpolation="bilinear"):
     """Resize ``(N, H, W, C)`` images with half-pixel centres (as ``jax.image.resize``)."""
     xp = get_array_module(images)
-    nd = ndimage(xp)
     n, h, w, c = images.shape
     if (h, w) == (height, width):
         return images
-    rows = (np.arange(height) + 0.5) * (h / height) - 0.5
-    cols = (np.arange(width) + 0.5) * (w / width) - 0.5
     if interpolation == "nearest":
         rows = np.floor((np.arange(height) + 0.5) * (h / height))
         cols = np.floor((np.arange(width) + 0.5) * (w / width))
         rows = np.clip(rows, 0, h - 1).astype(np.int64)
         cols = np.clip(cols, 0, w - 1).astype(np.int64)
         return images[:, xp.asarray(rows)][:, :, xp.asarray(cols)]
-    order = 1 if interpolation in ("bilinear", "linear") else 3
-    grid = np.meshgrid(rows, cols, indexing="ij")
-    coords = xp.asarray(np.stack(grid))
-    dtype = images.dtype if images.dtype.kind == "f" else np.dtype("float32")
-    out = xp.empty((n, height, width, c), dtype=dtype)
-    source = images.astype(dtype, copy=False)
-    for i in range(n):
-        for ch in range(c):
-            out[i, :, :, ch] = nd.map_coordinates(
-                source[i, :, :, ch], coords, order=order, mode="nearest"
-            )
-    return out
+    rows = (xp.arange(height, dtype=np.float64) + 0.5) * (h / height) - 0.5
+    cols = (xp.arange(width, dtype=np.float64) + 0.5) * (w / width) - 0.5
+    grid = xp.meshgrid(rows, cols, indexing="ij")
+    order = "bilinear" if interpolation in ("bilinear", "linear") else "cubic"
+    return sample(images, [grid] * n, order, "nearest")
 
 
 class BaseImagePreprocessingLayer(SeededLayerMixin, PreprocessingLayer):

@@ -170,3 +170,14 @@ def test_keras_saved_image_and_audio_models_load_and_predict(tmp_path):
     model.save(path)
     again = gpuk.saving.load_model(path)
     np.testing.assert_allclose(again.predict(io["images"], verbose=0), io["image_y"], rtol=1e-4)
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "wrap", "nearest"])
+def test_one_call_per_image_equals_one_call_per_channel(mode):
+    from gpuk.layers.preprocessing.image_base import sample
+
+    ys, xs = np.meshgrid(np.arange(9.0), np.arange(11.0), indexing="ij")
+    coords = [(ys * 0.9 + xs * 0.2 - 1.5, xs * 1.1 - ys * 0.3 + 0.7)] * 2
+    a = sample(IMG, coords, "bilinear", mode, 5.0, per_channel=True)
+    b = sample(IMG, coords, "bilinear", mode, 5.0, per_channel=False)
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-3)
