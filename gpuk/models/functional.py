@@ -10,6 +10,7 @@ values runs the nodes eagerly, deepest first (:meth:`Functional.run_graph`).
 
 import numpy as np
 
+from gpuk import ops
 from gpuk.autograd import Tensor
 from gpuk.layers import base as layer_base
 from gpuk.layers.base import (
@@ -257,6 +258,7 @@ class Functional(Model):
         flat = self._standardize_inputs(inputs)
         values = {}
         for tensor, value in zip(self._inputs, flat):
+            value = _adjust_rank(tensor, value)
             self._check_value_shape(tensor, value)
             layer = tensor._keras_history[0]
             if not isinstance(value, Tensor):
@@ -383,6 +385,20 @@ class Functional(Model):
     def from_config(cls, config, custom_objects=None):
         """Rebuild a functional model from :meth:`get_config` output (Keras 2 or 3 form)."""
         return _functional_from_config(cls, config, custom_objects)
+
+
+def _adjust_rank(tensor, value):
+    """Keras's rank adjustment: ``(n,)`` data feeds an input of shape ``(None, 1)``."""
+    shape = tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
+    if len(shape) == len(tensor.shape) - 1 and tensor.shape[-1] == 1:
+        if isinstance(value, Tensor):
+            return ops.reshape(value, (*shape, 1))
+        return (
+            np.asarray(value).reshape(*shape, 1)
+            if not hasattr(value, "reshape")
+            else (value.reshape(*shape, 1))
+        )
+    return value
 
 
 def _to_tensor(value, dtype):

@@ -355,7 +355,7 @@ class Trainer:
         if xs is None:
             raise ValueError("No input data given (x is None)")
         ys = data.as_list(y, self.output_names, "output")
-        self._check_input_shapes(xs)
+        xs = self._check_input_shapes(xs)
         sws = None
         if class_weight is not None:
             if len(self.output_names) > 1:
@@ -380,9 +380,15 @@ class Trainer:
         if ensure_graph is not None and not ensure_graph():
             # A Sequential model without an input shape is built from the first data it sees.
             self.build((None,) + tuple(np.shape(xs[0]))[1:])
-        for name, array, tensor in zip(self.input_names, xs, self.inputs):
+        adjusted = list(xs)
+        for i, (name, array, tensor) in enumerate(zip(self.input_names, xs, self.inputs)):
             expected = tuple(tensor.shape)
             shape = tuple(np.shape(array)) if not hasattr(array, "shape") else tuple(array.shape)
+            if len(shape) == len(expected) - 1 and expected[-1] == 1:
+                # Keras's rank adjustment: (n,) data feeds an input of shape (None, 1).
+                array = array if hasattr(array, "reshape") else np.asarray(array)
+                adjusted[i] = array = array.reshape(*shape, 1)
+                shape = (*shape, 1)
             if len(shape) != len(expected) or any(
                 e is not None and e != s for e, s in zip(expected[1:], shape[1:])
             ):
@@ -390,6 +396,7 @@ class Trainer:
                     f"Input {name!r} of model {self.name!r} expects shape {expected}, "
                     f"but the data has shape {shape}"
                 )
+        return adjusted
 
     # ------------------------------------------------------------- evaluate
     def _run_evaluation(self, batches, callbacks, prefix=""):
@@ -457,7 +464,7 @@ class Trainer:
             batches = data.GeneratorBatches(x, self.input_names, self.output_names, steps)
         else:
             xs = data.as_list(x, self.input_names, "input")
-            self._check_input_shapes(xs)
+            xs = self._check_input_shapes(xs)
             batches = data.ArrayBatches(xs, None, None, batch_size or 32, False, steps)
         verbose = 1 if verbose == "auto" else int(verbose)
         callback_list = CallbackList(

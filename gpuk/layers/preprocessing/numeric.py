@@ -103,9 +103,9 @@ class Normalization(PreprocessingLayer):
                     expanded[self._keep_axis[-i]] = mean.shape[-i]
                 mean = mean.reshape(expanded)
                 variance = variance.reshape(expanded)
-            self.mean = np.broadcast_to(mean, self._broadcast_shape).astype(self.compute_dtype)
-            self.variance = np.broadcast_to(variance, self._broadcast_shape).astype(
-                self.compute_dtype
+            self._set_statistics(
+                np.broadcast_to(mean, self._broadcast_shape),
+                np.broadcast_to(variance, self._broadcast_shape),
             )
             self.built = True
 
@@ -155,10 +155,19 @@ class Normalization(PreprocessingLayer):
     def finalize_state(self):
         if self.input_mean is not None or not self.built:
             return
-        self.mean = host(self.adapt_mean).reshape(self._broadcast_shape).astype(self.compute_dtype)
-        self.variance = (
-            host(self.adapt_variance).reshape(self._broadcast_shape).astype(self.compute_dtype)
+        self._set_statistics(
+            host(self.adapt_mean).reshape(self._broadcast_shape),
+            host(self.adapt_variance).reshape(self._broadcast_shape),
         )
+
+    def _set_statistics(self, mean, variance):
+        """``mean``/``variance`` as Tensors on the device (``layer.mean.numpy()`` works)."""
+        self._statistics = (
+            to_device(np.asarray(mean, dtype=self.compute_dtype)),
+            to_device(np.asarray(variance, dtype=self.compute_dtype)),
+        )
+        object.__setattr__(self, "mean", self._statistics[0])
+        object.__setattr__(self, "variance", self._statistics[1])
 
     def load_own_variables(self, store):
         """Restore ``mean``/``variance``/``count`` (Keras's order) and refresh the statistics."""
@@ -174,8 +183,9 @@ class Normalization(PreprocessingLayer):
         xp = get_array_module(x)
         if x.dtype.name != self.compute_dtype:
             x = x.astype(self.compute_dtype)
-        mean = xp.asarray(self.mean)
-        std = xp.maximum(xp.sqrt(xp.asarray(self.variance)), float(_epsilon())).astype(x.dtype)
+        mean = xp.asarray(self.mean.data)
+        variance = xp.asarray(self.variance.data)
+        std = xp.maximum(xp.sqrt(variance), float(_epsilon())).astype(x.dtype)
         if self.invert:
             return Tensor(mean + x * std)
         return Tensor((x - mean) / std)

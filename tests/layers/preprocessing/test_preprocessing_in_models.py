@@ -78,3 +78,23 @@ def test_vocabulary_file_and_keras_vocabulary_layout(tmp_path):
     assert layer.get_vocabulary() == ["", "[UNK]", "x", "y", "z"]
     np.testing.assert_array_equal(layer(np.array(["z", "", "q"])).numpy(), [4, 0, 1])
     assert layer.get_vocabulary(include_special_tokens=False) == ["x", "y", "z"]
+
+
+def test_one_dimensional_columns_feed_inputs_of_shape_one():
+    """Keras's rank adjustment: ``(n,)`` data (a DataFrame column) feeds ``Input((1,))``."""
+    horsepower = np.linspace(50, 200, 40)
+    normalizer = gpuk.layers.Normalization(input_shape=[1], axis=None)
+    normalizer.adapt(horsepower)
+    np.testing.assert_allclose(normalizer.mean.numpy(), [horsepower.mean()], rtol=1e-5)
+    model = gpuk.Sequential([normalizer, gpuk.layers.Dense(1)])
+    model.compile("adam", "mae")
+    model.fit(horsepower, horsepower * 0.1, epochs=1, verbose=0, validation_split=0.25)
+    assert model.predict(horsepower[:3], verbose=0).shape == (3, 1)
+    assert model(horsepower[:2]).shape == (2, 1)
+    animal = gpuk.Input((1,), dtype="string", name="animal")
+    lookup = gpuk.layers.StringLookup(output_mode="one_hot")
+    lookup.adapt(np.array(["x", "y", "z"]))
+    model = gpuk.Model(animal, gpuk.layers.Dense(1)(lookup(animal)))
+    model.compile("adam", "mse")
+    model.fit({"animal": np.array(["x", "y", "q", "z"])}, np.ones(4), verbose=0)
+    assert model.predict({"animal": np.array(["x", "y"])}, verbose=0).shape == (2, 1)
