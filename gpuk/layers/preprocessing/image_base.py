@@ -260,6 +260,7 @@ class BaseImagePreprocessingLayer(SeededLayerMixin, PreprocessingLayer):
 
     def get_config(self):
         config = super().get_config()
+        config["data_format"] = self.data_format
         if self.bounding_box_format is not None:
             config["bounding_box_format"] = self.bounding_box_format
         return config

@@ -169,7 +169,7 @@ class RandomGrayscale(_ColorLayer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"factor": self.factor, "data_format": self.data_format, "seed": self.seed})
+        config.update({"factor": self.factor, "data_format": self.data_format})
         return config
 
 
