@@ -396,6 +396,48 @@ def audio_cases():
     np.savez(os.path.join(OUT, "audio.npz"), **arrays)
 
 
+_TF_ONLY = {"StringLookup", "IntegerLookup", "TextVectorization", "Hashing", "HashedCrossing"}
+
+
+def layer_configs(names):
+    """Keras's serialized config of each layer built with small arguments (per backend run)."""
+    L = keras.layers
+    special = {
+        "CategoryEncoding": {"num_tokens": 4},
+        "Hashing": {"num_bins": 4},
+        "HashedCrossing": {"num_bins": 4},
+        "Discretization": {"bin_boundaries": [0.0, 1.0]},
+        "Resizing": {"height": 4, "width": 4},
+        "CenterCrop": {"height": 4, "width": 4},
+        "RandomCrop": {"height": 4, "width": 4, "seed": 1},
+        "RandomRotation": {"factor": 0.2},
+        "RandomZoom": {"height_factor": 0.2},
+        "RandomTranslation": {"height_factor": 0.2, "width_factor": 0.1},
+        "RandomContrast": {"factor": 0.3},
+        "RandomBrightness": {"factor": 0.3},
+        "RandomSaturation": {"factor": 0.3},
+        "RandomHue": {"factor": 0.3},
+        "RandomSharpness": {"factor": 0.3},
+        "RandomColorDegeneration": {"factor": 0.3},
+        "RandomPosterization": {"factor": 3},
+        "MaxNumBoundingBoxes": {"max_number": 2},
+        "Pipeline": {"layers": [L.RandomFlip()]},
+        "StringLookup": {"vocabulary": ["a", "b"]},
+        "IntegerLookup": {"vocabulary": [3, 4]},
+        "TextVectorization": {"vocabulary": ["a", "b"]},
+        "RandomShear": {"x_factor": 0.2},
+        "Rescaling": {"scale": 0.5},
+    }
+    tf = keras.backend.backend() == "tensorflow"
+    out = {}
+    for n in names:
+        if tf == (n in _TF_ONLY):
+            out[n] = keras.saving.serialize_keras_object(getattr(L, n)(**special.get(n, {})))
+    path = os.path.join(OUT, f"configs_{keras.backend.backend()}.json")
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1, sort_keys=True, default=lambda o: getattr(o, "tolist", str)(o))
+
+
 def names():
     found = sorted(
         n
@@ -405,6 +447,7 @@ def names():
     )
     with open(os.path.join(OUT, "names.json"), "w") as f:
         json.dump({"keras_version": keras.__version__, "names": found}, f, indent=1)
+    layer_configs(found)
 
 
 if __name__ == "__main__":
@@ -412,6 +455,8 @@ if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else "text"
     if what == "text":
         text_cases()
+        with open(os.path.join(OUT, "names.json")) as f:
+            layer_configs(json.load(f)["names"])
     else:
         names()
         image_cases()

@@ -109,3 +109,22 @@ def test_augmentation_in_fit_and_not_in_predict():
     model.fit(data, np.zeros((8, 1)), epochs=1, batch_size=4, verbose=0)
     p1, p2 = model.predict(data, verbose=0), model.predict(data, verbose=0)
     np.testing.assert_array_equal(p1, p2)
+
+
+def _keras_configs():
+    out = {}
+    for backend in ("jax", "tensorflow"):
+        with open(os.path.join(HERE, f"configs_{backend}.json")) as f:
+            out.update(json.load(f))
+    return out
+
+
+KERAS_CONFIGS = _keras_configs()
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(KERAS_CONFIGS) if n not in NOT_HERE])
+def test_keras_configs_load_with_the_same_keys(name):
+    config = KERAS_CONFIGS[name]
+    layer = gpuk.layers.deserialize(config)
+    assert type(layer).__name__ == name
+    assert set(layer.get_config()) == set(config["config"])
