@@ -85,6 +85,17 @@ class PreprocessingLayer(Layer):
     """
 
     _adapt_required = False
+    _single_input = True
+
+    def __call__(self, *args, **kwargs):
+        if self._single_input and args:
+            first = args[0]
+            if isinstance(first, (str, bytes)) or (
+                isinstance(first, (list, tuple)) and _contains_strings(first)
+            ):
+                # A (nested) list of strings is one string array, not a structure of inputs.
+                args = (np.asarray(first, dtype=object), *args[1:])
+        return super().__call__(*args, **kwargs)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

@@ -193,6 +193,8 @@ class HashedCrossing(PreprocessingLayer):
     Call with a list/tuple of at least two inputs of identical shape (rank 0, 1, or ``(n, 1)``).
     """
 
+    _single_input = False
+
     def __init__(self, num_bins, output_mode="int", sparse=False, name=None, dtype=None, **kwargs):
         if output_mode == "int" and dtype is None:
             dtype = "int64"

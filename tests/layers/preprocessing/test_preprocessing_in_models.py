@@ -98,3 +98,17 @@ def test_one_dimensional_columns_feed_inputs_of_shape_one():
     model.compile("adam", "mse")
     model.fit({"animal": np.array(["x", "y", "q", "z"])}, np.ones(4), verbose=0)
     assert model.predict({"animal": np.array(["x", "y"])}, verbose=0).shape == (2, 1)
+
+
+def test_python_lists_and_scalars_of_strings_are_one_input():
+    L = gpuk.layers
+    lookup = L.StringLookup(vocabulary=["a", "b"])
+    np.testing.assert_array_equal(lookup(["a", "b", "c"]).numpy(), [1, 2, 0])
+    np.testing.assert_array_equal(lookup([["a"], ["c"]]).numpy(), [[1], [0]])
+    assert int(lookup("b").numpy()) == 2
+    vec = L.TextVectorization(vocabulary=["a"])
+    np.testing.assert_array_equal(vec(["a b", "a"]).numpy(), [[2, 1], [2, 0]])
+    crossed = L.HashedCrossing(num_bins=5)((["A", "B"], [101, 7])).numpy()
+    assert crossed.shape == (2,) and crossed[0] == 1  # Keras's docstring value for (A, 101)
+    inverse = L.StringLookup(vocabulary=["a", "b"], invert=True)([1, 2, 0])
+    assert [str(v) for v in inverse.numpy()] == ["a", "b", "[UNK]"]
