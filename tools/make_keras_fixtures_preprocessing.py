@@ -318,6 +318,47 @@ def image_cases():
         img,
         {"apply_perspective": np.array([True, True]), "start_points": start, "end_points": end},
     )
+    boxes = {
+        "boxes": np.array(
+            [
+                [[1.0, 2.0, 6.0, 7.0], [0.0, 0.0, 0.0, 0.0]],
+                [[3.0, 1.0, 10.0, 8.5], [-2.0, 4.0, 2.0, 6.0]],
+            ],
+            "float32",
+        ),
+        "labels": np.array([[1, 0], [2, 3]], "int32"),
+    }
+    for fmt in ("xyxy", "rel_xyxy", "center_xywh", "yxyx"):
+        src = keras.utils.bounding_boxes.convert_format(
+            dict(boxes), "xyxy", fmt, height=9, width=11
+        )
+        arrays[f"boxes_in_{fmt}"] = np.asarray(src["boxes"])
+        flip = L.RandomFlip("horizontal_and_vertical", bounding_box_format=fmt)
+        out = flip.transform_bounding_boxes(
+            {
+                "boxes": keras.ops.convert_to_tensor(src["boxes"]),
+                "labels": keras.ops.convert_to_tensor(boxes["labels"]),
+            },
+            {"flips": np.array([True, False]).reshape(2, 1, 1, 1), "input_shape": (2, 9, 11, 3)},
+        )
+        arrays[f"boxes_flip_{fmt}"] = np.asarray(out["boxes"])
+        arrays[f"labels_flip_{fmt}"] = np.asarray(out["labels"])
+        for mode in ("stretch", "crop", "pad"):
+            layer = L.Resizing(
+                6,
+                5,
+                crop_to_aspect_ratio=mode == "crop",
+                pad_to_aspect_ratio=mode == "pad",
+                bounding_box_format=fmt,
+            )
+            res = layer(
+                {
+                    "images": img,
+                    "bounding_boxes": {"boxes": src["boxes"], "labels": boxes["labels"]},
+                }
+            )
+            arrays[f"boxes_resize_{mode}_{fmt}"] = np.asarray(res["bounding_boxes"]["boxes"])
+            arrays[f"labels_resize_{mode}_{fmt}"] = np.asarray(res["bounding_boxes"]["labels"])
     np.savez(os.path.join(OUT, "image.npz"), **arrays)
     audio_cases()
     image_model()

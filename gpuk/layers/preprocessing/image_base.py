@@ -190,8 +190,18 @@ class BaseImagePreprocessingLayer(SeededLayerMixin, PreprocessingLayer):
 
     def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
         raise NotImplementedError(
-            f"{type(self).__name__}: bounding boxes are not supported by gpuk yet."
+            f"{type(self).__name__}: gpuk transforms bounding boxes only in RandomFlip, "
+            "Resizing and MaxNumBoundingBoxes so far."
         )
+
+    def _box_format(self):
+        if not self.bounding_box_format:
+            raise ValueError(
+                "You passed an input with a 'bounding_boxes' key, but you didn't specify a "
+                "bounding box format. Pass a `bounding_box_format` argument to your "
+                f"{type(self).__name__} layer, e.g. `bounding_box_format='xyxy'`."
+            )
+        return self.bounding_box_format
 
     # ------------------------------------------------------------------ call
 
@@ -232,9 +242,12 @@ class BaseImagePreprocessingLayer(SeededLayerMixin, PreprocessingLayer):
             masks = self.transform_segmentation_masks(masks, transformation, training)
             data["segmentation_masks"] = Tensor(masks if batched else masks[0])
         if "bounding_boxes" in data:
-            data["bounding_boxes"] = self.transform_bounding_boxes(
-                data["bounding_boxes"], transformation, training
+            boxes = self.transform_bounding_boxes(
+                dict(data["bounding_boxes"]), transformation, training
             )
+            data["bounding_boxes"] = {
+                k: Tensor(v) if isinstance(v, np.ndarray) else v for k, v in boxes.items()
+            }
         return data
 
     def compute_output_shape(self, input_shape):

@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from gpuk._array import get_array_module
+from gpuk.layers.preprocessing.bounding_boxes import flip_boxes, resize_boxes
 from gpuk.layers.preprocessing.image_base import (
     BaseImagePreprocessingLayer,
     affine_transform,
@@ -154,6 +155,14 @@ class Resizing(BaseImagePreprocessingLayer):
     def transform_segmentation_masks(self, segmentation_masks, transformation=None, training=True):
         return _resize(segmentation_masks, self.height, self.width, "nearest", self.data_format)
 
+    def get_random_transformation(self, data, training=True, seed=None):
+        h_axis, w_axis = self._hw_axes(data.ndim)
+        return data.shape[h_axis], data.shape[w_axis]
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        height, width = transformation
+        return resize_boxes(bounding_boxes, self, self._box_format(), height, width)
+
     def compute_output_shape(self, input_shape):
         shape = list(input_shape)
         h_axis, w_axis = self._hw_axes(len(shape))
@@ -290,7 +299,25 @@ class RandomFlip(BaseImagePreprocessingLayer):
     def get_random_transformation(self, data, training=True, seed=None):
         if not training:
             return None
-        return {"flips": self.rng.uniform(size=(data.shape[0], 1, 1, 1)) <= 0.5}
+        h_axis, w_axis = self._hw_axes(data.ndim)
+        return {
+            "flips": self.rng.uniform(size=(data.shape[0], 1, 1, 1)) <= 0.5,
+            "input_shape": tuple(data.shape),
+        }
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        if not training or transformation is None:
+            return bounding_boxes
+        shape = transformation["input_shape"]
+        h_axis, w_axis = self._hw_axes(len(shape))
+        return flip_boxes(
+            bounding_boxes,
+            np.asarray(transformation["flips"]).reshape(-1),
+            self.mode,
+            self._box_format(),
+            shape[h_axis],
+            shape[w_axis],
+        )
 
     def transform_images(self, images, transformation, training=True):
         if not training or transformation is None:

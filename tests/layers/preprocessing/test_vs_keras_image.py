@@ -181,3 +181,41 @@ def test_one_call_per_image_equals_one_call_per_channel(mode):
     a = sample(IMG, coords, "bilinear", mode, 5.0, per_channel=True)
     b = sample(IMG, coords, "bilinear", mode, 5.0, per_channel=False)
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-3)
+
+
+LABELS = np.array([[1, 0], [2, 3]], "int32")
+
+
+@pytest.mark.parametrize("fmt", ["xyxy", "rel_xyxy", "center_xywh", "yxyx"])
+def test_bounding_boxes_flip_and_resize_match_keras(fmt):
+    boxes = DATA[f"boxes_in_{fmt}"]
+    flip = L.RandomFlip("horizontal_and_vertical", bounding_box_format=fmt)
+    out = flip.transform_bounding_boxes(
+        {"boxes": boxes, "labels": LABELS},
+        {"flips": np.array([True, False]).reshape(2, 1, 1, 1), "input_shape": (2, 9, 11, 3)},
+    )
+    np.testing.assert_allclose(out["boxes"], DATA[f"boxes_flip_{fmt}"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(out["labels"], DATA[f"labels_flip_{fmt}"])
+    for mode in ("stretch", "crop", "pad"):
+        layer = L.Resizing(
+            6,
+            5,
+            crop_to_aspect_ratio=mode == "crop",
+            pad_to_aspect_ratio=mode == "pad",
+            bounding_box_format=fmt,
+        )
+        res = layer({"images": IMG, "bounding_boxes": {"boxes": boxes, "labels": LABELS}})
+        np.testing.assert_allclose(
+            res["bounding_boxes"]["boxes"].numpy(),
+            DATA[f"boxes_resize_{mode}_{fmt}"],
+            rtol=1e-5,
+            atol=1e-5,
+        )
+        np.testing.assert_array_equal(
+            res["bounding_boxes"]["labels"].numpy(), DATA[f"labels_resize_{mode}_{fmt}"]
+        )
+
+
+def test_bounding_boxes_need_a_format():
+    with pytest.raises(ValueError, match="bounding_box_format"):
+        L.RandomFlip()({"images": IMG, "bounding_boxes": {"boxes": np.zeros((2, 1, 4))}})
