@@ -343,6 +343,16 @@ def image_cases():
         )
         arrays[f"boxes_flip_{fmt}"] = np.asarray(out["boxes"])
         arrays[f"labels_flip_{fmt}"] = np.asarray(out["labels"])
+        for size in (5, 12):
+            crop = L.CenterCrop(size, 6, bounding_box_format=fmt)
+            res = crop(
+                {
+                    "images": img,
+                    "bounding_boxes": {"boxes": src["boxes"], "labels": boxes["labels"]},
+                }
+            )
+            arrays[f"boxes_center_crop_{size}_{fmt}"] = np.asarray(res["bounding_boxes"]["boxes"])
+            arrays[f"labels_center_crop_{size}_{fmt}"] = np.asarray(res["bounding_boxes"]["labels"])
         for mode in ("stretch", "crop", "pad"):
             layer = L.Resizing(
                 6,

@@ -156,3 +156,35 @@ def resize_boxes(bounding_boxes, layer, fmt, height, width):
     boxes = clip_to_image_size(boxes, layer.height, layer.width)
     boxes["boxes"] = np.where(empty[..., None], 0.0, boxes["boxes"]).astype(np.float32)
     return convert_format(boxes, "xyxy", fmt, layer.height, layer.width)
+
+
+def center_crop_boxes(bounding_boxes, layer, fmt, height, width):
+    """CenterCrop's box transform: clip to the kept window (after the aspect crop and resize
+    when the input is smaller than the target), shift, clip, convert back."""
+    boxes = convert_format(bounding_boxes, fmt, "xyxy", height, width)
+
+    def clipped(b, top, bottom, left, right):
+        x1, y1, x2, y2 = _split(b)
+        return np.stack(
+            [
+                np.clip(x1, left, right) - left,
+                np.clip(y1, top, bottom) - top,
+                np.clip(x2, left, right) - left,
+                np.clip(y2, top, bottom) - top,
+            ],
+            axis=-1,
+        )
+
+    if height >= layer.height and width >= layer.width:
+        top, left = int((height - layer.height) / 2), int((width - layer.width) / 2)
+        boxes["boxes"] = clipped(boxes["boxes"], top, top + layer.height, left, left + layer.width)
+    else:
+        crop_h = max(min(height, int(float(width * layer.height) / layer.width)), 1)
+        crop_w = max(min(width, int(float(height * layer.width) / layer.height)), 1)
+        top, left = int(float(height - crop_h) / 2), int(float(width - crop_w) / 2)
+        b = clipped(boxes["boxes"], top, top + crop_h, left, left + crop_w)
+        boxes["boxes"] = b * np.array(
+            [layer.width / crop_w, layer.height / crop_h] * 2, dtype=np.float32
+        )
+    boxes = clip_to_image_size(boxes, layer.height, layer.width)
+    return convert_format(boxes, "xyxy", fmt, layer.height, layer.width)

@@ -6,7 +6,11 @@ import math
 import numpy as np
 
 from gpuk._array import get_array_module
-from gpuk.layers.preprocessing.bounding_boxes import flip_boxes, resize_boxes
+from gpuk.layers.preprocessing.bounding_boxes import (
+    center_crop_boxes,
+    flip_boxes,
+    resize_boxes,
+)
 from gpuk.layers.preprocessing.image_base import (
     BaseImagePreprocessingLayer,
     affine_transform,
@@ -207,6 +211,14 @@ class CenterCrop(BaseImagePreprocessingLayer):
             index[w_axis] = slice(left, left + self.width)
             return images[tuple(index)]
         return _resize(images, self.height, self.width, "bilinear", self.data_format, crop=True)
+
+    def get_random_transformation(self, data, training=True, seed=None):
+        h_axis, w_axis = self._hw_axes(data.ndim)
+        return data.shape[h_axis], data.shape[w_axis]
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        height, width = transformation
+        return center_crop_boxes(bounding_boxes, self, self._box_format(), height, width)
 
     def compute_output_shape(self, input_shape):
         shape = list(input_shape)

@@ -196,6 +196,19 @@ def test_bounding_boxes_flip_and_resize_match_keras(fmt):
     )
     np.testing.assert_allclose(out["boxes"], DATA[f"boxes_flip_{fmt}"], rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(out["labels"], DATA[f"labels_flip_{fmt}"])
+    for size in (5, 12):
+        res = L.CenterCrop(size, 6, bounding_box_format=fmt)(
+            {"images": IMG, "bounding_boxes": {"boxes": boxes, "labels": LABELS}}
+        )
+        np.testing.assert_allclose(
+            res["bounding_boxes"]["boxes"].numpy(),
+            DATA[f"boxes_center_crop_{size}_{fmt}"],
+            rtol=1e-5,
+            atol=1e-5,
+        )
+        np.testing.assert_array_equal(
+            res["bounding_boxes"]["labels"].numpy(), DATA[f"labels_center_crop_{size}_{fmt}"]
+        )
     for mode in ("stretch", "crop", "pad"):
         layer = L.Resizing(
             6,
