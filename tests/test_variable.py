@@ -77,3 +77,46 @@ def test_automatic_names_and_repr():
     assert repr(gpuk.Variable(np.zeros(2, "float32"), name="z")).startswith(
         "<Variable path=z, shape=(2,), dtype=float32, value="
     )
+
+
+def _keras_cases():
+    import json
+    import os
+
+    path = os.path.join(os.path.dirname(__file__), "fixtures", "keras", "variable", "variable.json")
+    with open(path) as f:
+        return json.load(f)
+
+
+def test_matches_keras_fixture():
+    """Values recorded from Keras 3.15 by tools/make_keras_fixtures_variable.py."""
+    cases = _keras_cases()
+    v = gpuk.Variable(initializer=gpuk.initializers.Constant(2.5), shape=(2, 3), name="w")
+    want = cases["constant"]
+    assert (v.dtype, list(v.shape), v.name, v.path, v.trainable) == (
+        want["dtype"],
+        want["shape"],
+        want["name"],
+        want["path"],
+        want["trainable"],
+    )
+    assert v.value.numpy().tolist() == want["value"]
+    assert repr(v) == want["repr"]
+    v = gpuk.Variable(initializer="ones", shape=(2,), dtype="float64", trainable=False, name="b")
+    v.assign_add(np.array([1.0, 2.0]))
+    v.assign_sub([0.5, 0.5])
+    want = cases["assign"]
+    assert (v.dtype, v.trainable, v.numpy().tolist()) == (
+        want["dtype"],
+        want["trainable"],
+        want["value"],
+    )
+    assert float(v[1]) == want["float"]
+    v = gpuk.Variable(3.0)
+    want = cases["python_float"]
+    assert (v.dtype, list(v.shape), float(v)) == (want["dtype"], want["shape"], want["float"])
+    v = gpuk.Variable(np.arange(6.0, dtype="float32").reshape(2, 3))
+    want = cases["array"]
+    assert v.dtype == want["dtype"] and np.asarray(v * 2.0).tolist() == want["times_two"]
+    assert float(gpuk.ops.sum(v)) == want["sum"]
+    assert (v.aggregation, v.synchronization) == (want["aggregation"], want["synchronization"])
