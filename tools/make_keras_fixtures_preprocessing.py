@@ -343,6 +343,32 @@ def image_cases():
         )
         arrays[f"boxes_flip_{fmt}"] = np.asarray(out["boxes"])
         arrays[f"labels_flip_{fmt}"] = np.asarray(out["labels"])
+
+        def kb(src=src):
+            return {
+                "boxes": keras.ops.convert_to_tensor(src["boxes"]),
+                "labels": keras.ops.convert_to_tensor(boxes["labels"]),
+            }
+
+        out = L.RandomTranslation(0.2, 0.2, bounding_box_format=fmt).transform_bounding_boxes(
+            kb(),
+            {
+                "translations": np.array([[2.5, -1.0], [-3.0, 4.0]], "float32"),
+                "input_shape": (2, 9, 11, 3),
+            },
+        )
+        arrays[f"boxes_translate_{fmt}"] = np.asarray(out["boxes"])
+        arrays[f"labels_translate_{fmt}"] = np.asarray(out["labels"])
+        out = L.RandomZoom(0.3, bounding_box_format=fmt).transform_bounding_boxes(
+            kb(),
+            {
+                "width_zoom": np.array([[0.8], [1.3]], "float32"),
+                "height_zoom": np.array([[0.7], [1.2]], "float32"),
+                "input_shape": (2, 9, 11, 3),
+            },
+        )
+        arrays[f"boxes_zoom_{fmt}"] = np.asarray(out["boxes"])
+        arrays[f"labels_zoom_{fmt}"] = np.asarray(out["labels"])
         for size in (5, 12):
             crop = L.CenterCrop(size, 6, bounding_box_format=fmt)
             res = crop(

@@ -6,9 +6,8 @@ KERAS_BACKEND=jax /work/kvenv/bin/python tools/make_keras_fixtures_variable.py
 import json
 import os
 
-import numpy as np
-
 import keras
+import numpy as np
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "keras", "variable")
 

@@ -188,3 +188,47 @@ def center_crop_boxes(bounding_boxes, layer, fmt, height, width):
         )
     boxes = clip_to_image_size(boxes, layer.height, layer.width)
     return convert_format(boxes, "xyxy", fmt, layer.height, layer.width)
+
+
+def _per_batch(values, boxes):
+    """``(N,)`` per-image values shaped to broadcast against ``boxes[..., 0]``."""
+    values = np.asarray(values, np.float32).reshape(-1)
+    return values.reshape((-1,) + (1,) * (boxes.ndim - 2)) if boxes.ndim > 2 else values[0]
+
+
+def translate_boxes(bounding_boxes, translations, fmt, height, width):
+    """RandomTranslation's box transform: shift by the translation, clip, convert back."""
+    boxes = convert_format(bounding_boxes, fmt, "xyxy", height, width)
+    b = boxes["boxes"]
+    t = np.asarray(translations, np.float32).reshape(-1, 2)
+    dx, dy = _per_batch(t[:, 0], b), _per_batch(t[:, 1], b)
+    x1, y1, x2, y2 = _split(b)
+    boxes["boxes"] = np.stack([x1 + dx, y1 + dy, x2 + dx, y2 + dy], axis=-1)
+    boxes = clip_to_image_size(boxes, height, width)
+    return convert_format(boxes, "xyxy", fmt, height, width)
+
+
+def zoom_boxes(bounding_boxes, width_zoom, height_zoom, fmt, height, width):
+    """RandomZoom's box transform: keep the sampled window, rescale it to the image."""
+    boxes = convert_format(bounding_boxes, fmt, "xyxy", height, width)
+    b = boxes["boxes"]
+    zx = np.asarray(width_zoom, np.float32).reshape(-1)
+    zy = np.asarray(height_zoom, np.float32).reshape(-1)
+    w_start = (width - 1.0) / 2.0 * (1.0 - zx)
+    h_start = (height - 1.0) / 2.0 * (1.0 - zy)
+    w_end, h_end = zx * width + w_start, zy * height + h_start
+    ws, we, hs, he = (_per_batch(v, b) for v in (w_start, w_end, h_start, h_end))
+    x1, y1, x2, y2 = _split(b)
+    b = np.stack(
+        [
+            np.clip(x1, ws, we) - ws,
+            np.clip(y1, hs, he) - hs,
+            np.clip(x2, ws, we) - ws,
+            np.clip(y2, hs, he) - hs,
+        ],
+        axis=-1,
+    )
+    wt, ht = we - ws, he - hs
+    boxes["boxes"] = np.stack([b[..., 0] / wt, b[..., 1] / ht, b[..., 2] / wt, b[..., 3] / ht], -1)
+    boxes = clip_to_image_size(boxes, bounding_box_format="rel_xyxy")
+    return convert_format(boxes, "rel_xyxy", fmt, height, width)

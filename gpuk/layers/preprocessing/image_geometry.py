@@ -10,6 +10,8 @@ from gpuk.layers.preprocessing.bounding_boxes import (
     center_crop_boxes,
     flip_boxes,
     resize_boxes,
+    translate_boxes,
+    zoom_boxes,
 )
 from gpuk.layers.preprocessing.image_base import (
     BaseImagePreprocessingLayer,
@@ -469,7 +471,21 @@ class RandomZoom(_AffineLayer):
             width_zoom = self.rng.uniform(1.0 + self.width_lower, 1.0 + self.width_upper, (n, 1))
         else:
             width_zoom = height_zoom
-        return {"height_zoom": height_zoom, "width_zoom": width_zoom}
+        return {"height_zoom": height_zoom, "width_zoom": width_zoom, "input_shape": data.shape}
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        if not training or transformation is None:
+            return bounding_boxes
+        shape = transformation["input_shape"]
+        h_axis, w_axis = self._hw_axes(len(shape))
+        return zoom_boxes(
+            bounding_boxes,
+            transformation["width_zoom"],
+            transformation["height_zoom"],
+            self._box_format(),
+            shape[h_axis],
+            shape[w_axis],
+        )
 
     def transform_images(self, images, transformation, training=True):
         if not training or transformation is None:
@@ -539,7 +555,23 @@ class RandomTranslation(_AffineLayer):
         h, w = self._size(data)
         dy = self.rng.uniform(self.height_lower, self.height_upper, (n, 1)) * h
         dx = self.rng.uniform(self.width_lower, self.width_upper, (n, 1)) * w
-        return {"translations": np.concatenate([dx, dy], axis=1).astype(np.float32)}
+        return {
+            "translations": np.concatenate([dx, dy], axis=1).astype(np.float32),
+            "input_shape": tuple(data.shape),
+        }
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        if not training or transformation is None:
+            return bounding_boxes
+        shape = transformation["input_shape"]
+        h_axis, w_axis = self._hw_axes(len(shape))
+        return translate_boxes(
+            bounding_boxes,
+            transformation["translations"],
+            self._box_format(),
+            shape[h_axis],
+            shape[w_axis],
+        )
 
     def transform_images(self, images, transformation, training=True):
         if not training or transformation is None:

@@ -196,6 +196,22 @@ def test_bounding_boxes_flip_and_resize_match_keras(fmt):
     )
     np.testing.assert_allclose(out["boxes"], DATA[f"boxes_flip_{fmt}"], rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(out["labels"], DATA[f"labels_flip_{fmt}"])
+    out = L.RandomTranslation(0.2, 0.2, bounding_box_format=fmt).transform_bounding_boxes(
+        {"boxes": boxes, "labels": LABELS},
+        {"translations": np.array([[2.5, -1.0], [-3.0, 4.0]]), "input_shape": (2, 9, 11, 3)},
+    )
+    np.testing.assert_allclose(out["boxes"], DATA[f"boxes_translate_{fmt}"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(out["labels"], DATA[f"labels_translate_{fmt}"])
+    out = L.RandomZoom(0.3, bounding_box_format=fmt).transform_bounding_boxes(
+        {"boxes": boxes, "labels": LABELS},
+        {
+            "width_zoom": np.array([[0.8], [1.3]]),
+            "height_zoom": np.array([[0.7], [1.2]]),
+            "input_shape": (2, 9, 11, 3),
+        },
+    )
+    np.testing.assert_allclose(out["boxes"], DATA[f"boxes_zoom_{fmt}"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(out["labels"], DATA[f"labels_zoom_{fmt}"])
     for size in (5, 12):
         res = L.CenterCrop(size, 6, bounding_box_format=fmt)(
             {"images": IMG, "bounding_boxes": {"boxes": boxes, "labels": LABELS}}
