@@ -359,6 +359,17 @@ def image_cases():
         )
         arrays[f"boxes_translate_{fmt}"] = np.asarray(out["boxes"])
         arrays[f"labels_translate_{fmt}"] = np.asarray(out["labels"])
+        out = L.RandomRotation(0.2, bounding_box_format=fmt).transform_bounding_boxes(
+            kb(),
+            {
+                "angle": np.array([30.0, -50.0], "float32"),
+                "image_height": 9,
+                "image_width": 11,
+                "batch_size": 2,
+            },
+        )
+        arrays[f"boxes_rotate_{fmt}"] = np.asarray(out["boxes"])
+        arrays[f"labels_rotate_{fmt}"] = np.asarray(out["labels"])
         out = L.RandomZoom(0.3, bounding_box_format=fmt).transform_bounding_boxes(
             kb(),
             {

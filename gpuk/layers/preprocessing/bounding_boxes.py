@@ -232,3 +232,30 @@ def zoom_boxes(bounding_boxes, width_zoom, height_zoom, fmt, height, width):
     boxes["boxes"] = np.stack([b[..., 0] / wt, b[..., 1] / ht, b[..., 2] / wt, b[..., 3] / ht], -1)
     boxes = clip_to_image_size(boxes, bounding_box_format="rel_xyxy")
     return convert_format(boxes, "rel_xyxy", fmt, height, width)
+
+
+def rotate_boxes(bounding_boxes, angle, fmt, height, width):
+    """RandomRotation's box transform (Keras's: the rotated corners' enclosing box, clipped).
+
+    As in Keras 3.15 the incoming boxes are read as ``xyxy`` pixels; the result is converted
+    from ``xyxy`` to ``fmt``.
+    """
+    out = dict(bounding_boxes)
+    boxes = host(out["boxes"]).astype(np.float32)
+    # Keras's inverse affine matrix negates the angle: the boxes turn with the image content.
+    rot = -np.asarray(angle, np.float32).reshape(-1) * np.float32(np.pi / 180.0)
+    cx, cy = 0.5 * (width - 1), 0.5 * (height - 1)
+    cos, sin = np.cos(rot), np.sin(rot)
+    a0, a1, b0, b1 = cos, -sin, sin, cos
+    a2 = cx - a0 * cx - a1 * cy
+    b2 = cy - b0 * cx - b1 * cy
+    shape = (-1,) + (1,) * (boxes.ndim - 1)
+    a0, a1, a2, b0, b1, b2 = (v.reshape(shape) for v in (a0, a1, a2, b0, b1, b2))
+    x1, y1, x2, y2 = (boxes[..., i : i + 1] for i in range(4))
+    xs = np.concatenate([x1, x2, x2, x1], axis=-1)
+    ys = np.concatenate([y1, y1, y2, y2], axis=-1)
+    tx = a0 * xs + a1 * ys + a2
+    ty = b0 * xs + b1 * ys + b2
+    out["boxes"] = np.stack([tx.min(-1), ty.min(-1), tx.max(-1), ty.max(-1)], axis=-1)
+    out = clip_to_image_size(out, height, width)
+    return convert_format(out, "xyxy", fmt, height, width)

@@ -191,7 +191,8 @@ class BaseImagePreprocessingLayer(SeededLayerMixin, PreprocessingLayer):
     def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
         raise NotImplementedError(
             f"{type(self).__name__}: gpuk transforms bounding boxes only in RandomFlip, "
-            "CenterCrop, RandomTranslation, RandomZoom, Resizing and MaxNumBoundingBoxes so far."
+            "CenterCrop, RandomTranslation, RandomZoom, RandomRotation, Resizing and "
+            "MaxNumBoundingBoxes so far."
         )
 
     def _box_format(self):

@@ -10,6 +10,7 @@ from gpuk.layers.preprocessing.bounding_boxes import (
     center_crop_boxes,
     flip_boxes,
     resize_boxes,
+    rotate_boxes,
     translate_boxes,
     zoom_boxes,
 )
@@ -387,6 +388,17 @@ class RandomRotation(_AffineLayer):
         zeros = np.zeros(n)
         matrix = _affine_matrix(angle, zeros, zeros, np.ones(n), zeros, zeros, h, w)
         return {"angle": angle, "rotation_matrix": matrix, "image_height": h, "image_width": w}
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        if not training or transformation is None:
+            return bounding_boxes
+        return rotate_boxes(
+            bounding_boxes,
+            transformation["angle"],
+            self._box_format(),
+            transformation["image_height"],
+            transformation["image_width"],
+        )
 
     def transform_images(self, images, transformation, training=True):
         if not training or transformation is None:

@@ -202,6 +202,12 @@ def test_bounding_boxes_flip_and_resize_match_keras(fmt):
     )
     np.testing.assert_allclose(out["boxes"], DATA[f"boxes_translate_{fmt}"], rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(out["labels"], DATA[f"labels_translate_{fmt}"])
+    out = L.RandomRotation(0.2, bounding_box_format=fmt).transform_bounding_boxes(
+        {"boxes": boxes, "labels": LABELS},
+        {"angle": np.array([30.0, -50.0]), "image_height": 9, "image_width": 11},
+    )
+    np.testing.assert_allclose(out["boxes"], DATA[f"boxes_rotate_{fmt}"], rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(out["labels"], DATA[f"labels_rotate_{fmt}"])
     out = L.RandomZoom(0.3, bounding_box_format=fmt).transform_bounding_boxes(
         {"boxes": boxes, "labels": LABELS},
         {
