@@ -27,7 +27,6 @@ from gpuk.layers.preprocessing.image_geometry import (
     RandomCrop,
     RandomFlip,
     RandomRotation,
-    RandomShear,
     RandomTranslation,
     RandomZoom,
     Resizing,
@@ -39,10 +38,13 @@ from gpuk.layers.preprocessing.image_mix import (
     MaxNumBoundingBoxes,
     MixUp,
     Pipeline,
-    RandomElasticTransform,
     RandomErasing,
     RandomGaussianBlur,
+)
+from gpuk.layers.preprocessing.image_warp import (
+    RandomElasticTransform,
     RandomPerspective,
+    RandomShear,
 )
 from gpuk.layers.preprocessing.lookup import IntegerLookup, StringLookup
 from gpuk.layers.preprocessing.numeric import Discretization, Normalization

@@ -15,8 +15,9 @@ from gpuk.layers.preprocessing.image_color import (
     RandomSharpness,
     Solarization,
 )
-from gpuk.layers.preprocessing.image_geometry import RandomRotation, RandomShear, RandomTranslation
+from gpuk.layers.preprocessing.image_geometry import RandomRotation, RandomTranslation
 from gpuk.layers.preprocessing.image_mix import Equalization
+from gpuk.layers.preprocessing.image_warp import RandomShear
 
 __all__ = ["AugMix", "RandAugment"]
 

@@ -1,5 +1,5 @@
 """Geometric image layers: Resizing, CenterCrop, RandomCrop, RandomFlip, RandomRotation,
-RandomZoom, RandomTranslation, RandomShear (Keras 3's arguments, defaults and transforms)."""
+RandomZoom, RandomTranslation (Keras 3's arguments, defaults and transforms)."""
 
 import math
 
@@ -27,7 +27,6 @@ __all__ = [
     "RandomCrop",
     "RandomFlip",
     "RandomRotation",
-    "RandomShear",
     "RandomTranslation",
     "RandomZoom",
     "Resizing",
@@ -607,92 +606,3 @@ class RandomTranslation(_AffineLayer):
             }
         )
         return config
-
-
-class RandomShear(_AffineLayer):
-    """Shear by random factors: output ``(x, y)`` samples ``(x + s_x y, s_y x + y)``.
-
-    Args:
-        x_factor, y_factor: ``f`` in ``[0, 1]`` (shear in ``[-f, f]``) or a range; the sign is
-            drawn at random as in Keras.
-        interpolation, fill_mode, fill_value, data_format, seed: as :class:`RandomRotation`.
-    """
-
-    _USE_BASE_FACTOR = False
-
-    def __init__(
-        self,
-        x_factor=0.0,
-        y_factor=0.0,
-        interpolation="bilinear",
-        fill_mode="reflect",
-        fill_value=0.0,
-        data_format=None,
-        seed=None,
-        **kwargs,
-    ):
-        super().__init__(data_format=data_format, seed=seed, **kwargs)
-        self._factor_args = (x_factor, y_factor)
-        self.x_factor = _shear_range(x_factor)
-        self.y_factor = _shear_range(y_factor)
-        _check_modes(self, fill_mode, interpolation)
-        self.fill_mode = fill_mode
-        self.interpolation = interpolation
-        self.fill_value = fill_value
-
-    def get_random_transformation(self, data, training=True, seed=None):
-        if not training:
-            return None
-        n = data.shape[0]
-        invert = np.where(self.rng.uniform(0, 1, (n, 1)) > 0.5, -1.0, 1.0)
-        shear_y = self.rng.uniform(self.y_factor[0], self.y_factor[1], (n, 1))
-        shear_x = self.rng.uniform(self.x_factor[0], self.x_factor[1], (n, 1))
-        factor = np.concatenate([shear_x, shear_y], axis=1) * invert
-        return {"shear_factor": factor.astype(self.compute_dtype)}
-
-    def transform_images(self, images, transformation, training=True):
-        if not training or transformation is None:
-            return images
-        shear = np.asarray(transformation["shear_factor"], np.float64)
-        ones, zeros = np.ones(len(shear)), np.zeros(len(shear))
-        # [[1, s_x, 0], [s_y, 1, 0]]: Keras shears about the origin, not the centre.
-        matrix = np.stack([ones, shear[:, 0], zeros, shear[:, 1], ones, zeros, zeros, zeros], 1)
-        return self._apply(images, matrix)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                # The arguments as given: Keras cannot re-read its own (-f, f) ranges.
-                "x_factor": _config_factor(self._factor_args[0]),
-                "y_factor": _config_factor(self._factor_args[1]),
-                "fill_mode": self.fill_mode,
-                "interpolation": self.interpolation,
-                "seed": self.seed,
-                "fill_value": self.fill_value,
-                "data_format": self.data_format,
-            }
-        )
-        return config
-
-
-def _shear_range(factor):
-    message = (
-        "The `x_factor`/`y_factor` arguments should be a number (or a list of two numbers) in "
-        f"the range [0, 1]. Received: {factor}"
-    )
-    if isinstance(factor, (tuple, list)):
-        # Negative bounds are accepted (Keras writes (-f, f) into configs it then rejects).
-        if len(factor) != 2 or any(abs(f) > 1.0 for f in factor):
-            raise ValueError(message)
-        return tuple(sorted(float(f) for f in factor))
-    if not isinstance(factor, (int, float)) or factor > 1.0 or factor < 0.0:
-        raise ValueError(message)
-    return (-abs(float(factor)), abs(float(factor)))
-
-
-def _config_factor(factor):
-    if isinstance(factor, (tuple, list)):
-        low, high = sorted(float(f) for f in factor)
-        return abs(high) if low == -high else [low, high]
-    return factor

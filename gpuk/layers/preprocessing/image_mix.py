@@ -13,7 +13,6 @@ from gpuk.layers.base import Layer
 from gpuk.layers.preprocessing.base import raw
 from gpuk.layers.preprocessing.image_base import (
     BaseImagePreprocessingLayer,
-    affine_transform,
     from_channels_last,
     to_channels_last,
 )
@@ -25,10 +24,8 @@ __all__ = [
     "MaxNumBoundingBoxes",
     "MixUp",
     "Pipeline",
-    "RandomElasticTransform",
     "RandomErasing",
     "RandomGaussianBlur",
-    "RandomPerspective",
 ]
 
 
@@ -284,161 +281,6 @@ class RandomGaussianBlur(_ChannelsLast):
                 "factor": self.factor,
                 "kernel_size": self.kernel_size,
                 "sigma": self.sigma,
-                "value_range": self.value_range,
-                "seed": self.seed,
-            }
-        )
-        return config
-
-
-def homography(start, end):
-    """The 8 projective coefficients mapping each output point ``end`` to input ``start``."""
-    rows, rhs = [], []
-    for (xs, ys), (xe, ye) in zip(start, end):
-        rows.append([xe, ye, 1, 0, 0, 0, -xs * xe, -xs * ye])
-        rows.append([0, 0, 0, xe, ye, 1, -ys * xe, -ys * ye])
-        rhs.extend([xs, ys])
-    return np.linalg.solve(np.asarray(rows, np.float64), np.asarray(rhs, np.float64))
-
-
-class RandomPerspective(_ChannelsLast):
-    """Move the corners by up to ``scale / 2`` of the size and warp (probability ``factor``)."""
-
-    _USE_BASE_FACTOR = False
-
-    def __init__(
-        self,
-        factor=1.0,
-        scale=1.0,
-        interpolation="bilinear",
-        fill_value=0.0,
-        seed=None,
-        data_format=None,
-        **kwargs,
-    ):
-        super().__init__(data_format=data_format, seed=seed, **kwargs)
-        self.factor = _range(factor, (0, 1), "factor")
-        self.scale = scale
-        self.interpolation = interpolation
-        self.fill_value = fill_value
-
-    def get_random_transformation(self, data, training=True, seed=None):
-        if not training:
-            return None
-        x = to_channels_last(data, self.data_format)
-        n, h, w = x.shape[:3]
-        probability = self.rng.uniform(self.factor[0], self.factor[1], n)
-        apply = self.rng.uniform(0, 1, n) < probability
-        offsets = self.rng.uniform(-0.5 * self.scale, 0.5 * self.scale, (n, 4, 2))
-        start = np.repeat(
-            np.array([[[0.0, 0.0], [w - 1, 0.0], [0.0, h - 1], [w - 1, h - 1]]]), n, axis=0
-        )
-        return {
-            "apply_perspective": apply,
-            "start_points": start,
-            "end_points": start + start * offsets,
-        }
-
-    def _apply(self, x, t):
-        xp = get_array_module(x)
-        start, end = np.asarray(t["start_points"]), np.asarray(t["end_points"])
-        matrices = np.stack([homography(s, e) for s, e in zip(start, end)])
-        warped = affine_transform(x, matrices, self.interpolation, "constant", self.fill_value)
-        apply = xp.asarray(np.asarray(t["apply_perspective"]).reshape(-1, 1, 1, 1))
-        return xp.where(apply, warped, x)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "factor": self.factor,
-                "scale": self.scale,
-                "interpolation": self.interpolation,
-                "fill_value": self.fill_value,
-                "seed": self.seed,
-            }
-        )
-        return config
-
-
-class RandomElasticTransform(_ChannelsLast):
-    """Displace pixels by a smoothed random field (``scale`` of the size), probability ``factor``.
-
-    The field is Gaussian noise blurred with sigma ``max(H, W) / 20`` (gpuk's choice; Keras's
-    random draws differ in detail), then the image is resampled with ``fill_mode``.
-    """
-
-    _USE_BASE_FACTOR = False
-
-    def __init__(
-        self,
-        factor=1.0,
-        scale=1.0,
-        interpolation="bilinear",
-        fill_mode="reflect",
-        fill_value=0.0,
-        value_range=(0, 255),
-        seed=None,
-        data_format=None,
-        **kwargs,
-    ):
-        super().__init__(data_format=data_format, seed=seed, **kwargs)
-        self.factor = _range(factor, (0, 1), "factor")
-        self.scale = _range(scale, (0, 1), "scale")
-        self.interpolation = interpolation
-        self.fill_mode = fill_mode
-        self.fill_value = fill_value
-        self.value_range = value_range
-
-    def get_random_transformation(self, data, training=True, seed=None):
-        if not training:
-            return None
-        x = to_channels_last(data, self.data_format)
-        n, h, w = x.shape[:3]
-        probability = self.rng.uniform(self.factor[0], self.factor[1], n)
-        apply = self.rng.uniform(0, 1, n) < probability
-        scale = self.rng.uniform(self.scale[0], self.scale[1], n)
-        noise = self.rng.normal(size=(n, 2, h, w))
-        import scipy.ndimage
-
-        sigma = max(h, w) / 20.0
-        field = scipy.ndimage.gaussian_filter(noise, (0, 0, sigma, sigma), mode="reflect")
-        field /= np.abs(field).max(axis=(1, 2, 3), keepdims=True) + 1e-12
-        field *= (scale * max(h, w) / 10.0)[:, None, None, None]
-        return {"apply": apply, "displacement": field}
-
-    def _apply(self, x, t):
-        xp = get_array_module(x)
-        nd = ndimage(xp)
-        from gpuk.layers.preprocessing.image_base import _SCIPY_MODES
-
-        n, h, w, c = x.shape
-        ys, xs = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
-        out = xp.empty_like(x)
-        for i in range(n):
-            d = t["displacement"][i]
-            coords = xp.asarray(np.stack([ys + d[0], xs + d[1]]))
-            for ch in range(c):
-                out[i, :, :, ch] = nd.map_coordinates(
-                    x[i, :, :, ch],
-                    coords,
-                    order=1 if self.interpolation == "bilinear" else 0,
-                    mode=_SCIPY_MODES[self.fill_mode],
-                    cval=float(self.fill_value),
-                )
-        apply = xp.asarray(np.asarray(t["apply"]).reshape(-1, 1, 1, 1))
-        out = xp.clip(out, self.value_range[0], self.value_range[1])
-        return xp.where(apply, out, x)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "factor": self.factor,
-                "scale": self.scale,
-                "interpolation": self.interpolation,
-                "fill_mode": self.fill_mode,
-                "fill_value": self.fill_value,
                 "value_range": self.value_range,
                 "seed": self.seed,
             }
