@@ -254,3 +254,17 @@ def test_bounding_boxes_flip_and_resize_match_keras(fmt):
 def test_bounding_boxes_need_a_format():
     with pytest.raises(ValueError, match="bounding_box_format"):
         L.RandomFlip()({"images": IMG, "bounding_boxes": {"boxes": np.zeros((2, 1, 4))}})
+
+
+def test_host_ndimage_fallback_gives_scipy_values():
+    from gpuk._array.arrays import _HostNdimage
+
+    fallback = _HostNdimage(np)
+    ys, xs = np.meshgrid(np.arange(9.0), np.arange(11.0), indexing="ij")
+    coords = np.stack([ys * 0.9 + 0.3, xs * 1.1 - 0.4])
+    import scipy.ndimage
+
+    np.testing.assert_array_equal(
+        fallback.map_coordinates(IMG[0, ..., 0], coords, order=1, mode="reflect"),
+        scipy.ndimage.map_coordinates(IMG[0, ..., 0], coords, order=1, mode="reflect"),
+    )
