@@ -20,6 +20,7 @@ import numpy as np
 
 from gpuk import _array
 from gpuk._config import floatx
+from gpuk.autograd.variable import register_initializer_getter as _register_initializer_getter
 from gpuk.utils.serialization import deserialize_keras_object, get_object, serialize_keras_object
 
 __all__ = [
@@ -603,3 +604,8 @@ def get(identifier):
     if _array.is_array(identifier) or hasattr(identifier, "data") and hasattr(identifier, "shape"):
         return _from_array(identifier)
     return get_object(identifier, deserialize, "initializer")
+
+
+# gpuk.Variable(initializer="ones", shape=...) resolves names through this getter: autograd sits
+# below this module and must not import it.
+_register_initializer_getter(get)

@@ -1,6 +1,13 @@
 """The only place that imports CuPy: array-module choice, conversions and the kernel loader."""
 
-from gpuk._array.arrays import asarray, cupy_erf, get_array_module, is_array, to_numpy
+from gpuk._array.arrays import (
+    asarray,
+    cupy_erf,
+    get_array_module,
+    is_array,
+    ndimage,
+    to_numpy,
+)
 from gpuk._array.blas import serial_blas
 from gpuk._array.device import (
     DEVICES,
@@ -25,6 +32,7 @@ __all__ = [
     "get_array_module",
     "gpu_unavailable_reason",
     "is_array",
+    "ndimage",
     "serial_blas",
     "set_device",
     "to_numpy",

@@ -54,3 +54,39 @@ def cupy_erf():
     except Exception:  # an install without cupyx.scipy: the portable series is used
         return None
     return erf
+
+
+def ndimage(xp):
+    """``scipy.ndimage`` for NumPy arrays, ``cupyx.scipy.ndimage`` for CuPy arrays.
+
+    Image preprocessing layers interpolate with these (``map_coordinates``), so the same code
+    runs on either device. SciPy is imported only when an image layer first needs it.
+    """
+    if xp is np:
+        import scipy.ndimage
+
+        return scipy.ndimage
+    try:
+        import cupyx.scipy.ndimage
+    except ImportError:  # a CuPy without cupyx.scipy: compute on the host, return to xp
+        return _HostNdimage(xp)
+    return cupyx.scipy.ndimage
+
+
+class _HostNdimage:
+    """``scipy.ndimage`` behind ``xp`` arrays: inputs copied to the host, results back."""
+
+    def __init__(self, xp):
+        self._xp = xp
+
+    def __getattr__(self, name):
+        import scipy.ndimage
+
+        function = getattr(scipy.ndimage, name)
+
+        def call(*args, **kwargs):
+            args = [to_numpy(a) if is_array(a) else a for a in args]
+            kwargs = {k: to_numpy(v) if is_array(v) else v for k, v in kwargs.items()}
+            return self._xp.asarray(function(*args, **kwargs))
+
+        return call

@@ -1,5 +1,6 @@
 """Keras layers: ``from gpuk.layers import Input, Dense, GRU, Dropout, concatenate``."""
 
+from gpuk.layers import preprocessing as _preprocessing
 from gpuk.layers.base import InputSpec, KerasTensor, Layer, clear_session
 from gpuk.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from gpuk.layers.convolutional import (
@@ -69,6 +70,7 @@ from gpuk.layers.pooling import (
     MaxPooling2D,
     MaxPooling3D,
 )
+from gpuk.layers.preprocessing import *  # noqa: F403  (the names in its __all__)
 from gpuk.layers.recurrent import (
     GRU,
     LSTM,
@@ -120,6 +122,7 @@ for _cls in (
     Maximum,
     Minimum,
     Dot,
+    *[globals()[_n] for _n in _preprocessing.__all__ if _n != "PreprocessingLayer"],
 ):
     register_layer_class(_cls)
 del _cls
@@ -203,6 +206,7 @@ __all__ = [
     "ReversibleEmbedding",
     "RNN",
     "StackedRNNCells",
+    *[_n for _n in _preprocessing.__all__ if _n != "PreprocessingLayer"],
     "Bidirectional",
     "GRU",
     "GRUCell",

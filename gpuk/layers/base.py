@@ -141,7 +141,7 @@ class KerasTensor:
 
     def __init__(self, shape, dtype="float32", name=None, history=None):
         self.shape = normalize_shape(shape)
-        self.dtype = np.dtype(dtype).name
+        self.dtype = "string" if _is_string_dtype(dtype) else np.dtype(dtype).name
         self.name = name or unique_name("keras_tensor")
         self._keras_history = history
 
@@ -307,6 +307,8 @@ def standardize_dtype(dtype):
         dtype = config.get("name", _config.floatx()) if isinstance(config, dict) else config
     elif hasattr(dtype, "name") and not isinstance(dtype, np.dtype) and isinstance(dtype.name, str):
         dtype = dtype.name
+    if _is_string_dtype(dtype):
+        return "string"  # strings (preprocessing inputs) stay NumPy arrays on the host
     if isinstance(dtype, str) and dtype.startswith("mixed_"):
         # Mixed precision keeps float32 variables; gpuk computes in the variable dtype.
         return "float32"
@@ -326,7 +328,13 @@ def _policy_of(dtype):
 
 
 def _is_float_dtype(dtype):
-    return np.dtype(dtype).kind == "f"
+    return dtype != "string" and np.dtype(dtype).kind == "f"
+
+
+def _is_string_dtype(dtype):
+    if isinstance(dtype, str):
+        return dtype in ("string", "str", "object")
+    return dtype in (str, bytes, object) or (isinstance(dtype, np.dtype) and dtype.kind in "OUS")
 
 
 # ----------------------------------------------------------------------------- Layer

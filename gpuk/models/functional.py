@@ -382,7 +382,12 @@ class Functional(Model):
                 args = map_structure(resolve, list(node.call_args))
                 kwargs = map_structure(resolve, dict(node.call_kwargs))
                 for key, value in extra_kwargs.items():
-                    kwargs.setdefault(key, value)
+                    if key == "training":
+                        # As Keras: the model's training flag beats one recorded on the node
+                        # (Keras records the call default, e.g. training=True for augmentation).
+                        kwargs[key] = value
+                    else:
+                        kwargs.setdefault(key, value)
                 results = operation(node.layer, args, kwargs)
                 for tensor, result in zip(node.output_tensors, flatten(results)):
                     values[id(tensor)] = result
@@ -478,7 +483,10 @@ class Functional(Model):
 def _to_tensor(value, dtype):
     from gpuk._array import asarray
 
-    array = asarray(value.data if isinstance(value, Tensor) else value)
+    data = value.data if isinstance(value, Tensor) else value
+    if dtype == "string" or isinstance(data, np.ndarray) and data.dtype.kind in "OUS":
+        return Tensor(np.asarray(data))  # strings stay on the host (preprocessing inputs)
+    array = asarray(data)
     if array.dtype.kind == "f" and np.dtype(dtype).kind == "f" and array.dtype != dtype:
         array = array.astype(dtype)
     return Tensor(array)

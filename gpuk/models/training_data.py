@@ -51,14 +51,14 @@ def to_device(value, xp=None):
     if isinstance(value, Tensor):
         return value.data
     array = value if is_array(value) else np.asarray(value)
-    if array.dtype.kind in "USO" and array.dtype != object:
-        return array
+    if array.dtype.kind in "US" or array.dtype == object and _holds_strings(array):
+        return array  # strings stay on the host: preprocessing layers turn them into numbers
     dtype = floatx() if array.dtype.kind == "f" or array.dtype == object else None
     return asarray(array, dtype=dtype, xp=xp)
 
 
 def _wrap(array):
-    if array is None or not is_array(array) or array.dtype.kind in "US":
+    if array is None or not is_array(array) or array.dtype.kind in "USO":
         return array
     return Tensor(array)
 
@@ -66,6 +66,10 @@ def _wrap(array):
 def leaves(structure):
     """The array leaves of a data structure (``None`` for no structure)."""
     return [] if structure is None else flatten(structure)
+
+
+def _holds_strings(array):
+    return array.size > 0 and isinstance(array.reshape(-1)[0], (str, bytes))
 
 
 def num_samples(arrays, what="inputs"):

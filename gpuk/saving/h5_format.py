@@ -357,6 +357,10 @@ def _children(obj):
             isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value)
         ):
             out.append((attr, list(value)))
+    extra = getattr(obj, "_saveable_children", None)
+    if extra is not None:
+        # Private sub-layers Keras tracks too (TextVectorization's ``_lookup_layer``).
+        out = sorted(out + list(extra()), key=lambda item: item[0])
     return out
 
 
@@ -383,6 +387,13 @@ def write_w3(h5file, model, include_optimizer=True):
     def visit(path, obj):
         group = h5file.require_group(f"{path}/vars" if path else "vars")
         group.attrs["name"] = getattr(obj, "name", "")
+        if hasattr(obj, "save_own_variables"):
+            # Keras's protocol: layers with state beyond variables (lookup tables) fill a store.
+            store = {}
+            obj.save_own_variables(store)
+            for key, value in store.items():
+                group.create_dataset(str(key), data=np.asarray(value))
+            return
         for i, variable in enumerate(_own_variables(obj)):
             group.create_dataset(str(i), data=to_host(variable))
 
@@ -418,6 +429,11 @@ def read_w3(h5file, model, filename, skip_mismatch=False, load_optimizer=False):
         variables = _own_variables(obj)
         key = f"{path}/vars" if path else "vars"
         group = h5file.get(key)
+        if hasattr(obj, "load_own_variables"):
+            obj.load_own_variables(
+                {} if group is None else {k: np.asarray(group[k]) for k in group}
+            )
+            return
         stored = [] if group is None else sorted(group.keys(), key=int)
         label = getattr(obj, "name", path)
         if len(stored) != len(variables):
@@ -449,6 +465,16 @@ def read_w3(h5file, model, filename, skip_mismatch=False, load_optimizer=False):
         group = h5file["optimizer/vars"]
         arrays = [np.asarray(group[k]) for k in sorted(group.keys(), key=int)]
         restore_optimizer(model, arrays, filename)
+
+
+def walk_assets(model, visit):
+    """Call ``visit(path, layer)`` for layers with Keras's ``save_assets``/``load_assets``."""
+
+    def check(path, obj):
+        if hasattr(obj, "save_assets") or hasattr(obj, "load_assets"):
+            visit(path, obj)
+
+    _walk(model, "", check)
 
 
 def is_w3(h5file):

@@ -12,6 +12,7 @@ import datetime
 import io
 import json
 import os
+import tempfile
 import warnings
 import zipfile
 
@@ -156,7 +157,45 @@ def _load_keras_archive(path, custom_objects, compile, safe_mode):  # noqa: A002
     h5py = h5_format.h5py_module()
     with h5py.File(io.BytesIO(weights), "r") as f:
         h5_format.read_w3(f, model, path, load_optimizer=compiled)
+    _load_assets(model, path)
     return model
+
+
+def _load_assets(model, path):
+    """Give layers with ``load_assets`` (vocabularies) their ``assets/<layer path>/`` files."""
+    with zipfile.ZipFile(path) as archive:
+        members = [m for m in archive.namelist() if m.startswith("assets/")]
+        if not members:
+            return
+
+        def visit(layer_path, layer):
+            prefix = f"assets/{layer_path}/"
+            mine = [m for m in members if m.startswith(prefix) and not m.endswith("/")]
+            if not mine or not hasattr(layer, "load_assets"):
+                return
+            with tempfile.TemporaryDirectory() as folder:
+                for member in mine:
+                    name = member[len(prefix) :]
+                    if "/" in name or name in ("", ".", ".."):
+                        continue  # only the layer's own flat files; never paths out of folder
+                    with open(os.path.join(folder, name), "wb") as f:
+                        f.write(archive.read(member))
+                layer.load_assets(folder)
+
+        h5_format.walk_assets(model, visit)
+
+
+def _write_assets(model, archive):
+    def visit(layer_path, layer):
+        if not hasattr(layer, "save_assets"):
+            return
+        with tempfile.TemporaryDirectory() as folder:
+            layer.save_assets(folder)
+            for name in sorted(os.listdir(folder)):
+                with open(os.path.join(folder, name), "rb") as f:
+                    archive.writestr(f"assets/{layer_path}/{name}", f.read())
+
+    h5_format.walk_assets(model, visit)
 
 
 def _build_from_config(model, config):
@@ -260,6 +299,7 @@ def _write_keras_archive(model, tmp, include_optimizer):
         archive.writestr("metadata.json", json.dumps(metadata))
         archive.writestr("config.json", config_utils.dumps(envelope))
         archive.writestr("model.weights.h5", buffer.getvalue())
+        _write_assets(model, archive)
 
 
 # ----------------------------------------------------------------------------- weights
