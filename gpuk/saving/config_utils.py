@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from gpuk.layers import serialization as layer_serialization
+from gpuk.saving import file_safety
 from gpuk.utils.serialization import custom_object_scope
 
 _RNN_CLASSES = ("GRU", "LSTM", "SimpleRNN", "GRUCell", "LSTMCell", "SimpleRNNCell")
@@ -38,12 +39,8 @@ def dumps(obj, **kwargs):
 
 
 def parse_json(text, filename):
-    if isinstance(text, (bytes, bytearray)):
-        text = text.decode("utf8")
-    try:
-        return json.loads(text)
-    except ValueError as error:
-        raise ValueError(f"{filename}: the model config is not valid JSON ({error})") from None
+    """JSON text (or UTF-8 bytes) parsed under the load limits; ValueError naming ``filename``."""
+    return file_safety.parse_json(text, filename)
 
 
 # ----------------------------------------------------------------------------- reading
@@ -178,7 +175,9 @@ def prepare_model_config(model_config, filename, keras_version=None, weight_shap
         weight_shapes: ``{layer_name: [shape, ...]}`` from the file, to infer a GRU's missing
             ``reset_after`` from its bias.
     """
+    file_safety.check_depth(model_config, filename, "the model config")
     class_name, config = unwrap_envelope(model_config, filename)
+    file_safety.check_model_config(class_name, config, filename)
     config = copy.deepcopy(config)
     major = keras_major(keras_version)
     for entry in _layer_entries(class_name, config):
