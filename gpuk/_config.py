@@ -98,6 +98,11 @@ class loading_budget:  # noqa: N801 - used like a function
         return False
 
 
+def current_budget():
+    """The innermost active :class:`loading_budget`, or None."""
+    return getattr(_loading, "budget", None)
+
+
 def check_new_array(owner, what, shape):
     """Raise ValueError when a file being loaded makes ``owner`` create a too-large array.
 

@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from gpuk import _config
 from gpuk.layers import serialization as layer_serialization
 from gpuk.saving import file_safety
 from gpuk.utils.serialization import custom_object_scope
@@ -228,15 +229,16 @@ def model_from_prepared(class_name, config, filename, custom_objects=None, safe_
                 raise ValueError(
                     f"{filename}: unknown model class {class_name!r}; pass it in custom_objects="
                 )
-        try:
-            for entry in _layer_entries(class_name, config):
+        outer = _config.current_budget()
+        for i, entry in enumerate(_layer_entries(class_name, config)):
+            label = entry.get("name") or entry.get("config", {}).get("name") or f"#{i}"
+            where = f"layer {label!r} ({entry.get('class_name')})"
+            # The side build must not count against the model's budget: a fresh one.
+            side_budget = _config.loading_budget(filename, outer.max_elements if outer else None)
+            with file_safety.reading(filename, where, "a valid layer config"), side_budget:
                 clean_layer_entry(entry, filename, objects)
+        with file_safety.reading(filename, f"model {class_name}", "a buildable model graph"):
             return cls.from_config(config, custom_objects=objects)
-        except (ValueError, TypeError) as error:
-            message = str(error)
-            if filename and not message.startswith(str(filename)):
-                message = f"{filename}: {message}"
-            raise type(error)(message) from error
 
 
 # ----------------------------------------------------------------------------- writing

@@ -50,6 +50,8 @@ def reading(filename, where, expected):
     except Exception as error:  # noqa: BLE001 - every failure becomes one clear error type
         if _is_clear(error, filename):
             raise
+        if type(error) is ValueError:
+            raise ValueError(f"{filename}: {where}: {error}") from error
         raise ValueError(
             f"{filename}: {where}: expected {expected}; {type(error).__name__}: {error}"
         ) from error
@@ -333,7 +335,10 @@ def h5_get(group, path, filename, root=None, _hops=0):
             current = current[part]
             continue
         if kind == h5l.TYPE_EXTERNAL:
-            target_file, target = current.id.links.get_val(encoded)
+            target_file, target = (
+                v.decode("utf8", "replace") if isinstance(v, bytes) else v
+                for v in current.id.links.get_val(encoded)
+            )
             raise ValueError(
                 f"{filename}: {here} is an external link to {target_file!r}:{target!r}; "
                 "links to other files are refused"
@@ -415,6 +420,7 @@ def check_dataset(obj, filename):
     plist = obj.id.get_create_plist()
     if plist.get_external_count() > 0:
         name = plist.get_external(0)[0]
+        name = name.decode("utf8", "replace") if isinstance(name, bytes) else name
         raise ValueError(
             f"{filename}: {where} stores its data in the external file {name!r}; refused"
         )
