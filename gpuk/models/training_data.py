@@ -126,6 +126,9 @@ class ArrayBatches:
         self.size = num_samples(
             self.x + (self.y or []) + [w for w in self.sample_weight or []], "inputs and targets"
         )
+        if self.size == 0 and self.x:
+            # An empty epoch would never advance ``step``: refuse instead of looping forever.
+            raise ValueError("Expected input data to be non-empty; received 0 samples")
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.batches_per_pass = max(1, math.ceil(self.size / batch_size))

@@ -197,12 +197,29 @@ def check_model_config(class_name, config, filename, where="config"):
         for name in (entry.get("name"), inner.get("name")):
             if name is not None and not isinstance(name, str):
                 _fail(filename, f"{here}.name", f"expected a string, got {name!r}")
+        _check_shapes(inner, filename, f"{here}.config")
         nodes = entry.get("inbound_nodes", [])
         if not isinstance(nodes, list):
             _fail(filename, f"{here}.inbound_nodes", f"expected a list, got {nodes!r}")
         if class_name != "Sequential":
             for j, node in enumerate(nodes):
                 _check_node(node, filename, f"{here}.inbound_nodes[{j}]")
+
+
+def _check_shapes(config, filename, where):
+    """Declared input shapes: lists of None or non-negative ints, batch sizes of at least 1."""
+    for key in ("batch_input_shape", "batch_shape", "input_shape", "shape"):
+        shape = config.get(key)
+        if shape is None:
+            continue
+        if not isinstance(shape, (list, tuple)):
+            _fail(filename, f"{where}.{key}", f"expected a list of sizes, got {shape!r}")
+        for i, dim in enumerate(shape):
+            ok = dim is None or (isinstance(dim, int) and not isinstance(dim, bool) and dim >= 0)
+            if ok and i == 0 and key.startswith("batch") and dim == 0:
+                ok = False
+            if not ok:
+                _fail(filename, f"{where}.{key}", f"expected sizes >= 0 or null, got {shape!r}")
 
 
 def _check_node(node, filename, where):
@@ -328,12 +345,13 @@ def h5_get(group, path, filename, root=None, _hops=0):
         here = posixpath.join(current.name, part)
         if not isinstance(current, h5py.Group):
             raise ValueError(f"{filename}: {current.name} is a dataset, expected a group")
-        if not current.id.links.exists(encoded):
-            return None
-        kind = current.id.links.get_info(encoded).type
-        if kind == h5l.TYPE_HARD:
-            current = current[part]
-            continue
+        with reading(filename, here, "a readable HDF5 link"):
+            if not current.id.links.exists(encoded):
+                return None
+            kind = current.id.links.get_info(encoded).type
+            if kind == h5l.TYPE_HARD:
+                current = current[part]
+                continue
         if kind == h5l.TYPE_EXTERNAL:
             target_file, target = (
                 v.decode("utf8", "replace") if isinstance(v, bytes) else v
@@ -407,10 +425,15 @@ class StoredArray:
 
 def check_dataset(obj, filename):
     """Refuse anything but a plain in-file numeric dataset; returns a :class:`StoredArray`."""
-    h5py = _h5py()
     if obj is None:
         raise ValueError(f"{filename}: expected a dataset, found nothing")
     where = obj.name
+    with reading(filename, where, "a plain numeric dataset"):
+        return _check_dataset(obj, filename, where)
+
+
+def _check_dataset(obj, filename, where):
+    h5py = _h5py()
     if not isinstance(obj, h5py.Dataset):
         raise ValueError(f"{filename}: {where} is a {type(obj).__name__}, expected a dataset")
     if obj.is_virtual:
@@ -467,7 +490,11 @@ def read_attr(attrs, name, filename, where="attribute"):
         attrs: an h5py ``AttributeManager`` (``obj.attrs``).
     """
     h5py = _h5py()
-    where = f"{where} {name!r}"
+    try:
+        owner = h5py.h5i.get_name(attrs._id).decode("utf8", "replace")
+    except Exception:  # noqa: BLE001 - only for the message
+        owner = "?"
+    where = f"{owner} {where} {name!r}"
     with reading(filename, where, "a string or list attribute"):
         if name not in attrs:
             return None
