@@ -23,6 +23,8 @@ from gpuk import _config
 _IO_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
 _MAX_SOFT_LINK_HOPS = 8
 _MAX_LIST_ATTR_ITEMS = 10_000_000
+# deflate, shuffle, fletcher32, szip, nbit, scaleoffset (HDF5) and lzf (h5py): no plugins.
+_BUILT_IN_FILTERS = (1, 2, 3, 4, 5, 6, 32000)
 
 
 def limit(name):
@@ -451,6 +453,13 @@ def _check_dataset(obj, filename, where):
     layout = plist.get_layout()
     if layout not in (h5d.CONTIGUOUS, h5d.CHUNKED, h5d.COMPACT):
         raise ValueError(f"{filename}: {where} has an unsupported storage layout ({layout})")
+    for i in range(plist.get_nfilters()):
+        code = plist.get_filter(i)[0]
+        if code not in _BUILT_IN_FILTERS:
+            raise ValueError(
+                f"{filename}: {where} uses HDF5 filter {code}, which is not built in (reading it "
+                "would load a plugin library); refused"
+            )
     dtype = obj.dtype
     if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
         raise ValueError(

@@ -213,6 +213,11 @@ def read_legacy_weights(group, filename):
     return out
 
 
+def _at(array):
+    """`` (at /path)`` naming a stored dataset in messages."""
+    return f" (at {array.dataset.name})" if isinstance(array, StoredArray) else ""
+
+
 def read_array(value):
     """A NumPy array from a :class:`StoredArray` (read now) or an array."""
     return value.read() if isinstance(value, StoredArray) else np.asarray(value)
@@ -251,7 +256,7 @@ def assign_layer_weights(layer, arrays, filename, file_layer, skip_mismatch=Fals
             message = (
                 f"{filename}: shape mismatch for weight {variable.path!r} of layer "
                 f"{layer.name!r}: the model has {tuple(variable.shape)}, the saved layer "
-                f"{file_layer!r} has {tuple(array.shape)}"
+                f"{file_layer!r} has {tuple(array.shape)}{_at(array)}"
             )
             if skip_mismatch:
                 warnings.warn(f"Skipping: {message}", stacklevel=3)
@@ -482,6 +487,7 @@ def read_w3(h5file, model, filename, skip_mismatch=False, load_optimizer=False):
                 message = (
                     f"{filename}: shape mismatch for {variable.path!r} of {label!r} at '{key}': "
                     f"the model has {tuple(variable.shape)}, the file has {array.shape}"
+                    f"{_at(array)}"
                 )
                 if skip_mismatch:
                     warnings.warn(f"Skipping: {message}", stacklevel=4)
