@@ -1,4 +1,4 @@
-"""Model configs: the lenient reader (keras-formats.md section 3.7) and the conservative writer
+"""Model configs: the lenient reader (docs/file-formats.md section 3.7) and the conservative writer
 (section 8) that both Keras 3 and tf.keras 2 load.
 """
 

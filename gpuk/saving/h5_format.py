@@ -1,5 +1,5 @@
 """HDF5 layouts: the legacy Keras layout (Keras 2, tf.keras, Keras 3 ``.h5``) and Keras 3's
-``.weights.h5`` (keras-formats.md sections 1, 2 and 7).
+``.weights.h5`` (docs/file-formats.md sections 1, 2 and 7).
 
 Readers accept every string encoding h5py produces (``str``, ``bytes``, ``numpy.bytes_``,
 vlen or fixed-length arrays, an empty float64 array for an empty list) and the chunked

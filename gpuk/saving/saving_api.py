@@ -1,6 +1,6 @@
 """``load_model``, ``save_model``, weights files, JSON and ``clone_model``.
 
-Formats (keras-formats.md): ``.h5``/``.hdf5`` full models in the legacy layout (written in the
+Formats (docs/file-formats.md): ``.h5``/``.hdf5`` full models in the legacy layout (written in the
 "conservative tf.keras" form that Keras 3 and tf.keras 2 both load), the Keras 3 ``.keras`` zip
 archive, ``.weights.h5`` (Keras 3) and legacy ``.h5`` weights, and JSON configs. Reading is
 lenient about every Keras generation's spelling; nothing in a file is executed (no pickle, no

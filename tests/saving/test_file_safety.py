@@ -170,6 +170,47 @@ def test_declared_weights_beyond_the_stored_bytes_are_refused_before_building(sa
     refused("h5", path, "layer 'hidden'", "more than the file can hold")
 
 
+def test_compressed_weights_count_up_to_the_compression_limit(saved, tmp_path, limits):
+    # 32 MB of zeros gzip to ~32 KB: more than max_compression_ratio (100) allows.
+    path = tmp_path / "m.h5"
+    path.write_bytes(saved["h5"].read_bytes())
+    shape = (2**11, 2**12)
+    with h5py.File(path, "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        config["config"]["layers"][0]["config"]["batch_input_shape"] = [None, shape[0]]
+        config["config"]["layers"][1]["config"]["units"] = shape[1]
+        config["config"]["layers"][2]["config"]["units"] = 1
+        f.attrs["model_config"] = json.dumps(config).encode()
+        group = f["model_weights/hidden/hidden"]
+        for name, value in (("kernel:0", np.zeros(shape, "float32")), ("bias:0", None)):
+            del group[name]
+            value = np.zeros(shape[1], "float32") if value is None else value
+            group.create_dataset(name, data=value, compression="gzip", chunks=True)
+        group = f["model_weights/out/out"]
+        for name, value in (("kernel:0", np.zeros((shape[1], 1))), ("bias:0", np.zeros(1))):
+            del group[name]
+            group.create_dataset(name, data=value.astype("float32"))
+    refused("h5", path, "layer 'hidden'", "more than the file can hold")
+    gpuk.saving.set_load_limits(max_compression_ratio=10**6)
+    model = load_any("h5", path)
+    assert model.get_layer("hidden").kernel.shape == shape
+
+
+def test_trial_inputs_are_limited_while_loading():
+    config = {
+        "class_name": "Sequential",
+        "config": {
+            "name": "s",
+            "layers": [
+                {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 2**26]}},
+                {"class_name": "Lambda", "config": {"name": "lam", "function": "relu"}},
+            ],
+        },
+    }
+    with pytest.raises(ValueError, match="layer 'lam' asks for trial input"):
+        model_from_json(json.dumps(config))
+
+
 def test_legacy_h5_reads_each_array_once(saved, monkeypatch):
     reads = []
     original = file_safety.StoredArray.read
