@@ -238,7 +238,24 @@ def model_from_prepared(class_name, config, filename, custom_objects=None, safe_
             with file_safety.reading(filename, where, "a valid layer config"), side_budget:
                 clean_layer_entry(entry, filename, objects)
         with file_safety.reading(filename, f"model {class_name}", "a buildable model graph"):
-            return cls.from_config(config, custom_objects=objects)
+            model = cls.from_config(config, custom_objects=objects)
+        _check_symbolic_shapes(model, filename)
+        return model
+
+
+def _check_symbolic_shapes(model, filename, depth=0):
+    """Refuse a graph with negative sizes (``RepeatVector(-1)``): it could never run."""
+    for layer in getattr(model, "layers", []):
+        for node in getattr(layer, "_inbound_nodes", []):
+            for tensor in getattr(node, "output_tensors", []):
+                shape = getattr(tensor, "shape", None) or ()
+                if any(isinstance(d, int) and d < 0 for d in shape):
+                    raise ValueError(
+                        f"{filename}: layer {layer.name!r} ({type(layer).__name__}) outputs "
+                        f"shape {tuple(shape)}: negative sizes; check its config"
+                    )
+        if depth < 50 and getattr(layer, "layers", None):
+            _check_symbolic_shapes(layer, filename, depth + 1)
 
 
 # ----------------------------------------------------------------------------- writing

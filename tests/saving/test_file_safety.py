@@ -396,6 +396,15 @@ def test_malformed_configs_raise_value_error_naming_the_place(edit, fragment, sa
     assert fragment in str(info.value)
 
 
+def test_a_graph_with_negative_sizes_is_refused():
+    text = H.lambda_gadget("relu").replace(
+        '{"class_name": "Lambda", "config": {"name": "lam", "function": "relu"}}',
+        '{"class_name": "RepeatVector", "config": {"name": "rep", "n": -1}}',
+    )
+    with pytest.raises(ValueError, match="layer 'rep'.*negative sizes"):
+        model_from_json(text)
+
+
 def test_non_utf8_and_non_json_text(saved):
     with pytest.raises(ValueError, match="UTF-8"):
         model_from_json(b"\xff\xfe{}")
