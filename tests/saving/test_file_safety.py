@@ -520,3 +520,10 @@ def test_overwriting_keeps_the_existing_mode(tmp_path, umask):
     os.chmod(path, 0o600)
     model.save_weights(path)
     assert mode(path) == 0o600
+    checkpoint = tmp_path / "ckpt.keras"
+    callback = gpuk.callbacks.ModelCheckpoint(str(checkpoint))
+    x, y = np.ones((4, 4), "float32"), np.ones((4, 3), "float32")
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[callback])
+    os.chmod(checkpoint, 0o640)
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[callback])
+    assert mode(checkpoint) == 0o640
