@@ -302,6 +302,37 @@ def weights_member_cap(n_elements, n_variables, n_objects):
 # ----------------------------------------------------------------------------- HDF5
 
 
+def check_global_heaps(data, filename):
+    """Refuse HDF5 bytes with a global heap collection HDF5 would parse forever.
+
+    libhdf5 loops without end on a heap object of index 0 and size 0 (a zeroed header in a
+    damaged file) when it reads a variable-length string. ``data`` is ``bytes`` or an
+    ``mmap``; collections are found by their signature, version 1 and a plausible size.
+    """
+    start = 0
+    end_of_file = len(data)
+    while True:
+        at = data.find(b"GCOL\x01\x00\x00\x00", start)
+        if at < 0 or at + 16 > end_of_file:
+            return
+        start = at + 4
+        size = int.from_bytes(data[at + 8 : at + 16], "little")
+        if not 32 <= size <= end_of_file - at:
+            continue
+        # The walk libhdf5 does (H5HG__cache_heap_deserialize): index 0 is free space whose
+        # length counts from its own header; other objects are a header and aligned data.
+        p, end = at + 16, at + size
+        while p + 16 <= end:
+            index = int.from_bytes(data[p : p + 2], "little")
+            length = int.from_bytes(data[p + 8 : p + 16], "little")
+            if index == 0 and length == 0:
+                raise ValueError(
+                    f"{filename}: the HDF5 global heap at byte {at} is damaged (an empty "
+                    f"object header at byte {p}); refused"
+                )
+            p += length if index == 0 else 16 + (length + 7) // 8 * 8
+
+
 def _h5py():
     import h5py
 

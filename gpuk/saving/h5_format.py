@@ -7,6 +7,7 @@ vlen or fixed-length arrays, an empty float64 array for an empty list) and the c
 GPU arrays loads on a CPU-only machine and the other way round.
 """
 
+import mmap
 import os
 import re
 import stat
@@ -122,12 +123,28 @@ def open_for_reading(filepath, what="model"):
         if not os.path.exists(path):
             raise FileNotFoundError(f"No such file: {path!r} (cannot load the {what})")
         source = path
+    _check_heaps(source, path)
     try:
         return h5py.File(source, "r")
     except Exception as error:  # noqa: BLE001 - one clear error for every unreadable file
         raise ValueError(
             f"{path!r} is not a readable HDF5 file (truncated, corrupt or another format): {error}"
         ) from error
+
+
+def _check_heaps(source, path):
+    """Scan the file for global heaps that would hang libhdf5 (file_safety.check_global_heaps)."""
+    if hasattr(source, "read"):
+        position = source.tell()
+        data = source.read()
+        source.seek(position)
+        file_safety.check_global_heaps(data, path)
+        return
+    with open(source, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            file_safety.check_global_heaps(data, path)
 
 
 def atomic_write(filepath, overwrite, writer, binary_open=False):

@@ -187,6 +187,7 @@ def _load_keras_archive(path, custom_objects, compile, safe_mode):  # noqa: A002
 def _read_w3_bytes(data, model, path, **kwargs):
     h5py = h5_format.h5py_module()
     with reading(path, "member 'model.weights.h5'", "an HDF5 weights file"):
+        file_safety.check_global_heaps(data, f"{path}: member 'model.weights.h5'")
         handle = h5py.File(io.BytesIO(data), "r")
     with handle as f, reading(path, "member 'model.weights.h5'", "Keras 3 weights"):
         h5_format.read_w3(f, model, f"{path}: member 'model.weights.h5'", **kwargs)

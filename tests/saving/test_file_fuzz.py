@@ -121,3 +121,19 @@ def test_worker_reports_unclear_errors(tmp_path, monkeypatch):
     path = tmp_path / "x.json"
     path.write_text("{}")
     assert fuzzing.load_one("json", path)[0] == "unclear"
+
+
+def test_a_global_heap_that_would_hang_libhdf5_is_refused(tmp_path):
+    # Zeroing the header of the heap object holding model_config makes libhdf5 loop forever
+    # reading the attribute; the file must be refused before h5py touches it.
+    source = H.save_all(H.build_model(), tmp_path)["h5"]
+    data = bytearray(source.read_bytes())
+    heap = data.find(b"GCOL\x01\x00\x00\x00")
+    config = data.find(b'{"class_name"', heap)
+    assert 0 <= heap < config
+    data[config - 16 : config] = bytes(16)
+    damaged = tmp_path / "heap.h5"
+    damaged.write_bytes(bytes(data))
+    outcomes = run_worker([["h5", str(damaged)]], tmp_path, timeout=120)
+    outcome, detail = outcomes[str(damaged)]
+    assert outcome == "clear" and "global heap" in detail
