@@ -3,6 +3,7 @@
 """
 
 import copy
+import inspect
 import json
 import re
 import warnings
@@ -244,9 +245,11 @@ def model_from_prepared(class_name, config, filename, custom_objects=None, safe_
 
 
 def _check_symbolic_shapes(model, filename, depth=0):
-    """Refuse a graph with negative sizes (``RepeatVector(-1)``): it could never run."""
+    """Refuse a graph that could never run: negative sizes (``RepeatVector(-1)``) or call
+    arguments the layer does not take (a damaged ``inbound_nodes`` entry)."""
     for layer in getattr(model, "layers", []):
         for node in getattr(layer, "_inbound_nodes", []):
+            _check_call_kwargs(layer, getattr(node, "call_kwargs", {}), filename)
             for tensor in getattr(node, "output_tensors", []):
                 shape = getattr(tensor, "shape", None) or ()
                 if any(isinstance(d, int) and d < 0 for d in shape):
@@ -256,6 +259,23 @@ def _check_symbolic_shapes(model, filename, depth=0):
                     )
         if depth < 50 and getattr(layer, "layers", None):
             _check_symbolic_shapes(layer, filename, depth + 1)
+
+
+def _check_call_kwargs(layer, kwargs, filename):
+    if not kwargs:
+        return
+    try:
+        params = inspect.signature(layer.call).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    unknown = sorted(set(kwargs) - set(params))
+    if unknown:
+        raise ValueError(
+            f"{filename}: layer {layer.name!r} ({type(layer).__name__}) is called with "
+            f"arguments {unknown} that its call() does not take"
+        )
 
 
 # ----------------------------------------------------------------------------- writing

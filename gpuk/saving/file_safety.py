@@ -13,6 +13,7 @@
 """
 
 import contextlib
+import json
 import posixpath
 
 import numpy as np
@@ -64,8 +65,6 @@ def reading(filename, where, expected):
 
 def parse_json(text, filename, where="the model config"):
     """``json.loads`` with a depth check and clear errors (bytes must be UTF-8)."""
-    import json
-
     with reading(filename, where, "UTF-8 JSON text"):
         if isinstance(text, (bytes, bytearray)):
             text = bytes(text).decode("utf8")

@@ -386,6 +386,7 @@ def functional_config(saved):
         (lambda c: c["config"]["layers"][1]["config"].update(units="many"), "hidden"),
         (lambda c: c["config"]["layers"][1]["config"].update(activation=7), "hidden"),
         (lambda c: c.update(class_name=None), "class_name"),
+        (lambda c: c["config"]["layers"][1]["inbound_nodes"][0][0].__setitem__(3, {"a": 1}), "'a'"),
     ],
 )
 def test_malformed_configs_raise_value_error_naming_the_place(edit, fragment, saved):
