@@ -119,7 +119,8 @@ def damage_h5_file(path, rng):
             value = obj.attrs[key]
             if key in ("model_config", "training_config") and rng.random() < 0.7:
                 text = value.decode("utf8") if isinstance(value, bytes) else str(value)
-                obj.attrs[key] = damage_json_text(text, rng).encode("utf8")
+                # vlen string attributes cannot hold NUL characters
+                obj.attrs[key] = damage_json_text(text, rng).replace("\0", " ").encode("utf8")
             elif rng.random() < 0.3:
                 del obj.attrs[key]
             else:
