@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import stat
 import uuid
 import warnings
 
@@ -29,6 +30,9 @@ def atomic_save(filepath, write):
     tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex[:12]}-{os.path.basename(filepath)}")
     try:
         write(tmp)
+        if os.path.exists(filepath) and os.path.isfile(tmp):
+            # Replacing a file keeps its mode, as writing it in place with open() would.
+            os.chmod(tmp, stat.S_IMODE(os.stat(filepath).st_mode))
         os.replace(tmp, filepath)
     finally:
         if os.path.isdir(tmp):

@@ -626,6 +626,7 @@ class Layer:
                 f"dimensions, shape {shape}"
             )
         dtype = standardize_dtype(dtype or self.dtype)
+        _config.check_new_array(self.name, name, shape)
         if initializer is None:
             initializer = "glorot_uniform" if _is_float_dtype(dtype) else "zeros"
         init = initializers.get(initializer)
@@ -812,6 +813,7 @@ class Layer:
     def _dummy_output_shapes(self, input_shape, fill):
         def dummy(shape):
             concrete = tuple(fill if s is None else s for s in shape)
+            _config.check_new_array(self.name, "trial input", concrete)
             # On the device of the weights, so that the trial call does not mix modules.
             return Tensor(asarray(np.zeros(concrete, dtype=self.compute_dtype)))
 

@@ -508,6 +508,8 @@ class Lambda(Layer):
     @classmethod
     def from_config(cls, config, custom_objects=None, safe_mode=True):
         config = dict(config)
+        if "function" not in config:
+            raise ValueError(f"Lambda layer {config.get('name')!r}: the config has no 'function'")
         config["function"] = _deserialize_function(config["function"], custom_objects, safe_mode)
         if isinstance(config.get("output_shape"), (dict, str)):
             config["output_shape"] = _deserialize_function(
@@ -547,8 +549,11 @@ def _deserialize_function(value, custom_objects=None, safe_mode=True):
         from gpuk.utils.serialization import lookup_custom_object
 
         found = lookup_custom_object([value], custom_objects)
-        if found is None:
+        if found is None and not value.startswith("_"):
+            # Only public callables of gpuk.ops / gpuk.activations, never dunders or modules.
             found = getattr(ops, value, None) or getattr(activations, value, None)
+            if not callable(found) or isinstance(found, type) or inspect.ismodule(found):
+                found = None
         if found is None:
             raise ValueError(
                 f"Lambda layer: unknown function {value!r}; pass it with custom_objects="

@@ -156,6 +156,9 @@ class ArrayBatches:
         ]
         arrays = [a for part in self.flat if part for a in part]
         self.size = num_samples(arrays, "inputs and targets")
+        if self.size == 0 and self.flat[0]:
+            # An empty epoch would never advance ``step``: refuse instead of looping forever.
+            raise ValueError("Expected input data to be non-empty; received 0 samples")
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.batches_per_pass = max(1, math.ceil(self.size / batch_size))

@@ -7,6 +7,7 @@ the import levels, see ARCHITECTURE.md). ``import gpuk`` does this.
 """
 
 import gpuk.models as _models
+from gpuk._config import load_limits, set_load_limits
 from gpuk.saving.saving_api import (
     clone_model,
     load_model,
@@ -80,11 +81,13 @@ __all__ = [
     "register_keras_serializable",
     "serialize_keras_object",
     "clone_model",
+    "load_limits",
     "load_model",
     "load_weights",
     "model_from_config",
     "model_from_json",
     "save_model",
     "save_weights",
+    "set_load_limits",
     "to_json",
 ]

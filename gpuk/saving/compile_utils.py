@@ -1,5 +1,5 @@
 """Training configs: restoring ``compile`` from Keras 2 / tf.keras / Keras 3 files, and writing
-one both Keras generations accept (keras-formats.md section 5).
+one both Keras generations accept (docs/file-formats.md section 5).
 """
 
 import warnings

@@ -1,15 +1,18 @@
-"""Model configs: the lenient reader (keras-formats.md section 3.7) and the conservative writer
+"""Model configs: the lenient reader (docs/file-formats.md section 3.7) and the conservative writer
 (section 8) that both Keras 3 and tf.keras 2 load.
 """
 
 import copy
+import inspect
 import json
 import re
 import warnings
 
 import numpy as np
 
+from gpuk import _config
 from gpuk.layers import serialization as layer_serialization
+from gpuk.saving import file_safety
 from gpuk.utils.serialization import custom_object_scope
 
 _RNN_CLASSES = ("GRU", "LSTM", "SimpleRNN", "GRUCell", "LSTMCell", "SimpleRNNCell")
@@ -38,12 +41,8 @@ def dumps(obj, **kwargs):
 
 
 def parse_json(text, filename):
-    if isinstance(text, (bytes, bytearray)):
-        text = text.decode("utf8")
-    try:
-        return json.loads(text)
-    except ValueError as error:
-        raise ValueError(f"{filename}: the model config is not valid JSON ({error})") from None
+    """JSON text (or UTF-8 bytes) parsed under the load limits; ValueError naming ``filename``."""
+    return file_safety.parse_json(text, filename)
 
 
 # ----------------------------------------------------------------------------- reading
@@ -178,7 +177,9 @@ def prepare_model_config(model_config, filename, keras_version=None, weight_shap
         weight_shapes: ``{layer_name: [shape, ...]}`` from the file, to infer a GRU's missing
             ``reset_after`` from its bias.
     """
+    file_safety.check_depth(model_config, filename, "the model config")
     class_name, config = unwrap_envelope(model_config, filename)
+    file_safety.check_model_config(class_name, config, filename)
     config = copy.deepcopy(config)
     major = keras_major(keras_version)
     for entry in _layer_entries(class_name, config):
@@ -229,17 +230,55 @@ def model_from_prepared(class_name, config, filename, custom_objects=None, safe_
                 raise ValueError(
                     f"{filename}: unknown model class {class_name!r}; pass it in custom_objects="
                 )
-        try:
-            for entry in _layer_entries(class_name, config):
+        outer = _config.current_budget()
+        for i, entry in enumerate(_layer_entries(class_name, config)):
+            label = entry.get("name") or entry.get("config", {}).get("name") or f"#{i}"
+            where = f"layer {label!r} ({entry.get('class_name')})"
+            # The side build must not count against the model's budget: a fresh one.
+            side_budget = _config.loading_budget(filename, outer.max_elements if outer else None)
+            with file_safety.reading(filename, where, "a valid layer config"), side_budget:
                 clean_layer_entry(entry, filename, objects)
+        with file_safety.reading(filename, f"model {class_name}", "a buildable model graph"):
             if _accepts_custom_objects(cls.from_config):
-                return cls.from_config(config, custom_objects=objects)
-            return cls.from_config(config)
-        except (ValueError, TypeError) as error:
-            message = str(error)
-            if filename and not message.startswith(str(filename)):
-                message = f"{filename}: {message}"
-            raise type(error)(message) from error
+                model = cls.from_config(config, custom_objects=objects)
+            else:
+                model = cls.from_config(config)
+        _check_symbolic_shapes(model, filename)
+        return model
+
+
+def _check_symbolic_shapes(model, filename, depth=0):
+    """Refuse a graph that could never run: negative sizes (``RepeatVector(-1)``) or call
+    arguments the layer does not take (a damaged ``inbound_nodes`` entry)."""
+    for layer in getattr(model, "layers", []):
+        for node in getattr(layer, "_inbound_nodes", []):
+            _check_call_kwargs(layer, getattr(node, "call_kwargs", {}), filename)
+            for tensor in getattr(node, "output_tensors", []):
+                shape = getattr(tensor, "shape", None) or ()
+                if any(isinstance(d, int) and d < 0 for d in shape):
+                    raise ValueError(
+                        f"{filename}: layer {layer.name!r} ({type(layer).__name__}) outputs "
+                        f"shape {tuple(shape)}: negative sizes; check its config"
+                    )
+        if depth < 50 and getattr(layer, "layers", None):
+            _check_symbolic_shapes(layer, filename, depth + 1)
+
+
+def _check_call_kwargs(layer, kwargs, filename):
+    if not kwargs:
+        return
+    try:
+        params = inspect.signature(layer.call).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    unknown = sorted(set(kwargs) - set(params))
+    if unknown:
+        raise ValueError(
+            f"{filename}: layer {layer.name!r} ({type(layer).__name__}) is called with "
+            f"arguments {unknown} that its call() does not take"
+        )
 
 
 def _accepts_custom_objects(method):

@@ -1,5 +1,5 @@
 """HDF5 layouts: the legacy Keras layout (Keras 2, tf.keras, Keras 3 ``.h5``) and Keras 3's
-``.weights.h5`` (keras-formats.md sections 1, 2 and 7).
+``.weights.h5`` (docs/file-formats.md sections 1, 2 and 7).
 
 Readers accept every string encoding h5py produces (``str``, ``bytes``, ``numpy.bytes_``,
 vlen or fixed-length arrays, an empty float64 array for an empty list) and the chunked
@@ -7,15 +7,22 @@ vlen or fixed-length arrays, an empty float64 array for an empty list) and the c
 GPU arrays loads on a CPU-only machine and the other way round.
 """
 
+import mmap
 import os
 import re
+import stat
 import tempfile
+import threading
 import warnings
 
 import numpy as np
 
+from gpuk.saving import file_safety
+from gpuk.saving.file_safety import StoredArray, check_dataset, h5_get, h5_group, reading
+
 # HDF5's object header limit: longer list attributes are split into name0, name1, ...
 _HDF5_ATTR_LIMIT = 64512
+_UMASK_LOCK = threading.Lock()
 
 
 # ----------------------------------------------------------------------------- h5py access
@@ -30,31 +37,54 @@ def h5py_module():
 
 
 def decode(value):
-    """An attribute value as ``str`` (UTF-8 bytes, ``numpy.bytes_`` and 0-d arrays accepted)."""
+    """An attribute value as ``str`` (UTF-8 bytes, ``numpy.bytes_``, numbers and 0-d arrays
+    accepted); ValueError for anything else."""
     if isinstance(value, np.ndarray) and value.shape == ():
         value = value.item()
     if isinstance(value, (bytes, np.bytes_)):
         return bytes(value).decode("utf8")
-    return str(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError(f"expected a string, got {type(value).__name__} {str(value)[:60]!r}")
 
 
-def read_str_list(attrs, name):
-    """A list attribute as a list of ``str``; chunked ``name0, name1, ...`` are concatenated."""
+def read_str_list(attrs, name, filename="HDF5 file"):
+    """A list attribute as a list of ``str``; chunked ``name0, name1, ...`` are concatenated.
+
+    Sizes and types are checked from the attribute's metadata before it is read.
+    """
+    where = "attribute"
     if name in attrs:
-        raw = [attrs[name]]
+        raw = [file_safety.read_attr(attrs, name, filename, where)]
     else:
         raw = []
         while f"{name}{len(raw)}" in attrs:
-            raw.append(attrs[f"{name}{len(raw)}"])
+            raw.append(file_safety.read_attr(attrs, f"{name}{len(raw)}", filename, where))
+            if len(raw) > 100_000:
+                raise ValueError(f"{filename}: attribute {name!r} is split in too many chunks")
         if not raw:
             return None
     out = []
-    for chunk in raw:
-        values = np.atleast_1d(np.asarray(chunk))
-        if values.dtype.kind == "f" and values.size == 0:
-            continue
-        out.extend(decode(v) for v in values.tolist())
+    with reading(filename, f"attribute {name!r}", "a list of strings"):
+        for chunk in raw:
+            values = np.atleast_1d(np.asarray(chunk))
+            if values.dtype.kind == "f" and values.size == 0:
+                continue
+            if values.ndim != 1:
+                raise ValueError(f"a {values.ndim}-d array")
+            out.extend(decode(v) for v in values.tolist())
     return out
+
+
+def read_str_attr(attrs, name, filename, default=None):
+    """A string attribute (``model_config``, ``keras_version`` ...), checked before reading."""
+    value = file_safety.read_attr(attrs, name, filename)
+    if value is None:
+        return default
+    with reading(filename, f"attribute {name!r}", "a string"):
+        return decode(value)
 
 
 def has_list_attr(attrs, name):
@@ -86,16 +116,35 @@ def open_for_reading(filepath, what="model"):
     """Open an HDF5 file; clear errors for missing, truncated or non-HDF5 files."""
     h5py = h5py_module()
     if hasattr(filepath, "read"):
-        return h5py.File(filepath, "r")
-    path = os.fspath(filepath)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No such file: {path!r} (cannot load the {what})")
+        path = repr(filepath)
+        source = filepath
+    else:
+        path = os.fspath(filepath)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"No such file: {path!r} (cannot load the {what})")
+        source = path
+    _check_heaps(source, path)
     try:
-        return h5py.File(path, "r")
-    except OSError as error:
+        return h5py.File(source, "r")
+    except Exception as error:  # noqa: BLE001 - one clear error for every unreadable file
         raise ValueError(
             f"{path!r} is not a readable HDF5 file (truncated, corrupt or another format): {error}"
-        ) from None
+        ) from error
+
+
+def _check_heaps(source, path):
+    """Scan the file for global heaps that would hang libhdf5 (file_safety.check_global_heaps)."""
+    if hasattr(source, "read"):
+        position = source.tell()
+        data = source.read()
+        source.seek(position)
+        file_safety.check_global_heaps(data, path)
+        return
+    with open(source, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            file_safety.check_global_heaps(data, path)
 
 
 def atomic_write(filepath, overwrite, writer, binary_open=False):
@@ -109,6 +158,12 @@ def atomic_write(filepath, overwrite, writer, binary_open=False):
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     os.close(fd)
+    # mkstemp creates 0600; give the file what open() would: the old file's mode, else
+    # 0666 less the umask.
+    try:
+        os.chmod(tmp, _ordinary_mode(path))
+    except OSError:
+        pass
     try:
         writer(tmp)
         os.replace(tmp, path)
@@ -116,6 +171,17 @@ def atomic_write(filepath, overwrite, writer, binary_open=False):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def _ordinary_mode(path):
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        pass
+    with _UMASK_LOCK:
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
 
 
 # ----------------------------------------------------------------------------- layer weights
@@ -138,25 +204,40 @@ def to_host(variable):
 
 
 def read_legacy_weights(group, filename):
-    """``[(layer_name, weight_names, [arrays])]`` of a legacy weights group, in file order."""
-    names = read_str_list(group.attrs, "layer_names")
+    """``[(layer_name, weight_names, [StoredArray])]`` of a legacy weights group, in file order.
+
+    Only metadata is read here (each array is read once, when it is assigned); every dataset
+    is checked to be a plain in-file array inside its layer's group.
+    """
+    names = read_str_list(group.attrs, "layer_names", filename)
     if names is None:
         raise ValueError(f"{filename}: no 'layer_names' attribute; not a Keras weights group")
     out = []
     for layer_name in names:
-        if layer_name not in group:
+        g = h5_group(group, layer_name, filename)
+        if g is None:
             raise ValueError(f"{filename}: layer group {layer_name!r} is listed but missing")
-        g = group[layer_name]
-        weight_names = read_str_list(g.attrs, "weight_names") or []
+        weight_names = read_str_list(g.attrs, "weight_names", filename) or []
         arrays = []
         for weight_name in weight_names:
-            if weight_name not in g:
+            obj = h5_get(g, weight_name, filename)
+            if obj is None:
                 raise ValueError(
                     f"{filename}: weight {weight_name!r} of layer {layer_name!r} is missing"
                 )
-            arrays.append(np.asarray(g[weight_name]))
+            arrays.append(check_dataset(obj, filename))
         out.append((layer_name, weight_names, arrays))
     return out
+
+
+def _at(array):
+    """`` (at /path)`` naming a stored dataset in messages."""
+    return f" (at {array.dataset.name})" if isinstance(array, StoredArray) else ""
+
+
+def read_array(value):
+    """A NumPy array from a :class:`StoredArray` (read now) or an array."""
+    return value.read() if isinstance(value, StoredArray) else np.asarray(value)
 
 
 def _convert_for_layer(layer, variables, arrays):
@@ -192,23 +273,26 @@ def assign_layer_weights(layer, arrays, filename, file_layer, skip_mismatch=Fals
             message = (
                 f"{filename}: shape mismatch for weight {variable.path!r} of layer "
                 f"{layer.name!r}: the model has {tuple(variable.shape)}, the saved layer "
-                f"{file_layer!r} has {tuple(array.shape)}"
+                f"{file_layer!r} has {tuple(array.shape)}{_at(array)}"
             )
             if skip_mismatch:
                 warnings.warn(f"Skipping: {message}", stacklevel=3)
                 return
             raise ValueError(message)
     for variable, array in zip(variables, arrays):
-        variable.assign(np.asarray(array).astype(variable.dtype, copy=False))
+        variable.assign(read_array(array).astype(variable.dtype, copy=False))
 
 
-def load_legacy_weights(model, group, filename, by_name=False, skip_mismatch=False):
+def load_legacy_weights(model, group, filename, by_name=False, skip_mismatch=False, saved=None):
     """Assign a legacy weights group to ``model``.
 
     Without ``by_name`` the layers are paired by name when the file's weighted layers and the
-    model's carry the same names (any order), else by position as Keras does.
+    model's carry the same names (any order), else by position as Keras does. ``saved``: the
+    group's :func:`read_legacy_weights` when already read.
     """
-    saved = [entry for entry in read_legacy_weights(group, filename) if entry[2]]
+    if saved is None:
+        saved = read_legacy_weights(group, filename)
+    saved = [entry for entry in saved if entry[2]]
     layers = [layer for layer in _all_layers(model) if layer_weight_variables(layer)]
     if by_name:
         by = {name: arrays for name, _, arrays in saved}
@@ -293,11 +377,11 @@ def restore_optimizer(model, arrays, filename):
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None or not arrays:
         return False
-    if len(arrays) <= 2 and all(np.ndim(a) == 0 for a in arrays):
+    if len(arrays) <= 2 and all(len(a.shape) == 0 for a in arrays):
         # An optimizer saved before its first step: only its counter (and learning rate,
         # already restored from the config).
         counter = optimizer.variables[0]
-        counter.assign(np.asarray(arrays[0]).astype(counter.dtype))
+        counter.assign(read_array(arrays[0]).astype(counter.dtype))
         return True
     try:
         optimizer.build(model.trainable_variables)
@@ -306,7 +390,7 @@ def restore_optimizer(model, arrays, filename):
         return False
     variables = optimizer.variables
     shapes = [tuple(v.shape) for v in variables]
-    saved = [tuple(np.shape(a)) for a in arrays]
+    saved = [tuple(a.shape) for a in arrays]
     if saved == shapes:
         targets = variables
     elif len(variables) >= 2 and saved == [shapes[0]] + shapes[2:]:
@@ -320,7 +404,7 @@ def restore_optimizer(model, arrays, filename):
         )
         return False
     for variable, array in zip(targets, arrays):
-        variable.assign(np.asarray(array).astype(variable.dtype, copy=False))
+        variable.assign(read_array(array).astype(variable.dtype, copy=False))
     return True
 
 
@@ -428,13 +512,15 @@ def read_w3(h5file, model, filename, skip_mismatch=False, load_optimizer=False):
     def visit(path, obj):
         variables = _own_variables(obj)
         key = f"{path}/vars" if path else "vars"
-        group = h5file.get(key)
+        group = h5_group(h5file, key, filename, root="/")
         if hasattr(obj, "load_own_variables"):
-            obj.load_own_variables(
-                {} if group is None else {k: np.asarray(group[k]) for k in group}
-            )
+            store = {}
+            if group is not None:
+                for k in _store_keys(group, filename):
+                    store[k] = check_dataset(h5_get(group, k, filename), filename).read()
+            obj.load_own_variables(store)
             return
-        stored = [] if group is None else sorted(group.keys(), key=int)
+        stored = [] if group is None else _numbered_keys(group, filename)
         label = getattr(obj, "name", path)
         if len(stored) != len(variables):
             message = (
@@ -446,24 +532,26 @@ def read_w3(h5file, model, filename, skip_mismatch=False, load_optimizer=False):
                     warnings.warn(f"Skipping: {message}", stacklevel=4)
                 return
             raise ValueError(message)
-        arrays = [np.asarray(group[k]) for k in stored]
+        arrays = [check_dataset(h5_get(group, k, filename), filename) for k in stored]
         for variable, array in zip(variables, arrays):
             if tuple(variable.shape) != array.shape:
                 message = (
                     f"{filename}: shape mismatch for {variable.path!r} of {label!r} at '{key}': "
                     f"the model has {tuple(variable.shape)}, the file has {array.shape}"
+                    f"{_at(array)}"
                 )
                 if skip_mismatch:
                     warnings.warn(f"Skipping: {message}", stacklevel=4)
                     return
                 raise ValueError(message)
         for variable, array in zip(variables, arrays):
-            variable.assign(array.astype(variable.dtype, copy=False))
+            variable.assign(array.read().astype(variable.dtype, copy=False))
 
     _walk(model, "", visit)
-    if load_optimizer and "optimizer" in h5file and "vars" in h5file["optimizer"]:
-        group = h5file["optimizer/vars"]
-        arrays = [np.asarray(group[k]) for k in sorted(group.keys(), key=int)]
+    group = h5_group(h5file, "optimizer/vars", filename, root="/") if load_optimizer else None
+    if group is not None:
+        keys = _numbered_keys(group, filename)
+        arrays = [check_dataset(h5_get(group, k, filename), filename) for k in keys]
         restore_optimizer(model, arrays, filename)
 
 
@@ -477,7 +565,28 @@ def walk_assets(model, visit):
     _walk(model, "", check)
 
 
+def _store_keys(group, filename):
+    """The dataset names of a layer's own ``vars`` group (``0, 1, ...`` or names such as
+    ``idf_weights`` for layers that save their own variables), plain words only."""
+    keys = list(group.keys())
+    bad = [k for k in keys if not (k.isascii() and k.replace("_", "").isalnum())]
+    if bad:
+        raise ValueError(f"{filename}: {group.name} holds {bad[:5]!r}; expected variable names")
+    return sorted(keys)
+
+
+def _numbered_keys(group, filename):
+    """The dataset names ``0, 1, ...`` of a ``vars`` group, in numeric order."""
+    keys = list(group.keys())
+    bad = [k for k in keys if not (k.isascii() and k.isdigit())]
+    if bad:
+        raise ValueError(
+            f"{filename}: {group.name} holds {bad[:5]!r}; expected variables named 0, 1, ..."
+        )
+    return sorted(keys, key=int)
+
+
 def is_w3(h5file):
-    return not has_list_attr(h5file.attrs, "layer_names") and (
-        "layers" in h5file or "vars" in h5file
+    return not has_list_attr(h5file.attrs, "layer_names") and any(
+        h5file.id.links.exists(key) for key in (b"layers", b"vars")
     )

@@ -1,6 +1,6 @@
 """``load_model``, ``save_model``, weights files, JSON and ``clone_model``.
 
-Formats (keras-formats.md): ``.h5``/``.hdf5`` full models in the legacy layout (written in the
+Formats (docs/file-formats.md): ``.h5``/``.hdf5`` full models in the legacy layout (written in the
 "conservative tf.keras" form that Keras 3 and tf.keras 2 both load), the Keras 3 ``.keras`` zip
 archive, ``.weights.h5`` (Keras 3) and legacy ``.h5`` weights, and JSON configs. Reading is
 lenient about every Keras generation's spelling; nothing in a file is executed (no pickle, no
@@ -18,10 +18,14 @@ import zipfile
 
 import numpy as np
 
+from gpuk import _config
 from gpuk._version import __version__ as _gpuk_version
-from gpuk.saving import compile_utils, config_utils, h5_format
+from gpuk.saving import compile_utils, config_utils, file_safety, h5_format
+from gpuk.saving.file_safety import h5_get, h5_group, reading
 
 _GPUK_OPTIMIZER_GROUP = "gpuk_optimizer_weights"
+# Weight elements a model may have beyond what its file stores (variables Keras does not save).
+_BUDGET_SLACK = 2**20
 _KERAS3_VERSION = "3.15.1"  # stamped into .keras archives (their config is Keras 3-shaped)
 
 
@@ -73,7 +77,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
                 "files"
             )
         if zipfile.is_zipfile(path):
-            return _load_keras_archive(path, custom_objects, compile, safe_mode)
+            with reading(path, "the .keras archive", "a Keras model archive"):
+                return _load_keras_archive(path, custom_objects, compile, safe_mode)
     h5py = h5_format.h5py_module()
     if not hasattr(filepath, "read") and not h5py.is_hdf5(os.fspath(filepath)):
         raise ValueError(
@@ -81,82 +86,102 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
             "or another format)"
         )
     with h5_format.open_for_reading(filepath) as f:
-        return _load_h5_model(f, name, custom_objects, compile, safe_mode)
-
-
-def _weight_shapes(group):
-    shapes = {}
-    try:
-        for layer_name, _, arrays in h5_format.read_legacy_weights(group, ""):
-            shapes[layer_name] = [a.shape for a in arrays]
-    except (ValueError, KeyError):
-        pass
-    return shapes
+        with reading(name, "the HDF5 model file", "a Keras model file"):
+            return _load_h5_model(f, name, custom_objects, compile, safe_mode)
 
 
 def _load_h5_model(f, name, custom_objects, compile, safe_mode):  # noqa: A002
-    if "model_config" not in f.attrs:
+    text = h5_format.read_str_attr(f.attrs, "model_config", name)
+    if text is None:
         if h5_format.has_list_attr(f.attrs, "layer_names") or h5_format.is_w3(f):
             raise ValueError(
                 f"{name}: this file holds only weights (no model config); build the model and "
                 "call model.load_weights() instead"
             )
         raise ValueError(f"{name}: no model found in the HDF5 file (no 'model_config' attribute)")
-    keras_version = h5_format.decode(f.attrs.get("keras_version", "1"))
-    model_config = config_utils.parse_json(h5_format.decode(f.attrs["model_config"]), name)
-    weights_group = f["model_weights"] if "model_weights" in f else f
-    class_name, config = config_utils.prepare_model_config(
-        model_config, name, keras_version, _weight_shapes(weights_group)
-    )
-    model = config_utils.model_from_prepared(class_name, config, name, custom_objects, safe_mode)
-    h5_format.load_legacy_weights(model, weights_group, name)
-    if compile and "training_config" in f.attrs:
-        training_config = config_utils.parse_json(
-            h5_format.decode(f.attrs["training_config"]), name
+    keras_version = h5_format.read_str_attr(f.attrs, "keras_version", name, "1")
+    model_config = file_safety.parse_json(text, name, "attribute 'model_config'")
+    weights_group = h5_group(f, "model_weights", name, root="/") or f
+    saved = h5_format.read_legacy_weights(weights_group, name)
+    shapes = {layer_name: [a.shape for a in arrays] for layer_name, _, arrays in saved}
+    budget = sum(file_safety.credible_elements(a) for _, _, arrays in saved for a in arrays)
+    with reading(name, "attribute 'model_config'", "a Keras model config"):
+        class_name, config = config_utils.prepare_model_config(
+            model_config, name, keras_version, shapes
         )
+        with _config.loading_budget(name, budget + _BUDGET_SLACK):
+            model = config_utils.model_from_prepared(
+                class_name, config, name, custom_objects, safe_mode
+            )
+    h5_format.load_legacy_weights(model, weights_group, name, saved=saved)
+    text = h5_format.read_str_attr(f.attrs, "training_config", name) if compile else None
+    if text is not None:
+        training_config = file_safety.parse_json(text, name, "attribute 'training_config'")
         if compile_utils.restore_compile(model, training_config, custom_objects, name):
-            key = _GPUK_OPTIMIZER_GROUP if _GPUK_OPTIMIZER_GROUP in f else "optimizer_weights"
-            if key in f:
-                group = f[key]
-                names = h5_format.read_str_list(group.attrs, "weight_names") or []
-                arrays = [np.asarray(group[n]) for n in names]
+            group = h5_group(f, _GPUK_OPTIMIZER_GROUP, name, root="/")
+            if group is None:
+                group = h5_group(f, "optimizer_weights", name, root="/")
+            if group is not None:
+                names = h5_format.read_str_list(group.attrs, "weight_names", name) or []
+                arrays = []
+                for weight_name in names:
+                    obj = h5_get(group, weight_name, name)
+                    if obj is None:
+                        raise ValueError(
+                            f"{name}: optimizer weight {weight_name!r} is listed but missing"
+                        )
+                    arrays.append(file_safety.check_dataset(obj, name))
                 h5_format.restore_optimizer(model, arrays, name)
     return model
 
 
+def _read_archive_json(archive, member, cap, path):
+    data = file_safety.read_member(archive, member, cap, path, f"a {member} file")
+    return file_safety.parse_json(data, path, f"member {member!r}")
+
+
 def _load_keras_archive(path, custom_objects, compile, safe_mode):  # noqa: A002
     try:
-        with zipfile.ZipFile(path) as archive:
-            members = set(archive.namelist())
-            if "config.json" not in members:
-                raise ValueError(f"{path}: the archive has no config.json; not a .keras file")
-            config = config_utils.parse_json(archive.read("config.json"), path)
-            metadata = {}
-            if "metadata.json" in members:
-                metadata = config_utils.parse_json(archive.read("metadata.json"), path)
-            weights = None
-            if "model.weights.h5" in members:
-                weights = archive.read("model.weights.h5")
-            elif "model.weights.npz" in members:
-                weights = archive.read("model.weights.npz")
+        archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as error:
-        raise ValueError(f"{path}: corrupt .keras archive ({error})") from None
-    keras_version = metadata.get("keras_version", "3")
-    class_name, inner = config_utils.prepare_model_config(config, path, keras_version)
-    model = config_utils.model_from_prepared(class_name, inner, path, custom_objects, safe_mode)
-    _build_from_config(model, config)
-    compiled = False
-    if compile and config.get("compile_config"):
-        compiled = compile_utils.restore_compile(
-            model, config["compile_config"], custom_objects, path
+        raise ValueError(f"{path}: corrupt .keras archive ({error})") from error
+    with archive:
+        members = set(archive.namelist())
+        if "config.json" not in members:
+            raise ValueError(f"{path}: the archive has no config.json; not a .keras file")
+        config = _read_archive_json(archive, "config.json", _limit("max_config_bytes"), path)
+        metadata = {}
+        if "metadata.json" in members:
+            metadata = _read_archive_json(
+                archive, "metadata.json", _limit("max_metadata_bytes"), path
+            )
+        if not isinstance(metadata, dict):
+            raise ValueError(
+                f"{path}: member 'metadata.json': expected a JSON object, got "
+                f"{type(metadata).__name__}"
+            )
+        if "model.weights.h5" not in members:
+            if "model.weights.npz" in members:
+                raise ValueError(f"{path}: .npz weights inside .keras archives are not supported")
+            raise ValueError(f"{path}: the archive has no model.weights.h5")
+        weights_info = archive.getinfo("model.weights.h5")
+        keras_version = _version_string(metadata.get("keras_version", "3"), path)
+        with reading(path, "member 'config.json'", "a Keras model config"):
+            class_name, inner = config_utils.prepare_model_config(config, path, keras_version)
+            with _config.loading_budget(path, weights_info.file_size + _BUDGET_SLACK):
+                model = config_utils.model_from_prepared(
+                    class_name, inner, path, custom_objects, safe_mode
+                )
+                _build_from_config(model, config)
+        compiled = False
+        if compile and isinstance(config, dict) and config.get("compile_config"):
+            compiled = compile_utils.restore_compile(
+                model, config["compile_config"], custom_objects, path
+            )
+        weights = file_safety.read_member(
+            archive, "model.weights.h5", _weights_cap(model), path, "the weights of this model"
         )
-    if weights is None:
-        raise ValueError(f"{path}: the archive has no model.weights.h5")
-    if weights[:4] == b"PK\x03\x04":
-        raise ValueError(f"{path}: .npz weights inside .keras archives are not supported")
-    h5py = h5_format.h5py_module()
-    with h5py.File(io.BytesIO(weights), "r") as f:
-        h5_format.read_w3(f, model, path, load_optimizer=compiled)
+    _read_w3_bytes(weights, model, path, load_optimizer=compiled)
     _load_assets(model, path)
     return model
 
@@ -178,8 +203,15 @@ def _load_assets(model, path):
                     name = member[len(prefix) :]
                     if "/" in name or name in ("", ".", ".."):
                         continue  # only the layer's own flat files; never paths out of folder
+                    data = file_safety.read_member(
+                        archive,
+                        member,
+                        file_safety.limit("max_config_bytes"),
+                        path,
+                        "a layer asset",
+                    )
                     with open(os.path.join(folder, name), "wb") as f:
-                        f.write(archive.read(member))
+                        f.write(data)
                 layer.load_assets(folder)
 
         h5_format.walk_assets(model, visit)
@@ -198,8 +230,40 @@ def _write_assets(model, archive):
     h5_format.walk_assets(model, visit)
 
 
+def _read_w3_bytes(data, model, path, **kwargs):
+    h5py = h5_format.h5py_module()
+    with reading(path, "member 'model.weights.h5'", "an HDF5 weights file"):
+        file_safety.check_global_heaps(data, f"{path}: member 'model.weights.h5'")
+        handle = h5py.File(io.BytesIO(data), "r")
+    with handle as f, reading(path, "member 'model.weights.h5'", "Keras 3 weights"):
+        h5_format.read_w3(f, model, f"{path}: member 'model.weights.h5'", **kwargs)
+
+
+def _weights_cap(model):
+    variables = list(getattr(model, "weights", []))
+    n_elements = sum(int(np.prod(v.shape, dtype=np.int64)) for v in variables)
+    n_objects = len(getattr(model, "layers", [])) + 1
+    return file_safety.weights_member_cap(n_elements, len(variables), n_objects)
+
+
+def _version_string(value, path):
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError(
+        f"{path}: member 'metadata.json': keras_version must be a string, got {value!r}"
+    )
+
+
+def _limit(name):
+    return _config.load_limits()[name]
+
+
 def _build_from_config(model, config):
     build_config = config.get("build_config") or {}
+    if not isinstance(build_config, dict):
+        raise ValueError(f"build_config must be a dict, got {type(build_config).__name__}")
     shape = build_config.get("input_shape")
     if shape is not None and not getattr(model, "built", False) and hasattr(model, "build"):
         model.build(shape)
@@ -361,28 +425,44 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False, **kwargs):
         if not os.path.exists(path):
             raise FileNotFoundError(f"No such file: {path!r} (cannot load the weights)")
         if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                if "model.weights.h5" not in archive.namelist():
-                    raise ValueError(f"{path}: the archive has no model.weights.h5")
-                data = archive.read("model.weights.h5")
-            h5py = h5_format.h5py_module()
-            with h5py.File(io.BytesIO(data), "r") as f:
-                h5_format.read_w3(f, model, path, skip_mismatch=skip_mismatch)
+            with reading(path, "the .keras archive", "a Keras model archive"):
+                try:
+                    archive = zipfile.ZipFile(path)
+                except zipfile.BadZipFile as error:
+                    raise ValueError(f"{path}: corrupt .keras archive ({error})") from error
+                with archive:
+                    if "model.weights.h5" not in archive.namelist():
+                        raise ValueError(f"{path}: the archive has no model.weights.h5")
+                    data = file_safety.read_member(
+                        archive,
+                        "model.weights.h5",
+                        _weights_cap(model),
+                        path,
+                        "the weights of this model",
+                    )
+                _read_w3_bytes(data, model, path, skip_mismatch=skip_mismatch)
             return
     with h5_format.open_for_reading(filepath, "weights") as f:
-        if h5_format.has_list_attr(f.attrs, "layer_names"):
-            h5_format.load_legacy_weights(model, f, name, by_name, skip_mismatch)
-        elif "model_weights" in f:
-            h5_format.load_legacy_weights(model, f["model_weights"], name, by_name, skip_mismatch)
-        elif h5_format.is_w3(f):
-            if by_name:
-                raise ValueError(
-                    f"{name}: by_name=True works only with the legacy .h5 layout; this is a "
-                    "Keras 3 .weights.h5 file"
-                )
-            h5_format.read_w3(f, model, name, skip_mismatch=skip_mismatch)
-        else:
-            raise ValueError(f"{name}: no Keras weights found in the HDF5 file")
+        with reading(name, "the HDF5 weights file", "Keras weights"):
+            _load_h5_weights(f, model, name, by_name, skip_mismatch)
+
+
+def _load_h5_weights(f, model, name, by_name, skip_mismatch):
+    if h5_format.has_list_attr(f.attrs, "layer_names"):
+        h5_format.load_legacy_weights(model, f, name, by_name, skip_mismatch)
+        return
+    group = h5_group(f, "model_weights", name, root="/")
+    if group is not None:
+        h5_format.load_legacy_weights(model, group, name, by_name, skip_mismatch)
+    elif h5_format.is_w3(f):
+        if by_name:
+            raise ValueError(
+                f"{name}: by_name=True works only with the legacy .h5 layout; this is a "
+                "Keras 3 .weights.h5 file"
+            )
+        h5_format.read_w3(f, model, name, skip_mismatch=skip_mismatch)
+    else:
+        raise ValueError(f"{name}: no Keras weights found in the HDF5 file")
 
 
 # ----------------------------------------------------------------------------- JSON
@@ -416,12 +496,17 @@ def model_from_json(json_string, custom_objects=None):
     Also accepts a ``.keras`` archive's ``config.json`` and an ``.h5`` file's
     ``model_config``.
     """
-    config = config_utils.parse_json(json_string, "model_from_json")
-    version = config.get("keras_version") if isinstance(config, dict) else None
-    if version is None and isinstance(config, dict) and "module" in config:
-        version = "3"
-    class_name, inner = config_utils.prepare_model_config(config, "model_from_json", version)
-    return config_utils.model_from_prepared(class_name, inner, "model_from_json", custom_objects)
+    where = "model_from_json"
+    config = file_safety.parse_json(json_string, where, "the JSON text")
+    with reading(where, "the JSON config", "a Keras model config"):
+        version = config.get("keras_version") if isinstance(config, dict) else None
+        if version is None and isinstance(config, dict) and "module" in config:
+            version = "3"
+        if version is not None:
+            version = _version_string(version, where)
+        class_name, inner = config_utils.prepare_model_config(config, where, version)
+        with _config.loading_budget(where):
+            return config_utils.model_from_prepared(class_name, inner, where, custom_objects)
 
 
 def model_from_config(config, custom_objects=None):

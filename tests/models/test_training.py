@@ -258,3 +258,12 @@ def test_trained_classifier_reaches_good_accuracy_on_digits():
     model.fit(x[:1400], y[:1400], epochs=10, batch_size=32, verbose=0)
     _, accuracy = model.evaluate(x[1400:], y[1400:], verbose=0)
     assert accuracy > 0.9
+
+
+def test_empty_inputs_are_an_error_not_an_endless_loop():
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(2)])
+    model.compile("adam", "mse")
+    with pytest.raises(ValueError, match="non-empty"):
+        model.predict(np.zeros((0, 4), "float32"), verbose=0)
+    with pytest.raises(ValueError, match="non-empty"):
+        model.fit(np.zeros((0, 4), "float32"), np.zeros((0, 2), "float32"), verbose=0)

@@ -1,5 +1,5 @@
 """Files written by real Keras 3, tf-keras 2 and (hand-built) Keras 2.1 load in gpuk
-(keras-formats.md section 10; fixtures in tests/fixtures/keras, see its README)."""
+(docs/file-formats.md section 10; fixtures in tests/fixtures/keras, see its README)."""
 
 import json
 import os
