@@ -10,6 +10,7 @@ from gpuk import (
     callbacks,
     config,
     constraints,
+    distribution,
     initializers,
     layers,
     losses,

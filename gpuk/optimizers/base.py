@@ -33,6 +33,7 @@ from gpuk._array import get_array_module, is_array, to_numpy
 from gpuk._config import epsilon as _backend_epsilon
 from gpuk._config import floatx
 from gpuk.autograd import Tensor, Variable, as_array, no_grad
+from gpuk import distribution
 from gpuk.optimizers import schedules as schedules_module
 
 # Keys that tf.keras / Keras 2 configs and scripts carry and that mean nothing here.
@@ -480,6 +481,8 @@ class Optimizer:
                         "set of variables, you should recreate a new optimizer instance."
                     )
         grads, trainable_variables = self._filter_empty_gradients(grads, trainable_variables)
+        # Data parallel (gpuk.distribution): gradients of the global batch, summed over processes.
+        grads = distribution.reduce_gradients(grads, trainable_variables, self)
         with no_grad():
             if self.loss_scale_factor is not None:
                 grads = [g / self.loss_scale_factor for g in grads]
