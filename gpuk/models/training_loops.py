@@ -130,7 +130,9 @@ class TrainingLoops:
             if logs is None:
                 warnings.warn("fit(): the training data produced no batches", stacklevel=2)
                 break
-            epoch_logs = dict(logs if distributed.active() else self._get_metrics_result_or_logs(logs))
+            epoch_logs = dict(
+                logs if distributed.active() else self._get_metrics_result_or_logs(logs)
+            )
             if validation is not None and _should_validate(epoch, validation_freq):
                 val_logs = self._evaluation_loop(validation, callback_list)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -348,7 +350,9 @@ class TrainingLoops:
         callback_list.on_predict_end()
         width = 0 if structure is None else len(flatten(structure))
         chunks = [[None if f is None else f[k] for f in per_batch] for k in range(width)]
-        chunks = [[c for c in chunk if c is not None] for chunk in distributed.gather_predictions(chunks)]
+        chunks = [
+            [c for c in chunk if c is not None] for chunk in distributed.gather_predictions(chunks)
+        ]
         if structure is None:
             return np.zeros((0,))
         results = [_concatenate(chunk) for chunk in chunks]

@@ -29,11 +29,11 @@ import warnings
 
 import numpy as np
 
+from gpuk import distribution
 from gpuk._array import get_array_module, is_array, to_numpy
 from gpuk._config import epsilon as _backend_epsilon
 from gpuk._config import floatx
 from gpuk.autograd import Tensor, Variable, as_array, no_grad
-from gpuk import distribution
 from gpuk.optimizers import schedules as schedules_module
 
 # Keys that tf.keras / Keras 2 configs and scripts carry and that mean nothing here.

@@ -1,6 +1,7 @@
 """Run by tests/distribution/test_data_parallel.py, alone or under ``mpiexec -n 2``.
 
-Usage: dist_script.py SCENARIO OUT_DIR [DTYPE]. Writes ``OUT_DIR/result_<rank>.npz``."""
+Usage: dist_script.py SCENARIO[,SCENARIO...] OUT_DIR; a scenario may end in ``:float32``.
+Writes ``OUT_DIR/<scenario>_<rank>_<process count>.npz``."""
 
 import os
 import sys
@@ -9,31 +10,16 @@ import numpy as np
 
 import gpuk as keras
 
-scenario, out_dir = sys.argv[1], sys.argv[2]
-dtype = sys.argv[3] if len(sys.argv) > 3 else "float64"
-keras.config.set_floatx(dtype)
+out_dir = sys.argv[2]
 keras.distribution.set_distribution(keras.distribution.DataParallel())
 rank = keras.distribution.process_id()
-keras.utils.set_random_seed(1)
-
-rng = np.random.default_rng(0)
 seen = []
-
-
-class Recorder(keras.callbacks.Callback):
-    pass
 
 
 def mlp():
     inputs = keras.Input((5,))
     h = keras.layers.Dense(8, activation="tanh")(inputs)
     return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(h))
-
-
-def gru():
-    inputs = keras.Input((6, 3))
-    h = keras.layers.GRU(4)(inputs)
-    return keras.Model(inputs, keras.layers.Dense(1)(h))
 
 
 class Probe(keras.layers.Layer):
@@ -44,82 +30,95 @@ class Probe(keras.layers.Layer):
         return x
 
 
-result = {}
-if scenario in ("fit", "fit_uneven"):
-    x = rng.normal(size=(37, 5)).astype(dtype)
-    y = rng.integers(0, 3, size=37)
-    sw = rng.uniform(0.5, 2.0, size=37).astype(dtype)
-    model = mlp()
-    model.compile(
-        keras.optimizers.Adam(0.01),
-        "sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        weighted_metrics=["accuracy"],
-    )
-    batch = 8 if scenario == "fit" else 9
-    history = model.fit(
-        x[:30],
-        y[:30],
-        sample_weight=sw[:30] if scenario == "fit" else None,
-        class_weight=None if scenario == "fit" else {0: 1.0, 1: 2.0, 2: 0.5},
-        batch_size=batch,
-        epochs=3,
-        validation_data=(x[30:], y[30:]),
-        verbose=0,
-    )
-    for key, values in history.history.items():
-        result["h_" + key] = np.asarray(values)
-    result["eval"] = np.asarray(model.evaluate(x, y, batch_size=7, verbose=0))
-    result["pred"] = model.predict(x, batch_size=9, verbose=0)
-elif scenario == "gru":
-    x = rng.normal(size=(21, 6, 3)).astype(dtype)
-    y = rng.normal(size=(21, 1)).astype(dtype)
-    inputs = keras.Input((6, 3))
-    h = keras.layers.GRU(4)(Probe()(inputs))
-    model = keras.Model(inputs, keras.layers.Dense(1)(h))
-    model.compile("rmsprop", "mse", metrics=["mae"])
-    history = model.fit(x, y, batch_size=8, epochs=2, shuffle=True, verbose=0)
-    for key, values in history.history.items():
-        result["h_" + key] = np.asarray(values)
-    result["seen"] = np.asarray(seen)
-elif scenario == "tape":
-    x = rng.normal(size=(26, 5)).astype(dtype)
-    y = rng.integers(0, 3, size=26)
-    model = mlp()
-    optimizer = keras.optimizers.SGD(0.1, momentum=0.9)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy()
-    dist = keras.distribution.distribution()
-    batches = [(x[i : i + 7], y[i : i + 7]) for i in range(0, 26, 7)]
-    for _ in range(2):
-        for bx, by in dist.distribute_dataset(batches):
-            with keras.GradientTape() as tape:
-                loss = loss_fn(by, model(bx, training=True))
-            grads = tape.gradient(loss, model.trainable_weights)
-            optimizer.apply_gradients(zip(grads, model.trainable_weights))
-elif scenario == "fail":
-    x = rng.normal(size=(64, 5)).astype(dtype)
-    y = rng.integers(0, 3, size=64)
-    model = mlp()
-    model.compile("sgd", "sparse_categorical_crossentropy")
+def run(scenario, dtype):
+    keras.config.set_floatx(dtype)
+    keras.utils.set_random_seed(1)
+    rng = np.random.default_rng(0)
+    seen.clear()
+    result = {}
+    if scenario in ("fit", "fit_uneven"):
+        x = rng.normal(size=(37, 5)).astype(dtype)
+        y = rng.integers(0, 3, size=37)
+        sw = rng.uniform(0.5, 2.0, size=37).astype(dtype)
+        model = mlp()
+        model.compile(
+            keras.optimizers.Adam(0.01),
+            "sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            weighted_metrics=["accuracy"],
+        )
+        batch = 8 if scenario == "fit" else 9
+        history = model.fit(
+            x[:30],
+            y[:30],
+            sample_weight=sw[:30] if scenario == "fit" else None,
+            class_weight=None if scenario == "fit" else {0: 1.0, 1: 2.0, 2: 0.5},
+            batch_size=batch,
+            epochs=3,
+            validation_data=(x[30:], y[30:]),
+            verbose=0,
+        )
+        for key, values in history.history.items():
+            result["h_" + key] = np.asarray(values)
+        result["eval"] = np.asarray(model.evaluate(x, y, batch_size=7, verbose=0))
+        result["pred"] = model.predict(x, batch_size=9, verbose=0)
+    elif scenario == "gru":
+        x = rng.normal(size=(21, 6, 3)).astype(dtype)
+        y = rng.normal(size=(21, 1)).astype(dtype)
+        inputs = keras.Input((6, 3))
+        h = keras.layers.GRU(4)(Probe()(inputs))
+        model = keras.Model(inputs, keras.layers.Dense(1)(h))
+        model.compile("rmsprop", "mse", metrics=["mae"])
+        history = model.fit(x, y, batch_size=8, epochs=2, shuffle=True, verbose=0)
+        for key, values in history.history.items():
+            result["h_" + key] = np.asarray(values)
+        result["seen"] = np.asarray(seen)
+    elif scenario == "tape":
+        x = rng.normal(size=(26, 5)).astype(dtype)
+        y = rng.integers(0, 3, size=26)
+        model = mlp()
+        optimizer = keras.optimizers.SGD(0.1, momentum=0.9)
+        loss_fn = keras.losses.SparseCategoricalCrossentropy()
+        dist = keras.distribution.distribution()
+        batches = [(x[i : i + 7], y[i : i + 7]) for i in range(0, 26, 7)]
+        for _ in range(2):
+            for bx, by in dist.distribute_dataset(batches):
+                with keras.GradientTape() as tape:
+                    loss = loss_fn(by, model(bx, training=True))
+                grads = tape.gradient(loss, model.trainable_weights)
+                optimizer.apply_gradients(zip(grads, model.trainable_weights))
+    elif scenario == "fail":
+        x = rng.normal(size=(64, 5)).astype(dtype)
+        y = rng.integers(0, 3, size=64)
+        model = mlp()
+        model.compile("sgd", "sparse_categorical_crossentropy")
 
-    class Fail(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            if rank == 1 and batch == 3:
-                raise RuntimeError("failure on process 1")
+        class Fail(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                if rank == 1 and batch == 3:
+                    raise RuntimeError("failure on process 1")
 
-    model.fit(x, y, batch_size=4, epochs=1000, callbacks=[Fail()], verbose=0)
-elif scenario == "files":
-    x = rng.normal(size=(20, 5)).astype(dtype)
-    y = rng.integers(0, 3, size=20)
-    model = mlp()
-    model.compile("sgd", "sparse_categorical_crossentropy")
-    callbacks = [
-        keras.callbacks.ModelCheckpoint(os.path.join(out_dir, f"ckpt_{rank}.weights.h5"), save_weights_only=True),
-        keras.callbacks.CSVLogger(os.path.join(out_dir, f"log_{rank}.csv")),
-        keras.callbacks.BackupAndRestore(os.path.join(out_dir, f"backup_{rank}")),
-    ]
-    model.fit(x, y, batch_size=4, epochs=2, callbacks=callbacks, verbose=1)
+        model.fit(x, y, batch_size=4, epochs=1000, callbacks=[Fail()], verbose=0)
+    elif scenario == "files":
+        x = rng.normal(size=(20, 5)).astype(dtype)
+        y = rng.integers(0, 3, size=20)
+        model = mlp()
+        model.compile("sgd", "sparse_categorical_crossentropy")
+        callbacks = [
+            keras.callbacks.ModelCheckpoint(
+                os.path.join(out_dir, f"ckpt_{rank}.weights.h5"), save_weights_only=True
+            ),
+            keras.callbacks.CSVLogger(os.path.join(out_dir, f"log_{rank}.csv")),
+            keras.callbacks.BackupAndRestore(os.path.join(out_dir, f"backup_{rank}")),
+        ]
+        model.fit(x, y, batch_size=4, epochs=2, callbacks=callbacks, verbose=1)
+    for i, w in enumerate(model.get_weights()):
+        result[f"w{i}"] = w
+    return result
 
-for i, w in enumerate(model.get_weights()):
-    result[f"w{i}"] = w
-np.savez(os.path.join(out_dir, f"result_{rank}_{keras.distribution.process_count()}.npz"), **result)
+
+for item in sys.argv[1].split(","):
+    name, _, dtype = item.partition(":")
+    result = run(name, dtype or "float64")
+    count = keras.distribution.process_count()
+    np.savez(os.path.join(out_dir, f"{name}{dtype}_{rank}_{count}.npz"), **result)
