@@ -21,6 +21,7 @@ import numpy as np
 
 from gpuk._array import default_module, set_seed
 from gpuk._array import generator as _generator
+from gpuk._array import random as _random
 from gpuk.autograd import Tensor
 from gpuk.distribution import comm as _comm
 from gpuk.distribution import reduce as _reduce
@@ -60,7 +61,9 @@ def initialize(job_addresses=None, num_processes=None, process_id=None):
     _state["communicator"] = communicator
     if communicator.size > 1:
         # Unseeded processes draw the same initial weights and shuffles as process 0.
-        set_seed(communicator.bcast_object(int(np.random.SeedSequence().entropy % 2**31)))
+        seeded = communicator.allgather_object(_random._state["seed"] is not None)
+        if not all(seeded):
+            set_seed(communicator.bcast_object(int(np.random.SeedSequence().entropy % 2**31)))
     return communicator
 
 
@@ -69,24 +72,76 @@ def _set_communicator(communicator):
     _state["communicator"] = communicator
 
 
-def process_id():
-    """This process's index in the job (0 alone or before :func:`initialize`)."""
+def _group():
     communicator = _state["communicator"]
+    if communicator is None and _comm.launched_by_mpi():
+        communicator = initialize()
+    return communicator
+
+
+def process_id():
+    """This process's index in the job (0 when alone)."""
+    communicator = _group()
     return 0 if communicator is None else communicator.rank
 
 
 def process_count():
-    """How many processes the job has (1 alone or before :func:`initialize`)."""
-    communicator = _state["communicator"]
+    """How many processes the job has (1 when alone)."""
+    communicator = _group()
     return 1 if communicator is None else communicator.size
 
 
+def get_device_count(device_type=None):
+    """How many devices the job has (one per process)."""
+    return len(list_devices(device_type))
+
+
 def list_devices(device_type=None):
-    """The job's devices as ``"gpu:i"``/``"cpu:i"`` strings, one per process."""
+    """The job's devices as ``"gpu:i"``/``"cpu:i"`` strings, one per process (global, as in
+    Keras: every process lists all of them)."""
     kind = (device_type or ("gpu" if default_module() is not np else "cpu")).lower()
     if kind not in ("cpu", "gpu"):
         raise ValueError(f"list_devices: device_type must be 'cpu' or 'gpu', got {device_type!r}")
     return [f"{kind}:{i}" for i in range(process_count())]
+
+
+class DeviceMesh:
+    """A named grid of devices (Keras's ``DeviceMesh``); gpuk uses 1-D meshes over all
+    processes for :class:`DataParallel`."""
+
+    def __init__(self, shape, axis_names, devices=None):
+        shape, axis_names = tuple(shape), list(axis_names)
+        if len(shape) != len(axis_names):
+            raise ValueError(
+                f"DeviceMesh: shape {shape} and axis_names {axis_names} differ in length"
+            )
+        devices = list_devices() if devices is None else list(devices)
+        if int(np.prod(shape)) != len(devices):
+            raise ValueError(f"DeviceMesh: shape {shape} does not hold {len(devices)} devices")
+        self.shape, self.axis_names, self.devices = shape, axis_names, devices
+
+
+def _unsupported(name):
+    class Unsupported:
+        def __init__(self, *args, **kwargs):
+            raise NotImplementedError(
+                f"gpuk.distribution.{name}: gpuk distributes data only (DataParallel); model "
+                "parallelism is not supported"
+            )
+
+    Unsupported.__name__ = Unsupported.__qualname__ = name
+    return Unsupported
+
+
+ModelParallel = _unsupported("ModelParallel")
+LayoutMap = _unsupported("LayoutMap")
+TensorLayout = _unsupported("TensorLayout")
+
+
+def distribute_tensor(tensor, layout):
+    """Keras's tensor layout hint; gpuk replicates every tensor, so ``tensor`` is returned."""
+    del layout
+    return tensor
 
 
 class DataParallel:
@@ -107,10 +162,14 @@ class DataParallel:
                 "DataParallel(auto_shard_dataset=False) is not supported: every process reads "
                 "the same data and takes its shard of each batch"
             )
+        if device_mesh is not None and devices is None:
+            devices = device_mesh.devices
+            self.batch_dim_name = device_mesh.axis_names[0]
         self.device_mesh = device_mesh
         self.devices = devices
         self.auto_shard_dataset = auto_shard_dataset
-        self.batch_dim_name = "batch"
+        if device_mesh is None:
+            self.batch_dim_name = "batch"
 
     @property
     def num_processes(self):
@@ -284,6 +343,12 @@ def is_chief():
 
 __all__ = [
     "DataParallel",
+    "DeviceMesh",
+    "LayoutMap",
+    "ModelParallel",
+    "TensorLayout",
+    "distribute_tensor",
+    "get_device_count",
     "allgather_object",
     "broadcast_variables",
     "distribution",

@@ -135,5 +135,12 @@ def test_public_api_alone():
     assert dist.process_id() == 0 and dist.process_count() == 1
     assert dist.list_devices("cpu") == ["cpu:0"]
     assert dist.distribution() is None
+    assert dist.get_device_count("cpu") == 1
     with pytest.raises(TypeError, match="DataParallel"):
         dist.set_distribution("data")
+    mesh = dist.DeviceMesh((1,), ["data"], devices=dist.list_devices())
+    assert dist.DataParallel(device_mesh=mesh).batch_dim_name == "data"
+    with pytest.raises(ValueError, match="does not hold"):
+        dist.DeviceMesh((2,), ["batch"], devices=["cpu:0"])
+    with pytest.raises(NotImplementedError, match="model parallelism"):
+        dist.ModelParallel()
