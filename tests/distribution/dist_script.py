@@ -112,6 +112,27 @@ def run(scenario, dtype):
             keras.callbacks.BackupAndRestore(os.path.join(out_dir, f"backup_{rank}")),
         ]
         model.fit(x, y, batch_size=4, epochs=2, callbacks=callbacks, verbose=1)
+    elif scenario.startswith("backup_"):
+        # crash: process 0 dies at the start of epoch 2; resume: a new job restores the backup
+        # process 0 wrote (every process must resume at epoch 2); straight: no interruption.
+        x = rng.normal(size=(24, 5)).astype(dtype)
+        y = rng.integers(0, 3, size=24)
+        model = mlp()
+        model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+
+        class Crash(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                if scenario == "backup_crash" and epoch == 2 and rank == 0:
+                    raise RuntimeError("crash at epoch 2")
+
+        callbacks = [Crash()]
+        if scenario != "backup_straight":
+            callbacks.append(keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup")))
+        history = model.fit(
+            x, y, batch_size=6, epochs=4, shuffle=False, callbacks=callbacks, verbose=0
+        )
+        result["epochs"] = np.asarray(history.epoch)
+        result["h_loss"] = np.asarray(history.history["loss"])
     for i, w in enumerate(model.get_weights()):
         result[f"w{i}"] = w
     return result

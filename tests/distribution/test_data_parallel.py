@@ -108,6 +108,21 @@ def test_a_failure_on_one_process_ends_the_job(tmp_path, runner):
     assert seconds < 30, output
 
 
+def test_backup_and_restore_resumes_every_process_from_process_0s_backup(tmp_path):
+    rc, output, _ = _run(["backup_crash", str(tmp_path)], 2)
+    assert rc != 0 and "crash at epoch 2" in output
+    assert (tmp_path / "backup").exists()
+    rc, output, _ = _run(["backup_resume,backup_straight", str(tmp_path)], 2)
+    assert rc == 0, output
+    straight = _load(tmp_path, "backup_straight", 0, 2)
+    for rank in (0, 1):
+        resumed = _load(tmp_path, "backup_resume", rank, 2)
+        assert list(resumed["epochs"]) == [2, 3]
+        np.testing.assert_allclose(resumed["h_loss"], straight["h_loss"][2:], rtol=1e-12)
+        for key in [k for k in straight if k.startswith("w")]:
+            np.testing.assert_allclose(resumed[key], straight[key], rtol=1e-12, atol=1e-12)
+
+
 def test_only_process_0_writes_files_and_progress(tmp_path):
     rc, output, _ = _run(["files", str(tmp_path)], 2)
     assert rc == 0, output
