@@ -19,7 +19,7 @@ global batch. Host buffers are reduced with MPI, device buffers with NCCL. See
 
 import numpy as np
 
-from gpuk._array import default_module, set_seed
+from gpuk._array import default_module
 from gpuk._array import generator as _generator
 from gpuk._array import random as _random
 from gpuk.autograd import Tensor
@@ -61,9 +61,12 @@ def initialize(job_addresses=None, num_processes=None, process_id=None):
     _state["communicator"] = communicator
     if communicator.size > 1:
         # Unseeded processes draw the same initial weights and shuffles as process 0.
+        # Only gpuk's own generators: the user's NumPy/Python streams (their data) stay as
+        # they would be in one process.
         seeded = communicator.allgather_object(_random._state["seed"] is not None)
         if not all(seeded):
-            set_seed(communicator.bcast_object(int(np.random.SeedSequence().entropy % 2**31)))
+            seed = communicator.bcast_object(int(np.random.SeedSequence().entropy % 2**31))
+            _random._state.update(seed=seed, generators={})
     return communicator
 
 

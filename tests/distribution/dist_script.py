@@ -73,6 +73,26 @@ def run(scenario, dtype):
         for key, values in history.history.items():
             result["h_" + key] = np.asarray(values)
         result["seen"] = np.asarray(seen)
+    elif scenario == "gen":
+        # A PyDataset every process reads in full (batches of 7, the last of 4), plus
+        # validation_split on arrays.
+        x = rng.normal(size=(25, 5)).astype(dtype)
+        y = rng.integers(0, 3, size=25)
+
+        class Batches(keras.utils.PyDataset):
+            def __len__(self):
+                return 4
+
+            def __getitem__(self, i):
+                return x[7 * i : 7 * i + 7], y[7 * i : 7 * i + 7]
+
+        model = mlp()
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        history = model.fit(Batches(), epochs=2, verbose=0)
+        history2 = model.fit(x, y, batch_size=5, validation_split=0.2, epochs=2, verbose=0)
+        for key, values in {**history.history, **history2.history}.items():
+            result["h_" + key] = np.asarray(values)
+        result["eval"] = np.asarray(model.evaluate(Batches(), verbose=0))
     elif scenario == "tape":
         x = rng.normal(size=(26, 5)).astype(dtype)
         y = rng.integers(0, 3, size=26)

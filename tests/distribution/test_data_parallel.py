@@ -17,7 +17,7 @@ import pytest
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 SCRIPT = HERE / "dist_script.py"
-SCENARIOS = "fit,fit_uneven,gru,tape,fit:float32"
+SCENARIOS = "fit,fit_uneven,gru,tape,gen,fit:float32"
 
 
 def _mpiexec():
@@ -72,7 +72,14 @@ def _load(out, name, rank, count):
 
 @pytest.mark.parametrize(
     "name, tol",
-    [("fit", 1e-12), ("fit_uneven", 1e-12), ("gru", 1e-12), ("tape", 1e-12), ("fitfloat32", 1e-6)],
+    [
+        ("fit", 1e-12),
+        ("fit_uneven", 1e-12),
+        ("gru", 1e-12),
+        ("tape", 1e-12),
+        ("gen", 1e-12),
+        ("fitfloat32", 1e-6),
+    ],
 )
 def test_two_processes_equal_one_with_the_global_batch(runs, name, tol):
     single = _load(runs, name, 0, 1)
