@@ -119,6 +119,12 @@ def run(scenario, dtype):
                     raise RuntimeError("failure on process 1")
 
         model.fit(x, y, batch_size=4, epochs=1000, callbacks=[Fail()], verbose=0)
+    elif scenario == "mismatch":
+        inputs = keras.Input((5,))
+        outputs = keras.layers.Dense(3 + rank)(inputs)  # process 1 built a different model
+        model = keras.Model(inputs, outputs)
+        model.compile("sgd", "mse")
+        model.fit(np.ones((4, 5)), np.ones((4, 3 + rank)), verbose=0)
     elif scenario == "files":
         x = rng.normal(size=(20, 5)).astype(dtype)
         y = rng.integers(0, 3, size=20)

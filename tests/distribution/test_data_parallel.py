@@ -115,6 +115,13 @@ def test_a_failure_on_one_process_ends_the_job(tmp_path, runner):
     assert seconds < 30, output
 
 
+def test_different_models_on_the_processes_are_a_clear_error(tmp_path):
+    rc, output, _ = _run(["mismatch", str(tmp_path)], 2)
+    assert rc != 0
+    assert "model weights differ between processes" in output, output
+    assert "(5, 3)" in output and "(5, 4)" in output, output
+
+
 def test_backup_and_restore_resumes_every_process_from_process_0s_backup(tmp_path):
     rc, output, _ = _run(["backup_crash", str(tmp_path)], 2)
     assert rc != 0 and "crash at epoch 2" in output
