@@ -17,12 +17,12 @@ global batch. Host buffers are reduced with MPI, device buffers with NCCL. See
 ``docs/distribution.md``.
 """
 
-import numpy as np
+import numpy as _np
 
-from gpuk._array import default_module
+from gpuk._array import default_module as _default_module
 from gpuk._array import generator as _generator
 from gpuk._array import random as _random
-from gpuk.autograd import Tensor
+from gpuk.autograd import Tensor as _Tensor
 from gpuk.distribution import comm as _comm
 from gpuk.distribution import reduce as _reduce
 
@@ -43,7 +43,7 @@ def initialize(job_addresses=None, num_processes=None, process_id=None):
     if _comm.launched_by_mpi():
         communicator = _comm.mpi_communicator()
         _comm.install_abort_on_exception(communicator)
-        if default_module() is not np:
+        if _default_module() is not _np:
             from gpuk._array.collective import use_local_gpu
 
             use_local_gpu(communicator.local_rank)
@@ -65,7 +65,7 @@ def initialize(job_addresses=None, num_processes=None, process_id=None):
         # they would be in one process.
         seeded = communicator.allgather_object(_random._state["seed"] is not None)
         if not all(seeded):
-            seed = communicator.bcast_object(int(np.random.SeedSequence().entropy % 2**31))
+            seed = communicator.bcast_object(int(_np.random.SeedSequence().entropy % 2**31))
             _random._state.update(seed=seed, generators={})
     return communicator
 
@@ -102,7 +102,7 @@ def get_device_count(device_type=None):
 def list_devices(device_type=None):
     """The job's devices as ``"gpu:i"``/``"cpu:i"`` strings, one per process (global, as in
     Keras: every process lists all of them)."""
-    kind = (device_type or ("gpu" if default_module() is not np else "cpu")).lower()
+    kind = (device_type or ("gpu" if _default_module() is not _np else "cpu")).lower()
     if kind not in ("cpu", "gpu"):
         raise ValueError(f"list_devices: device_type must be 'cpu' or 'gpu', got {device_type!r}")
     return [f"{kind}:{i}" for i in range(process_count())]
@@ -119,7 +119,7 @@ class DeviceMesh:
                 f"DeviceMesh: shape {shape} and axis_names {axis_names} differ in length"
             )
         devices = list_devices() if devices is None else list(devices)
-        if int(np.prod(shape)) != len(devices):
+        if int(_np.prod(shape)) != len(devices):
             raise ValueError(f"DeviceMesh: shape {shape} does not hold {len(devices)} devices")
         self.shape, self.axis_names, self.devices = shape, axis_names, devices
 
@@ -233,7 +233,7 @@ def active_communicator():
 
 # ------------------------------------------------------------------ sharding
 def _raw(value):
-    return value.data if isinstance(value, Tensor) else value
+    return value.data if isinstance(value, _Tensor) else value
 
 
 def _slice(structure, start, stop):
@@ -244,7 +244,7 @@ def _slice(structure, start, stop):
     if isinstance(structure, (list, tuple)):
         return type(structure)(_slice(v, start, stop) for v in structure)
     sliced = _raw(structure)[start:stop]
-    return Tensor(sliced) if isinstance(structure, Tensor) else sliced
+    return _Tensor(sliced) if isinstance(structure, _Tensor) else sliced
 
 
 def _first_leaf(structure):
@@ -264,7 +264,7 @@ def shard_batch(batch):
     if active_communicator() is None:
         return batch
     leaf = _first_leaf(batch)
-    size = int(np.shape(_raw(leaf))[0]) if leaf is not None else 0
+    size = int(_np.shape(_raw(leaf))[0]) if leaf is not None else 0
     start, stop = dist.shard_bounds(size)
     _state["local_count"] = stop - start
     if isinstance(batch, tuple):
@@ -335,7 +335,7 @@ def sync_host_generator():
     """Give every process process 0's host random generator, so array shuffles agree."""
     if active_communicator() is None:
         return
-    rng = _generator(np)
+    rng = _generator(_np)
     rng.bit_generator.state = broadcast_object(rng.bit_generator.state)
 
 
