@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 import gpuk
+from gpuk._array import get_array_module, to_numpy
 from gpuk._array.collective import NcclCollectives
-from gpuk.distribution import reduce
+from gpuk.distribution import comm, reduce
 
 
 class FakeWorld:
@@ -17,7 +18,7 @@ class FakeWorld:
 
     def allreduce_sum(self, array):
         self.calls.append(("allreduce", array.dtype.name, array.size))
-        array += self.peer(array.copy())
+        array += get_array_module(array).asarray(self.peer(to_numpy(array)))
         return array
 
     def bcast(self, array, root=0):
@@ -38,7 +39,7 @@ def test_buckets_group_by_dtype_and_cut_at_the_limit():
     assert reduce.buckets(arrays, limit=8 * 20) == [[0, 2], [1], [3], [4]]
 
 
-def test_gradients_are_weighted_by_sample_counts_one_call_per_bucket():
+def test_gradients_are_weighted_by_sample_counts_one_call_per_bucket(xp):
     rng = np.random.default_rng(0)
     mine = [rng.normal(size=(3, 4)), rng.normal(size=5), rng.normal(size=2).astype(np.float32)]
     theirs = [rng.normal(size=(3, 4)), rng.normal(size=5), rng.normal(size=2).astype(np.float32)]
@@ -51,8 +52,10 @@ def test_gradients_are_weighted_by_sample_counts_one_call_per_bucket():
         raise AssertionError
 
     world = FakeWorld(peer)
-    out = reduce.allreduce_gradients(world, mine, n_mine)
+    out = reduce.allreduce_gradients(world, [xp.asarray(g) for g in mine], n_mine)
     assert [c[0] for c in world.calls] == ["allreduce", "allreduce"]
+    assert all(get_array_module(o) is xp for o in out)
+    out = [to_numpy(o) for o in out]
     for got, a, b in zip(out, mine, theirs):
         expected = (n_mine * a + n_theirs * b) / (n_mine + n_theirs)
         np.testing.assert_allclose(got, expected.astype(a.dtype), rtol=1e-6)
@@ -144,3 +147,41 @@ def test_public_api_alone():
         dist.DeviceMesh((2,), ["batch"], devices=["cpu:0"])
     with pytest.raises(NotImplementedError, match="model parallelism"):
         dist.ModelParallel()
+
+
+class FakeMpi:
+    """mpi4py's module and communicator, as far as MpiCommunicator uses them."""
+
+    IN_PLACE, SUM, COMM_TYPE_SHARED = "in-place", "sum", "shared"
+
+    def __init__(self):
+        self.calls = []
+
+    def Get_rank(self):
+        return 1
+
+    def Get_size(self):
+        return 2
+
+    def Split_type(self, kind, key):
+        return type("Local", (), {"Get_rank": lambda self: 0, "Free": lambda self: None})()
+
+    def Allreduce(self, send, recv, op):
+        self.calls.append(("Allreduce", send, op))
+
+    def Bcast(self, array, root):
+        self.calls.append(("Bcast", root))
+
+
+def test_host_buffers_go_through_mpi_and_device_buffers_through_nccl():
+    mpi = FakeMpi()
+    group = comm.MpiCommunicator(mpi, mpi)
+    assert (group.rank, group.size, group.local_rank) == (1, 2, 0)
+    nccl_comm = FakeNcclComm()
+    group._nccl = NcclCollectives(nccl_comm, FakeNccl, stream=lambda: 5)
+    group.allreduce_sum(np.zeros(3, np.float32))
+    group.bcast(np.zeros(2), root=0)
+    group.allreduce_sum(DeviceLike(42, 3, "float32"))
+    assert [c[0] for c in mpi.calls] == ["Allreduce", "Bcast"]
+    assert mpi.calls[0][1:] == ("in-place", "sum")
+    assert [c[0] for c in nccl_comm.calls] == ["allReduce"]
