@@ -256,7 +256,7 @@ def _first_leaf(structure):
     return structure
 
 
-def shard_batch(batch):
+def shard_batch(batch, first=False):
     """This process's contiguous shard of a packed global batch (``x``, ``(x, y)`` or
     ``(x, y, sample_weight)``); records its size for the gradient reduction. The batch is
     returned unchanged without an active distribution."""
@@ -265,6 +265,12 @@ def shard_batch(batch):
         return batch
     leaf = _first_leaf(batch)
     size = int(_np.shape(_raw(leaf))[0]) if leaf is not None else 0
+    if first and size < process_count():
+        raise ValueError(
+            f"gpuk.distribution: the first batch has {size} samples for {process_count()} "
+            "processes; every process needs at least one sample of it. Use a global batch_size "
+            "of at least the number of processes."
+        )
     start, stop = dist.shard_bounds(size)
     _state["local_count"] = stop - start
     if isinstance(batch, tuple):

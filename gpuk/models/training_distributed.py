@@ -57,8 +57,8 @@ def shard(batches):
         yield from batches.epoch()
         return
     distribution.sync_host_generator()
-    for batch in batches.epoch():
-        yield distribution.shard_batch(batch)
+    for step, batch in enumerate(batches.epoch()):
+        yield distribution.shard_batch(batch, first=step == 0)
 
 
 def empty_shard():
