@@ -185,3 +185,21 @@ def test_host_buffers_go_through_mpi_and_device_buffers_through_nccl():
     assert [c[0] for c in mpi.calls] == ["Allreduce", "Bcast"]
     assert mpi.calls[0][1:] == ("in-place", "sum")
     assert [c[0] for c in nccl_comm.calls] == ["allReduce"]
+
+
+def test_shard_batch_takes_contiguous_uneven_shards():
+    dist = gpuk.distribution
+    saved = dict(dist._state)
+    try:
+        for rank, expected in ((0, [0, 1, 2]), (1, [3, 4])):
+            dist._set_communicator(FakeWorld(lambda flat: flat, size=2, rank=rank))
+            dist._state["distribution"] = dist.DataParallel()
+            x = np.arange(5)
+            batch = (gpuk.Tensor(x), {"y": x * 10}, None)
+            sx, sy, sw = dist.shard_batch(batch)
+            assert list(sx.numpy()) == expected and list(sy["y"]) == [10 * i for i in expected]
+            assert sw is None and dist.local_sample_count() == len(expected)
+        with pytest.raises(ValueError, match="first batch has 1 samples for 2 processes"):
+            dist.shard_batch(np.zeros((1, 3)), first=True)
+    finally:
+        dist._state.update(saved)
