@@ -11,6 +11,7 @@ from gpuk import (  # noqa: E402
     callbacks,
     config,
     constraints,
+    distribution,
     dtype_policies,
     initializers,
     layers,

@@ -17,6 +17,7 @@ from gpuk.callbacks import CallbackList
 from gpuk.callbacks.base import logs_to_host
 from gpuk.layers.base import flatten, pack_like
 from gpuk.models import training_data as data_module
+from gpuk.models import training_distributed as distributed
 from gpuk.utils.packing import pack_x_y_sample_weight, unpack_x_y_sample_weight
 
 
@@ -77,6 +78,7 @@ class TrainingLoops:
             raise TypeError(f"fit() got unexpected keyword arguments {sorted(kwargs)}")
         self._require_compiled("fit")
         verbose = 1 if verbose == "auto" else int(verbose)
+        callbacks, verbose = distributed.chief_callbacks(callbacks, verbose)
         train, validation = self._make_fit_data(
             x,
             y,
@@ -108,27 +110,36 @@ class TrainingLoops:
         # BackupAndRestore sets _initial_epoch in on_train_begin when it restores a backup.
         initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch
         self._initial_epoch = None
+        initial_epoch = distributed.start(self, initial_epoch)
         training_logs = None
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             callback_list.on_epoch_begin(epoch)
             logs = None
-            for step, batch in enumerate(train.epoch()):
+            for step, batch in enumerate(distributed.shard(train)):
                 callback_list.on_train_batch_begin(step)
-                logs = self.train_step(batch)
+                if distributed.empty_shard():
+                    distributed.empty_train_step(self)
+                    logs = self.get_metrics_result()
+                else:
+                    logs = self.train_step(batch)
+                logs = distributed.metrics_logs(self, logs)
                 callback_list.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
             if logs is None:
                 warnings.warn("fit(): the training data produced no batches", stacklevel=2)
                 break
-            epoch_logs = dict(self._get_metrics_result_or_logs(logs))
+            epoch_logs = dict(
+                logs if distributed.active() else self._get_metrics_result_or_logs(logs)
+            )
             if validation is not None and _should_validate(epoch, validation_freq):
                 val_logs = self._evaluation_loop(validation, callback_list)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             epoch_logs = logs_to_host(epoch_logs)
             callback_list.on_epoch_end(epoch, epoch_logs)
             training_logs = epoch_logs
+            self.stop_training = distributed.any_process(self.stop_training)
             if self.stop_training or train.exhausted:
                 if train.exhausted and epoch + 1 < epochs:
                     warnings.warn(
@@ -242,13 +253,18 @@ class TrainingLoops:
         self.reset_metrics()
         logs = None
         self.stop_evaluating = False
-        for step, batch in enumerate(batches.epoch()):
+        for step, batch in enumerate(distributed.shard(batches)):
             callbacks.on_test_batch_begin(step)
-            logs = self.test_step(batch)
+            if distributed.empty_shard():
+                logs = self.get_metrics_result()
+            else:
+                logs = self.test_step(batch)
+            logs = distributed.metrics_logs(self, logs)
             callbacks.on_test_batch_end(step, logs)
             if self.stop_evaluating:
                 break
-        logs = {} if logs is None else self._get_metrics_result_or_logs(logs)
+        logs = {} if logs is None else distributed.metrics_logs(self, logs)
+        logs = logs if distributed.active() else self._get_metrics_result_or_logs(logs)
         logs = logs_to_host(logs)
         callbacks.on_test_end(logs)
         return logs
@@ -279,6 +295,8 @@ class TrainingLoops:
             x, y, sample_weight = self._array_data(x, y, sample_weight, None)
             batches = data_module.ArrayBatches(x, y, sample_weight, batch_size or 32, False, steps)
         verbose = 1 if verbose == "auto" else int(verbose)
+        callbacks, verbose = distributed.chief_callbacks(callbacks, verbose)
+        distributed.start(self, optimizer=False)
         callback_list = (
             callbacks
             if isinstance(callbacks, CallbackList)
@@ -307,6 +325,8 @@ class TrainingLoops:
             self._maybe_build_from_data(x)
             batches = data_module.ArrayBatches(x, None, None, batch_size or 32, False, steps)
         verbose = 1 if verbose == "auto" else int(verbose)
+        callbacks, verbose = distributed.chief_callbacks(callbacks, verbose)
+        distributed.start(self, optimizer=False)
         callback_list = CallbackList(
             callbacks,
             add_progbar=verbose != 0,
@@ -316,18 +336,25 @@ class TrainingLoops:
             steps=len(batches),
         )
         callback_list.on_predict_begin()
-        structure, chunks = None, None
-        for step, batch in enumerate(batches.epoch()):
+        structure, per_batch = None, []
+        for step, batch in enumerate(distributed.shard(batches)):
             callback_list.on_predict_batch_begin(step)
+            if distributed.empty_shard():
+                per_batch.append(None)
+                continue
             with no_grad():
                 outputs = self.predict_step(batch)
             flat = [_raw(o) for o in flatten(outputs)]
             if structure is None:
-                structure, chunks = outputs, [[] for _ in flat]
-            for chunk, output in zip(chunks, flat):
-                chunk.append(output)
+                structure = outputs
+            per_batch.append(flat)
             callback_list.on_predict_batch_end(step, {"outputs": outputs})
         callback_list.on_predict_end()
+        width = 0 if structure is None else len(flatten(structure))
+        chunks = [[None if f is None else f[k] for f in per_batch] for k in range(width)]
+        chunks = [
+            [c for c in chunk if c is not None] for chunk in distributed.gather_predictions(chunks)
+        ]
         if structure is None:
             return np.zeros((0,))
         results = [_concatenate(chunk) for chunk in chunks]

@@ -29,6 +29,7 @@ import warnings
 
 import numpy as np
 
+from gpuk import distribution
 from gpuk._array import get_array_module, is_array, to_numpy
 from gpuk._config import epsilon as _backend_epsilon
 from gpuk._config import floatx
@@ -482,6 +483,8 @@ class Optimizer:
                         "set of variables, you should recreate a new optimizer instance."
                     )
         grads, trainable_variables = self._filter_empty_gradients(grads, trainable_variables)
+        # Data parallel (gpuk.distribution): gradients of the global batch, summed over processes.
+        grads = distribution.reduce_gradients(grads, trainable_variables, self)
         with no_grad():
             if self.loss_scale_factor is not None:
                 grads = [g / self.loss_scale_factor for g in grads]
