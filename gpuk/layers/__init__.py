@@ -1,6 +1,8 @@
 """Keras layers: ``from gpuk.layers import Input, Dense, GRU, Dropout, concatenate``."""
 
 from gpuk import backend as _backend
+from gpuk.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from gpuk.layers.attention import MultiHeadAttention
 from gpuk.layers.base import InputSpec, KerasTensor, Layer, clear_session
 from gpuk.layers.core import (
     Activation,
@@ -14,6 +16,9 @@ from gpuk.layers.core import (
     RepeatVector,
     Reshape,
 )
+from gpuk.layers.dot_attention import AdditiveAttention, Attention
+from gpuk.layers.einsum_dense import EinsumDense
+from gpuk.layers.grouped_query_attention import GroupedQueryAttention, GroupQueryAttention
 from gpuk.layers.input_layer import Input, InputLayer
 from gpuk.layers.merging import (
     Add,
@@ -33,6 +38,22 @@ from gpuk.layers.merging import (
     minimum,
     multiply,
     subtract,
+)
+from gpuk.layers.noise import (
+    ActivityRegularization,
+    AlphaDropout,
+    GaussianDropout,
+    GaussianNoise,
+    Identity,
+    Rescaling,
+)
+from gpuk.layers.normalization import (
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    RMSNormalization,
+    SpectralNormalization,
+    UnitNormalization,
 )
 from gpuk.layers.recurrent import (
     GRU,
@@ -70,11 +91,59 @@ for _cls in (
     Dot,
 ):
     register_layer_class(_cls)
+for _cls in (
+    ELU,
+    LeakyReLU,
+    PReLU,
+    ReLU,
+    Softmax,
+    MultiHeadAttention,
+    AdditiveAttention,
+    Attention,
+    EinsumDense,
+    GroupedQueryAttention,
+    ActivityRegularization,
+    AlphaDropout,
+    GaussianDropout,
+    GaussianNoise,
+    Identity,
+    Rescaling,
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    RMSNormalization,
+    SpectralNormalization,
+    UnitNormalization,
+):
+    register_layer_class(_cls)
 del _cls
 # gpuk.backend.clear_session() (Keras's K.clear_session) resets the layer-name counters too.
 _backend._register_clear_session_hook(clear_session)
 
 __all__ = [
+    "ELU",
+    "LeakyReLU",
+    "PReLU",
+    "ReLU",
+    "Softmax",
+    "MultiHeadAttention",
+    "AdditiveAttention",
+    "Attention",
+    "EinsumDense",
+    "GroupQueryAttention",
+    "GroupedQueryAttention",
+    "ActivityRegularization",
+    "AlphaDropout",
+    "GaussianDropout",
+    "GaussianNoise",
+    "Identity",
+    "Rescaling",
+    "BatchNormalization",
+    "GroupNormalization",
+    "LayerNormalization",
+    "RMSNormalization",
+    "SpectralNormalization",
+    "UnitNormalization",
     "Bidirectional",
     "GRU",
     "GRUCell",

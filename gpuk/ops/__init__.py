@@ -5,7 +5,9 @@ Tensor. Importing this package attaches Python operators to Tensor.
 """
 
 from gpuk.ops import operators as _operators
+from gpuk.ops.attention import dot_product_attention
 from gpuk.ops.compare import equal, greater, greater_equal, less, less_equal, not_equal
+from gpuk.ops.contraction import einsum
 from gpuk.ops.crossentropy import (
     binary_crossentropy,
     categorical_crossentropy,
@@ -53,6 +55,13 @@ from gpuk.ops.nn import (
     softplus,
     softsign,
     swish,
+)
+from gpuk.ops.normalization import (
+    batch_normalization,
+    layer_normalization,
+    moments,
+    normalize,
+    rms_normalization,
 )
 from gpuk.ops.random import dropout, random_binomial, random_normal, random_uniform
 from gpuk.ops.reduce import (
