@@ -92,10 +92,7 @@ class LeakyReLU(_Elementwise):
 
 
 class ELU(_Elementwise):
-    """Exponential linear unit ``x`` if ``x > 0`` else ``alpha * (exp(x) - 1)``.
-
-    As in Keras 3, ``alpha`` is not part of the config.
-    """
+    """Exponential linear unit ``x`` if ``x > 0`` else ``alpha * (exp(x) - 1)``."""
 
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
@@ -103,6 +100,11 @@ class ELU(_Elementwise):
 
     def call(self, inputs):
         return ops.elu(inputs, alpha=self.alpha)
+
+    def get_config(self):
+        config = super().get_config()
+        config["alpha"] = self.alpha
+        return config
 
 
 class Softmax(_Elementwise):

@@ -20,7 +20,7 @@ from gpuk.layers.einsum_dense import EinsumDense
 __all__ = ["GroupQueryAttention", "GroupedQueryAttention"]
 
 
-class GroupedQueryAttention(_HeadsAttention):
+class GroupQueryAttention(_HeadsAttention):
     """Grouped-query attention (Ainslie et al., 2023): ``num_query_heads`` query heads share
     ``num_key_value_heads`` key/value heads. Exported as ``GroupQueryAttention``.
 
@@ -49,6 +49,10 @@ class GroupedQueryAttention(_HeadsAttention):
         seed=None,
         **kwargs,
     ):
+        if not kwargs.get("name"):
+            from gpuk.layers.base import unique_name
+
+            kwargs["name"] = unique_name("grouped_query_attention")
         super().__init__(**kwargs)
         for name, v in (
             ("head_dim", head_dim),
@@ -218,4 +222,5 @@ class GroupedQueryAttention(_HeadsAttention):
         return config
 
 
-GroupQueryAttention = GroupedQueryAttention
+# Keras's class is GroupedQueryAttention, exported and serialized as GroupQueryAttention.
+GroupedQueryAttention = GroupQueryAttention

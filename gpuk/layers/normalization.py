@@ -567,6 +567,8 @@ class SpectralNormalization(Wrapper):
         # Public, so the kernel is also this layer's own variable (Keras saves it there too).
         self.kernel = kernel
         self.kernel_shape = tuple(kernel.shape)
+        for variable in self.layer.weights:
+            variable.path = f"{self.name}/{self.layer.name}/{variable.name}"
         self.vector_u = self.add_weight(
             name="vector_u",
             shape=(1, self.kernel_shape[-1]),
@@ -575,8 +577,8 @@ class SpectralNormalization(Wrapper):
         )
         self.built = True
 
-    def normalized_weights(self):
-        """``(new vector_u, kernel / sigma)`` as arrays, by power iteration."""
+    def _power_iteration(self):
+        """Updated ``(u, v)`` (arrays, no gradient) for the current kernel."""
         kernel = self.kernel.data
         xp = xp_of(kernel)
         weights = kernel.reshape(-1, self.kernel_shape[-1])
@@ -591,15 +593,30 @@ class SpectralNormalization(Wrapper):
         for _ in range(self.power_iterations):
             v = unit(u @ weights.T)
             u = unit(v @ weights)
-        sigma = (v @ weights) @ u.T
-        return u, (weights / sigma).reshape(self.kernel_shape)
+        return u, v
+
+    def normalized_weights(self):
+        """``(new vector_u, kernel / sigma)``; the kernel part is differentiable."""
+        u, v = self._power_iteration()
+        weights = ops.reshape(self.kernel, (-1, self.kernel_shape[-1]))
+        sigma = ops.matmul(ops.matmul(Tensor(v), weights), Tensor(u.T))
+        return u, ops.reshape(ops.divide(self.kernel, sigma), self.kernel_shape)
 
     def call(self, inputs, training=False):
-        if training and bool((self.kernel.data != 0).any()):
-            u, kernel = self.normalized_weights()
-            self.vector_u.assign(u)
-            self.kernel.assign(kernel)
-        return self.layer(inputs)
+        if not (training and bool((self.kernel.data != 0).any())):
+            return self.layer(inputs)
+        u, kernel = self.normalized_weights()
+        self.vector_u.assign(u)
+        # Run the wrapped layer on the normalized kernel so that gradients reach the stored
+        # kernel through the division (as Keras's stateless call does), then store it.
+        attr = "kernel" if getattr(self.layer, "kernel", None) is self.kernel else "embeddings"
+        object.__setattr__(self.layer, attr, kernel)
+        try:
+            outputs = self.layer(inputs)
+        finally:
+            object.__setattr__(self.layer, attr, self.kernel)
+        self.kernel.assign(kernel.data)
+        return outputs
 
     def compute_output_shape(self, input_shape):
         return self.layer.compute_output_shape(input_shape)
