@@ -128,6 +128,24 @@ class _HeadsAttention(Layer):
             self._build_shapes["key_shape"] = key_shape
         self.built = True
 
+    def _make_softmax_dropout(self, norm_axes, rate):
+        # Keras builds these two sub-layers too: same automatic names, same file layout.
+        from gpuk.layers.activation_layers import Softmax
+        from gpuk.layers.core import Dropout
+
+        self._softmax = Softmax(axis=norm_axes, dtype=self.dtype)
+        self._dropout_layer = Dropout(rate=rate, dtype=self.dtype, seed=self.seed)
+
+    def _w3_children(self):
+        """``(attribute, sub-layer)`` pairs as Keras 3 keys them in ``.weights.h5``."""
+        names = self._W3_NAMES
+        pairs = [("_softmax", self._softmax), ("_dropout_layer", self._dropout_layer)]
+        for attr, key in names.items():
+            layer = getattr(self, attr, None)
+            if layer is not None:
+                pairs.append((key, layer))
+        return sorted(pairs)
+
     def _own_paths(self, *sublayers):
         for layer in sublayers:
             for variable in layer.weights:
@@ -333,6 +351,14 @@ class MultiHeadAttention(_HeadsAttention):
         self.seed = seed
         self._inverse_sqrt_key_dim = 1.0 / math.sqrt(float(self._key_dim))
 
+    _W3_NAMES = {
+        "query_dense": "query_dense",
+        "key_dense": "key_dense",
+        "value_dense": "value_dense",
+        "output_dense": "output_dense",
+        "gate_dense": "gate_dense",
+    }
+
     num_heads = property(lambda self: self._num_heads)
     key_dim = property(lambda self: self._key_dim)
     value_dim = property(lambda self: self._value_dim)
@@ -418,6 +444,7 @@ class MultiHeadAttention(_HeadsAttention):
         )
         n = len(self._attention_axes)
         self._norm_axes = tuple(range(scores_rank - n, scores_rank))
+        self._make_softmax_dropout(self._norm_axes, self._dropout)
 
     def call(
         self,

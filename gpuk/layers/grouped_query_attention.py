@@ -29,6 +29,16 @@ class GroupQueryAttention(_HeadsAttention):
     (``(num_query_heads, head_dim, dim)``).
     """
 
+    # Keras's class is named GroupedQueryAttention: its files key the layer by that name.
+    _keras_class_name = "GroupedQueryAttention"
+    _W3_NAMES = {
+        "query_dense": "_query_dense",
+        "key_dense": "_key_dense",
+        "value_dense": "_value_dense",
+        "output_dense": "_output_dense",
+        "gate_dense": "_gate_dense",
+    }
+
     def __init__(
         self,
         head_dim,
@@ -130,6 +140,7 @@ class GroupQueryAttention(_HeadsAttention):
             subs.append(self.gate_dense)
         self.value_dense = self._dense("bkm,mvh->bkvh", (None, kv_heads, h), "vh", "value")
         self.value_dense._maybe_build(tuple(value_shape))
+        self._make_softmax_dropout(-1, self.dropout)
         self.output_dense = self._dense(
             "bquh,uhm->bqm", (None, self.feature_dim), "m", "attention_output"
         )

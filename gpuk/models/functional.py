@@ -343,6 +343,13 @@ class Functional(Model):
             for node in layer._inbound_nodes:
                 if id(node) not in self._network_nodes or node.is_input:
                     continue
+                if len(node.call_args) > 1 or any(
+                    is_keras_tensor(t) for t in flatten(node.call_kwargs)
+                ):
+                    # Several tensor arguments (MultiHeadAttention(query, value)): Keras 3's
+                    # node form, which both Keras 3 and gpuk rebuild as the same call.
+                    inbound.append(_keras3_node(node, node_index_map))
+                    continue
                 kwargs = _plain_kwargs(node.call_kwargs)
                 entries = []
                 for tensor in node.input_tensors:
@@ -387,6 +394,32 @@ def _to_tensor(value, dtype):
     if array.dtype.kind == "f" and np.dtype(dtype).kind == "f" and array.dtype != dtype:
         array = array.astype(dtype)
     return Tensor(array)
+
+
+def _keras3_node(node, node_index_map):
+    """``{"args", "kwargs"}`` with ``__keras_tensor__`` references, as Keras 3 writes nodes."""
+
+    def ser(item):
+        if is_keras_tensor(item):
+            producer, node_index, tensor_index = item._keras_history
+            index = node_index_map[id(producer._inbound_nodes[node_index])]
+            return {
+                "class_name": "__keras_tensor__",
+                "config": {
+                    "shape": list(item.shape),
+                    "dtype": item.dtype,
+                    "keras_history": [producer.name, index, tensor_index],
+                },
+            }
+        if isinstance(item, (list, tuple)):
+            return [ser(v) for v in item]
+        if isinstance(item, dict):
+            return {k: ser(v) for k, v in item.items()}
+        if isinstance(item, (bool, int, float, str, type(None))):
+            return item
+        return None
+
+    return {"args": ser(list(node.call_args)), "kwargs": ser(dict(node.call_kwargs))}
 
 
 def _plain_kwargs(kwargs):

@@ -346,6 +346,9 @@ def _children(obj):
 
     if hasattr(obj, "_input_structure") or type(obj).__name__ in ("Sequential", "Functional"):
         return [("layers", list(obj.layers))]
+    if hasattr(obj, "_w3_children"):
+        # Layers whose Keras counterparts save sub-layers under other attribute names.
+        return obj._w3_children()
     out = []
     for attr in sorted(vars(obj)):
         if attr.startswith("_"):
@@ -366,7 +369,8 @@ def _walk(obj, path, visit):
         if isinstance(child, list):
             used = {}
             for item in child:
-                key = snake_case(type(item).__name__)
+                # Keras keys by its own class name (GroupedQueryAttention, exported GroupQueryAttention).
+                key = snake_case(getattr(item, "_keras_class_name", type(item).__name__))
                 if key in used:
                     used[key] += 1
                     key = f"{key}_{used[key] - 1}"
