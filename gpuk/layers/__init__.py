@@ -115,7 +115,7 @@ for _cls in (
     UnitNormalization,
 ):
     register_layer_class(_cls)
-register_layer_class(GroupQueryAttention, "GroupedQueryAttention")
+register_layer_class(GroupedQueryAttention, "GroupQueryAttention")
 del _cls
 # gpuk.backend.clear_session() (Keras's K.clear_session) resets the layer-name counters too.
 _backend._register_clear_session_hook(clear_session)

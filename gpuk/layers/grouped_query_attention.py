@@ -20,7 +20,7 @@ from gpuk.layers.einsum_dense import EinsumDense
 __all__ = ["GroupQueryAttention", "GroupedQueryAttention"]
 
 
-class GroupQueryAttention(_HeadsAttention):
+class GroupedQueryAttention(_HeadsAttention):
     """Grouped-query attention (Ainslie et al., 2023): ``num_query_heads`` query heads share
     ``num_key_value_heads`` key/value heads. Exported as ``GroupQueryAttention``.
 
@@ -29,8 +29,6 @@ class GroupQueryAttention(_HeadsAttention):
     (``(num_query_heads, head_dim, dim)``).
     """
 
-    # Keras's class is named GroupedQueryAttention: its files key the layer by that name.
-    _keras_class_name = "GroupedQueryAttention"
     _W3_NAMES = {
         "query_dense": "_query_dense",
         "key_dense": "_key_dense",
@@ -59,10 +57,6 @@ class GroupQueryAttention(_HeadsAttention):
         seed=None,
         **kwargs,
     ):
-        if not kwargs.get("name"):
-            from gpuk.layers.base import unique_name
-
-            kwargs["name"] = unique_name("grouped_query_attention")
         super().__init__(**kwargs)
         for name, v in (
             ("head_dim", head_dim),
@@ -233,5 +227,5 @@ class GroupQueryAttention(_HeadsAttention):
         return config
 
 
-# Keras's class is GroupedQueryAttention, exported and serialized as GroupQueryAttention.
-GroupedQueryAttention = GroupQueryAttention
+# Keras exports the class as GroupQueryAttention; its legacy configs name GroupedQueryAttention.
+GroupQueryAttention = GroupedQueryAttention

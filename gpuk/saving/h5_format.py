@@ -369,8 +369,7 @@ def _walk(obj, path, visit):
         if isinstance(child, list):
             used = {}
             for item in child:
-                # Keras keys items by its class name (GroupedQueryAttention, not the export).
-                key = snake_case(getattr(item, "_keras_class_name", type(item).__name__))
+                key = snake_case(type(item).__name__)
                 if key in used:
                     used[key] += 1
                     key = f"{key}_{used[key] - 1}"
