@@ -6,7 +6,7 @@ masks ``[query_mask, value_mask]`` (the inputs' Keras masks are used when not gi
 
 from gpuk import ops
 from gpuk.autograd import as_array
-from gpuk.layers.base import KerasTensor, Layer
+from gpuk.layers.base import KerasTensor, Layer, is_shape
 from gpuk.ops._util import xp_of
 from gpuk.ops.attention import causal_mask
 
@@ -43,7 +43,7 @@ class Attention(Layer):
 
     def _validate_inputs(self, inputs, mask=None):
         name = type(self).__name__
-        if not isinstance(inputs, (list, tuple)):
+        if not isinstance(inputs, (list, tuple)) or is_shape(inputs):
             raise ValueError(
                 f"{name} layer {self.name!r} must be called on a list of inputs, namely [query, "
                 f"value] or [query, value, key]. Received: inputs={inputs}."
