@@ -88,8 +88,9 @@ def _pairwise(xp, a, ta, b, tb, out):
         return n
 
     nb, m, k, n = size(batch), size(free_a), size(summed), size(free_b)
-    a2 = a2.reshape(nb, m, k)
-    b2 = b2.reshape(nb, k, n)
+    # Contiguous operands keep matmul on BLAS (strided views fall back to a slow loop).
+    a2 = xp.ascontiguousarray(a2.reshape(nb, m, k))
+    b2 = xp.ascontiguousarray(b2.reshape(nb, k, n))
     result = xp.matmul(a2, b2)
     produced = batch + free_a + free_b
     result = result.reshape([sizes[c] for c in produced])
