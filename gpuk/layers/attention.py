@@ -123,10 +123,17 @@ class _HeadsAttention(Layer):
                     f"(batch, time..., features), received shape {tuple(shape)}"
                 )
         self.build(query_shape, value_shape, key_shape)
-        self._build_shapes = {"query_shape": query_shape, "value_shape": value_shape}
-        if key_shape is not None:
-            self._build_shapes["key_shape"] = key_shape
         self.built = True
+
+    def _record_build_shapes(self, query_shape, value_shape, key_shape):
+        if query_shape is None or value_shape is None:
+            raise ValueError(
+                f"{type(self).__name__} {self.name!r}: build needs query_shape and value_shape, "
+                f"received {query_shape} and {value_shape}"
+            )
+        self._build_shapes = {"query_shape": tuple(query_shape), "value_shape": tuple(value_shape)}
+        if key_shape is not None:
+            self._build_shapes["key_shape"] = tuple(key_shape)
 
     def _make_softmax_dropout(self, norm_axes, rate):
         # Keras builds these two sub-layers too: same automatic names, same file layout.
@@ -311,6 +318,8 @@ class MultiHeadAttention(_HeadsAttention):
             )
         if flash_attention:
             raise ValueError("MultiHeadAttention: flash_attention is not available in gpuk")
+        # tf.keras 2 configs carry the build shapes.
+        legacy_shapes = [kwargs.pop(k, None) for k in ("query_shape", "value_shape", "key_shape")]
         super().__init__(**kwargs)
         self._num_heads = int(num_heads)
         self._key_dim = int(key_dim)
@@ -350,6 +359,8 @@ class MultiHeadAttention(_HeadsAttention):
         self._sliding_window = sliding_window
         self.seed = seed
         self._inverse_sqrt_key_dim = 1.0 / math.sqrt(float(self._key_dim))
+        if legacy_shapes[0] is not None and legacy_shapes[1] is not None:
+            self._build_checked(*(None if s is None else tuple(s) for s in legacy_shapes))
 
     _W3_NAMES = {
         "query_dense": "query_dense",
@@ -384,6 +395,7 @@ class MultiHeadAttention(_HeadsAttention):
             raise ValueError(
                 f"MultiHeadAttention {self.name!r}: build needs query_shape and value_shape"
             )
+        self._record_build_shapes(query_shape, value_shape, key_shape)
         key_shape = value_shape if key_shape is None else key_shape
         if tuple(value_shape[1:-1]) != tuple(key_shape[1:-1]):
             raise ValueError(
@@ -472,9 +484,10 @@ class MultiHeadAttention(_HeadsAttention):
             query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask
         )
         if self._sliding_window is not None:
-            rows = np.arange(query.shape[1])[:, None]
-            cols = np.arange(value.shape[1])[None, :]
-            band = (np.abs(rows - cols) < self._sliding_window)[None]
+            xp = xp_of(query.data)
+            rows = xp.arange(query.shape[1])[:, None]
+            cols = xp.arange(value.shape[1])[None, :]
+            band = (xp.abs(rows - cols) < self._sliding_window)[None]
             mask = band if mask is None else mask & band
         gate = self.gate_dense(query) if self._use_gate else None
         q = self.query_dense(query)

@@ -16,6 +16,7 @@ from gpuk.layers.attention import (
     _init_common,
 )
 from gpuk.layers.einsum_dense import EinsumDense
+from gpuk.ops._util import xp_of
 
 __all__ = ["GroupQueryAttention", "GroupedQueryAttention"]
 
@@ -112,6 +113,7 @@ class GroupedQueryAttention(_HeadsAttention):
         )
 
     def build(self, query_shape, value_shape=None, key_shape=None):
+        self._record_build_shapes(query_shape, value_shape, key_shape)
         key_shape = value_shape if key_shape is None else key_shape
         for name, shape in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
             if len(shape) != 3:
@@ -163,9 +165,10 @@ class GroupedQueryAttention(_HeadsAttention):
             query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask
         )
         if self.sliding_window is not None:
-            rows = np.arange(query.shape[1])[:, None]
-            cols = np.arange(value.shape[1])[None, :]
-            band = (np.abs(rows - cols) < self.sliding_window)[None]
+            xp = xp_of(query.data)
+            rows = xp.arange(query.shape[1])[:, None]
+            cols = xp.arange(value.shape[1])[None, :]
+            band = (xp.abs(rows - cols) < self.sliding_window)[None]
             mask = band if mask is None else mask & band
         gate = self.gate_dense(query) if self.use_gate else None
         q = self.query_dense(query)

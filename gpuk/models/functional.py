@@ -595,7 +595,14 @@ def _functional_from_config(cls, config, custom_objects):
                 return False
             tensors.append(tensor)
             if len(entry) > 3 and isinstance(entry[3], dict):
-                kwargs = entry[3]
+                kwargs = dict(entry[3])
+                # tf.keras writes tensor keyword arguments (MultiHeadAttention's value) as
+                # [layer_name, node_index, tensor_index] references.
+                for key, value in kwargs.items():
+                    if _is_ref(value):
+                        kwargs[key] = tensor_for(value[0], value[1], value[2])
+                        if kwargs[key] is None:
+                            return False
         kwargs = _clean_call_kwargs(dict(kwargs))
         layer(tensors[0] if len(tensors) == 1 else tensors, **kwargs)
         return True
