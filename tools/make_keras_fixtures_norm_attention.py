@@ -112,6 +112,23 @@ CASES = {
         [(2, 3, 4, 5), (2, 3, 4, 5)],
         {},
     ),
+    "mha_gate_window": (
+        lambda: layers.MultiHeadAttention(2, 3, use_gate=True, sliding_window=2),
+        [(2, 5, 6), (2, 5, 6)],
+        {},
+    ),
+    "mha_query_mask_scores": (
+        lambda: layers.MultiHeadAttention(2, 3),
+        [(2, 5, 6), (2, 6, 6)],
+        {"query_mask": "qmask", "value_mask": "vmask", "return_attention_scores": True},
+    ),
+    "gqa_gate_dropout_path": (
+        lambda: layers.GroupQueryAttention(
+            head_dim=2, num_query_heads=4, num_key_value_heads=1, use_gate=True, dropout=0.3
+        ),
+        [(2, 5, 6), (2, 6, 6)],
+        {"value_mask": "vmask"},
+    ),
     "gqa": (
         lambda: layers.GroupQueryAttention(head_dim=3, num_query_heads=4, num_key_value_heads=2),
         [(2, 5, 6), (2, 6, 6)],

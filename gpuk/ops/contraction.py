@@ -97,12 +97,22 @@ def _pairwise(xp, a, ta, b, tb, out):
     return result.transpose([produced.index(c) for c in out])
 
 
+def _same_sizes(terms, arrays):
+    sizes = {}
+    for term, array in zip(terms, arrays):
+        for c, n in zip(term, array.shape):
+            if sizes.setdefault(c, n) != n:
+                return False
+    return True
+
+
 def _contract(xp, terms, arrays, out):
     simple = (
         len(arrays) == 2
         and all(len(set(t)) == len(t) for t in terms)
         and set(out) <= set(terms[0]) | set(terms[1])
         and len(set(out)) == len(out)
+        and _same_sizes(terms, arrays)
     )
     if simple:
         return _pairwise(xp, arrays[0], terms[0], arrays[1], terms[1], out)
