@@ -10,7 +10,7 @@ import string
 
 import numpy as np
 
-from gpuk import constraints, initializers, ops, regularizers
+from gpuk import constraints, initializers, regularizers
 from gpuk.autograd import Tensor, as_array, as_tensor
 from gpuk.layers.base import KerasTensor, Layer, is_keras_tensor
 from gpuk.layers.einsum_dense import EinsumDense
@@ -153,6 +153,12 @@ class _HeadsAttention(Layer):
                 pairs.append((key, layer))
         return sorted(pairs)
 
+    # Keras's private names of the projection sub-layers, read by some user subclasses.
+    _query_dense = property(lambda self: self.query_dense)
+    _key_dense = property(lambda self: self.key_dense)
+    _value_dense = property(lambda self: self.value_dense)
+    _output_dense = property(lambda self: self.output_dense)
+
     def _own_paths(self, *sublayers):
         for layer in sublayers:
             for variable in layer.weights:
@@ -235,32 +241,28 @@ def _common_config(layer):
     }
 
 
-def _attend(layer, query, key, value, mask, training, scale, dot_eq, combine_eq, norm_axes, fast):
-    """Scores, masked softmax, dropout and the weighted sum, as Keras's two code paths.
+def _fast_attention(query, key, value, mask, scale, dot_eq, combine_eq, norm_axes, key_first):
+    """Keras's ``ops.dot_product_attention`` route (no dropout, no scores returned): logits
+    scaled after the product, and a fully masked row attends uniformly."""
+    pair = (key, query) if key_first else (query, key)
+    scores = einsum(dot_eq, *pair) * scale
+    mask = _expand_mask(mask, scores, norm_axes)
+    fill = -0.7 * float(np.finfo(scores.dtype).max)
+    probs = masked_softmax(scores, mask, axis=norm_axes, zero_masked=False, fill=fill)
+    return einsum(combine_eq, probs, value)
 
-    ``fast`` is Keras's ``ops.dot_product_attention`` route (no dropout, no scores returned,
-    rank-4 projections): logits scaled after the product and a fully masked row gives a
-    uniform distribution; otherwise the query is scaled first and the Softmax layer zeroes
-    masked entries.
-    """
-    if fast:
-        scores = einsum(dot_eq, key, query) * scale
-    else:
-        scores = einsum(dot_eq, key, query * scale)
-    if mask is not None:
-        xp = xp_of(scores.data)
-        mask = xp.asarray(mask) if xp is not np else np.asarray(mask)
-        while mask.ndim < scores.ndim:
-            mask = xp.expand_dims(mask, -len(norm_axes) * 2 - 1)
-    if fast:
-        fill = -0.7 * float(np.finfo(scores.dtype).max)
-        probs = masked_softmax(scores, mask, axis=norm_axes, zero_masked=False, fill=fill)
-    else:
-        probs = masked_softmax(scores, mask, axis=norm_axes)
-    weights = probs
-    if training and layer._dropout_rate > 0:
-        weights = ops.dropout(probs, layer._dropout_rate)
-    return einsum(combine_eq, weights, value), probs
+
+def _expand_mask(mask, scores, norm_axes):
+    """A (B, T, S) mask with singleton axes inserted (Keras's rule) up to the scores' rank."""
+    if mask is None:
+        return None
+    xp = xp_of(scores.data)
+    mask = as_array(mask)
+    if xp_of(mask) is not xp:
+        mask = xp.asarray(mask)
+    while mask.ndim < scores.ndim:
+        mask = xp.expand_dims(mask, -len(norm_axes) * 2 - 1)
+    return mask
 
 
 class MultiHeadAttention(_HeadsAttention):
@@ -493,26 +495,56 @@ class MultiHeadAttention(_HeadsAttention):
         q = self.query_dense(query)
         k = self.key_dense(key)
         v = self.value_dense(value)
-        fast = not (self._dropout_rate > 0 or return_attention_scores or q.ndim != 4)
-        output, scores = _attend(
-            self,
-            q,
-            k,
-            v,
-            mask,
-            training,
-            self._inverse_sqrt_key_dim,
-            self._dot_product_equation,
-            self._combine_equation,
-            self._norm_axes,
-            fast,
-        )
+        output, scores = self._compute_attention(q, k, v, mask, training, return_attention_scores)
         if gate is not None:
             output = output * gate
         output = self.output_dense(output)
         if return_attention_scores:
             return output, scores
         return output
+
+    def _masked_softmax(self, attention_scores, attention_mask=None):
+        """The Softmax sub-layer on the scores, the mask broadcast as Keras does."""
+        mask = _expand_mask(attention_mask, attention_scores, self._attention_axes)
+        return self._softmax(attention_scores, mask=mask)
+
+    def _compute_attention(
+        self,
+        query,
+        key,
+        value,
+        attention_mask=None,
+        training=None,
+        return_attention_scores=False,
+        use_causal_mask=False,
+    ):
+        """Attention on projected ``(B, T, N, H)`` tensors; returns ``(output, scores)``.
+
+        Subclasses may override it, as in Keras (``self._dot_product_equation``,
+        ``self._combine_equation``, ``self._masked_softmax``, ``self._dropout_layer``).
+        """
+        if use_causal_mask:
+            causal = causal_mask(query.shape[1], value.shape[1], xp_of(query.data))
+            attention_mask = causal if attention_mask is None else attention_mask & causal
+        fast = not (self._dropout_rate > 0 or return_attention_scores or query.ndim != 4)
+        if fast:
+            output = _fast_attention(
+                query,
+                key,
+                value,
+                attention_mask,
+                self._inverse_sqrt_key_dim,
+                self._dot_product_equation,
+                self._combine_equation,
+                self._norm_axes,
+                key_first=True,
+            )
+            return output, None
+        query = query * self._inverse_sqrt_key_dim
+        scores = einsum(self._dot_product_equation, key, query)
+        scores = self._masked_softmax(scores, attention_mask)
+        final = self._dropout_layer(scores, training=training) if self._dropout_rate else scores
+        return einsum(self._combine_equation, final, value), scores
 
     def compute_mask(self, inputs, mask=None):
         return getattr(inputs, "_keras_mask", None)

@@ -8,15 +8,18 @@ import numpy as np
 from gpuk import ops
 from gpuk.autograd import as_tensor
 from gpuk.layers.attention import (
-    _attend,
     _combine_masks,
     _common_config,
     _common_sublayer_kwargs,
+    _expand_mask,
+    _fast_attention,
     _HeadsAttention,
     _init_common,
 )
 from gpuk.layers.einsum_dense import EinsumDense
 from gpuk.ops._util import xp_of
+from gpuk.ops.attention import causal_mask
+from gpuk.ops.contraction import einsum
 
 __all__ = ["GroupQueryAttention", "GroupedQueryAttention"]
 
@@ -98,6 +101,7 @@ class GroupedQueryAttention(_HeadsAttention):
         )
         self.seed = seed
         self._inverse_sqrt_head_dim = 1.0 / math.sqrt(float(head_dim))
+        self._return_attention_scores = False
 
     def _score_heads(self):
         return self.num_query_heads
@@ -137,6 +141,8 @@ class GroupedQueryAttention(_HeadsAttention):
         self.value_dense = self._dense("bkm,mvh->bkvh", (None, kv_heads, h), "vh", "value")
         self.value_dense._maybe_build(tuple(value_shape))
         self._make_softmax_dropout(-1, self.dropout)
+        self._dot_product_equation = "bquh,bkuh->buqk"
+        self._combine_equation = "buqk,bkuh->bquh"
         self.output_dense = self._dense(
             "bquh,uhm->bqm", (None, self.feature_dim), "m", "attention_output"
         )
@@ -174,27 +180,43 @@ class GroupedQueryAttention(_HeadsAttention):
         q = self.query_dense(query)
         k = ops.repeat(self.key_dense(key), self.num_repeats, axis=2)
         v = ops.repeat(self.value_dense(value), self.num_repeats, axis=2)
-        fast = not (self._dropout_rate > 0 or return_attention_scores)
-        # Keras's equations "bquh,bkuh->buqk" (query first) and "buqk,bkuh->bquh".
-        output, scores = _attend(
-            self,
-            q,
-            k,
-            v,
-            mask,
-            training,
-            self._inverse_sqrt_head_dim,
-            "bkuh,bquh->buqk",
-            "buqk,bkuh->bquh",
-            (-1,),
-            fast,
-        )
+        self._return_attention_scores = return_attention_scores
+        output, scores = self._compute_attention(q, k, v, attention_mask=mask, training=training)
         if gate is not None:
             output = output * gate
         output = self.output_dense(output)
         if return_attention_scores:
             return output, scores
         return output
+
+    def _masked_softmax(self, scores, attention_mask=None):
+        return self._softmax(scores, mask=_expand_mask(attention_mask, scores, (-1,)))
+
+    def _compute_attention(
+        self, query, key, value, attention_mask=None, training=None, use_causal_mask=False
+    ):
+        """Attention on projected tensors; returns ``(output, scores)`` (Keras's hook)."""
+        if use_causal_mask:
+            causal = causal_mask(query.shape[1], value.shape[1], xp_of(query.data))
+            attention_mask = causal if attention_mask is None else attention_mask & causal
+        if not (self._dropout_rate > 0 or self._return_attention_scores):
+            output = _fast_attention(
+                query,
+                key,
+                value,
+                attention_mask,
+                self._inverse_sqrt_head_dim,
+                self._dot_product_equation,
+                self._combine_equation,
+                (-1,),
+                key_first=False,
+            )
+            return output, None
+        query = query * self._inverse_sqrt_head_dim
+        scores = einsum(self._dot_product_equation, query, key)
+        scores = self._masked_softmax(scores, attention_mask)
+        final = self._dropout_layer(scores, training=training) if self._dropout_rate else scores
+        return einsum(self._combine_equation, final, value), scores
 
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
         if value_shape is not None:

@@ -7,7 +7,11 @@ other operands onto operand ``i``'s subscripts. Subscripts that appear only in o
 
 import string
 
+from gpuk._array.blas import serial_blas
 from gpuk.autograd import Function
+
+# Products below this many multiply-adds run on one BLAS thread.
+_SERIAL_BLAS_MACS = 1 << 24
 
 __all__ = ["einsum", "parse_einsum"]
 
@@ -91,7 +95,14 @@ def _pairwise(xp, a, ta, b, tb, out):
     # Contiguous operands keep matmul on BLAS (strided views fall back to a slow loop).
     a2 = xp.ascontiguousarray(a2.reshape(nb, m, k))
     b2 = xp.ascontiguousarray(b2.reshape(nb, k, n))
-    result = xp.matmul(a2, b2)
+    if nb > 1 or m * k * n < _SERIAL_BLAS_MACS:
+        # A stack of products (one per batch and head) or a small one: multi-threaded BLAS
+        # spends far longer waking its threads than computing (measured 4 ms serial against
+        # 5-10 s threaded for an attention layer's products on a shared 2-core machine).
+        with serial_blas(xp):
+            result = xp.matmul(a2, b2)
+    else:
+        result = xp.matmul(a2, b2)
     produced = batch + free_a + free_b
     result = result.reshape([sizes[c] for c in produced])
     return result.transpose([produced.index(c) for c in out])

@@ -193,3 +193,40 @@ def test_spectral_normalization_divides_kernel_by_largest_singular_value():
     sigma = np.linalg.svd(layer.layer.kernel.numpy(), compute_uv=False)[0]
     np.testing.assert_allclose(sigma, 1.0, rtol=1e-3)
     assert [w.name for w in layer.weights] == ["kernel", "vector_u", "bias"]
+
+
+def test_mha_subclass_overriding_compute_attention_keras_style():
+    # The pattern of keras-io's vit_small_ds (MultiHeadAttentionLSA): a learned temperature.
+    import math
+
+    from gpuk import ops
+
+    class MultiHeadAttentionLSA(layers.MultiHeadAttention):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.tau = gpuk.Variable(math.sqrt(float(self._key_dim)), trainable=True)
+
+        def _compute_attention(
+            self, query, key, value, attention_mask=None, training=None, *args, **kwargs
+        ):
+            query = ops.multiply(query, 1.0 / self.tau)
+            attention_scores = ops.einsum(self._dot_product_equation, key, query)
+            attention_scores = self._masked_softmax(attention_scores, attention_mask)
+            attention_scores_dropout = self._dropout_layer(attention_scores, training=training)
+            attention_output = ops.einsum(
+                self._combine_equation, attention_scores_dropout, value
+            )
+            return attention_output, attention_scores
+
+    x = _x(2, 5, 6)
+    lsa = MultiHeadAttentionLSA(num_heads=2, key_dim=4, dropout=0.1)
+    plain = layers.MultiHeadAttention(num_heads=2, key_dim=4, dropout=0.1)
+    out = lsa(x, x)
+    plain(x, x)
+    plain.set_weights(lsa.get_weights()[1:] if len(lsa.weights) == 9 else lsa.get_weights())
+    # With tau = sqrt(key_dim) the subclass computes exactly the built-in attention.
+    np.testing.assert_allclose(out.numpy(), plain(x, x).numpy(), rtol=1e-5, atol=1e-6)
+    mask = np.tril(np.ones((5, 5), bool))[None]
+    with gpuk.GradientTape() as tape:
+        loss = gpuk.ops.sum(lsa(x, x, attention_mask=mask))
+    assert tape.gradient(loss, lsa.tau) is not None
