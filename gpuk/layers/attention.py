@@ -11,6 +11,7 @@ import string
 import numpy as np
 
 from gpuk import constraints, initializers, regularizers
+from gpuk._array import asarray
 from gpuk.autograd import Tensor, as_array, as_tensor
 from gpuk.layers.base import KerasTensor, Layer, is_keras_tensor
 from gpuk.layers.einsum_dense import EinsumDense
@@ -72,15 +73,21 @@ def _shape_of(value):
     return tuple(np.shape(value))
 
 
-def _mask_data(mask):
+def _mask_data(mask, like=None):
+    """A boolean array of ``mask`` on the device of ``like`` (a Tensor)."""
     if mask is None:
         return None
     data = as_array(mask)
+    if like is not None and xp_of(data) is not xp_of(like.data):
+        data = asarray(data, xp=xp_of(like.data))
     return data.astype(bool) if data.dtype != bool else data
 
 
 def _combine_masks(query, value, query_mask, value_mask, key_mask, attention_mask, causal):
     """Keras's ``_compute_attention_mask``: all masks and-ed into a (B, T, S) boolean array."""
+    query_mask, value_mask, key_mask, attention_mask = (
+        _mask_data(m, query) for m in (query_mask, value_mask, key_mask, attention_mask)
+    )
     auto = None
     if query_mask is not None:
         auto = _mask_data(query_mask)[..., :, None]

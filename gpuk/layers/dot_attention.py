@@ -5,6 +5,7 @@ masks ``[query_mask, value_mask]`` (the inputs' Keras masks are used when not gi
 """
 
 from gpuk import ops
+from gpuk._array import asarray
 from gpuk.autograd import as_array
 from gpuk.layers.base import KerasTensor, Layer, is_shape
 from gpuk.ops._util import xp_of
@@ -113,8 +114,8 @@ class Attention(Layer):
         self._validate_inputs(inputs, mask)
         q, v = inputs[0], inputs[1]
         k = inputs[2] if len(inputs) > 2 else v
-        q_mask = _data(mask[0]) if mask else None
-        v_mask = _data(mask[1]) if mask else None
+        q_mask = _data(mask[0], q) if mask else None
+        v_mask = _data(mask[1], q) if mask else None
         scores = self._calculate_scores(q, k)
         scores_mask = v_mask
         if use_causal_mask:
@@ -195,8 +196,10 @@ class AdditiveAttention(Attention):
         return config
 
 
-def _data(mask):
+def _data(mask, like):
     if mask is None:
         return None
     data = as_array(mask)
+    if xp_of(data) is not xp_of(like.data):
+        data = asarray(data, xp=xp_of(like.data))
     return data.astype(bool) if data.dtype != bool else data
