@@ -596,14 +596,22 @@ class SpectralNormalization(Wrapper):
         return u, v
 
     def normalized_weights(self):
-        """``(new vector_u, kernel / sigma)``; the kernel part is differentiable."""
+        """``(new vector_u, kernel / sigma)``; the kernel part is differentiable.
+
+        An all-zero kernel is left as it is with ``vector_u`` unchanged (Keras's rule), decided
+        on the device without a host round trip.
+        """
         u, v = self._power_iteration()
+        xp = xp_of(u)
+        zero = (self.kernel.data == 0).all()
+        u = xp.where(zero, self.vector_u.data, u)
         weights = ops.reshape(self.kernel, (-1, self.kernel_shape[-1]))
         sigma = ops.matmul(ops.matmul(Tensor(v), weights), Tensor(u.T))
+        sigma = ops.where(zero, 1.0, sigma)
         return u, ops.reshape(ops.divide(self.kernel, sigma), self.kernel_shape)
 
     def call(self, inputs, training=False):
-        if not (training and bool((self.kernel.data != 0).any())):
+        if not training:
             return self.layer(inputs)
         u, kernel = self.normalized_weights()
         self.vector_u.assign(u)

@@ -213,9 +213,7 @@ def test_mha_subclass_overriding_compute_attention_keras_style():
             attention_scores = ops.einsum(self._dot_product_equation, key, query)
             attention_scores = self._masked_softmax(attention_scores, attention_mask)
             attention_scores_dropout = self._dropout_layer(attention_scores, training=training)
-            attention_output = ops.einsum(
-                self._combine_equation, attention_scores_dropout, value
-            )
+            attention_output = ops.einsum(self._combine_equation, attention_scores_dropout, value)
             return attention_output, attention_scores
 
     x = _x(2, 5, 6)
@@ -230,3 +228,14 @@ def test_mha_subclass_overriding_compute_attention_keras_style():
     with gpuk.GradientTape() as tape:
         loss = gpuk.ops.sum(lsa(x, x, attention_mask=mask))
     assert tape.gradient(loss, lsa.tau) is not None
+
+
+def test_spectral_normalization_leaves_a_zero_kernel_alone():
+    layer = layers.SpectralNormalization(layers.Dense(3, kernel_initializer="zeros"))
+    x = _x(2, 4)
+    layer(x)
+    u = layer.vector_u.numpy().copy()
+    y = layer(x, training=True).numpy()
+    np.testing.assert_array_equal(layer.layer.kernel.numpy(), 0)
+    np.testing.assert_array_equal(layer.vector_u.numpy(), u)
+    assert np.all(np.isfinite(y))
