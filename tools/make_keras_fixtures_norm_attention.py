@@ -59,6 +59,13 @@ CASES = {
         [(4, 3, 5)],
         {"training": True},
     ),
+    "bn_renorm": (
+        lambda: layers.BatchNormalization(
+            renorm=True, renorm_clipping={"rmax": 1.5, "rmin": 0.8, "dmax": 0.3}, momentum=0.8
+        ),
+        [(6, 4)],
+        {"training": True},
+    ),
     "ln": (lambda: layers.LayerNormalization(), [(4, 3, 5)], {}),
     "ln_axes": (lambda: layers.LayerNormalization(axis=[1, 2], epsilon=1e-5), [(4, 3, 5)], {}),
     "ln_noscale": (lambda: layers.LayerNormalization(scale=False), [(4, 5)], {}),

@@ -52,7 +52,6 @@ from gpuk.layers.normalization import (
     GroupNormalization,
     LayerNormalization,
     RMSNormalization,
-    SpectralNormalization,
     UnitNormalization,
 )
 from gpuk.layers.recurrent import (
@@ -65,6 +64,7 @@ from gpuk.layers.recurrent import (
 )
 from gpuk.layers.recurrent_bidirectional import Bidirectional
 from gpuk.layers.serialization import deserialize, get, register_layer_class, serialize
+from gpuk.layers.spectral_normalization import SpectralNormalization
 from gpuk.layers.wrappers import TimeDistributed, Wrapper
 
 for _cls in (

@@ -1,13 +1,13 @@
 """Normalization layers with Keras 3's arguments, weights and numerics: BatchNormalization,
 LayerNormalization, GroupNormalization, UnitNormalization, RMSNormalization and the
-SpectralNormalization wrapper."""
+SpectralNormalization wrapper (``gpuk.layers.spectral_normalization``)."""
 
 import numpy as np
 
 from gpuk import constraints, initializers, ops, regularizers
+from gpuk._array import to_numpy
 from gpuk.autograd import Tensor, as_array
 from gpuk.layers.base import InputSpec, Layer
-from gpuk.layers.wrappers import Wrapper
 from gpuk.ops import normalization as norm_ops
 from gpuk.ops._util import xp_of
 
@@ -16,7 +16,6 @@ __all__ = [
     "GroupNormalization",
     "LayerNormalization",
     "RMSNormalization",
-    "SpectralNormalization",
     "UnitNormalization",
 ]
 
@@ -42,6 +41,16 @@ def _known_dims(layer, input_shape, axes):
             )
         dims.append(int(size))
     return tuple(dims)
+
+
+def _sqrt_of(initializer):
+    """An initializer giving the square root of ``initializer``'s values."""
+
+    def init(shape, dtype=None):
+        value = initializer(shape, dtype=dtype)
+        return np.sqrt(np.asarray(to_numpy(value.data if isinstance(value, Tensor) else value)))
+
+    return init
 
 
 class _GammaBetaConfig:
@@ -149,10 +158,25 @@ class BatchNormalization(_GammaBetaConfig, Layer):
             axis = axis[0]
         self.axis = int(axis)
         if renorm:
-            raise NotImplementedError(
-                f"BatchNormalization {self.name!r}: renorm=True (batch renormalization) is not "
-                "implemented in gpuk"
-            )
+            renorm_clipping = dict(renorm_clipping or {})
+            unknown = set(renorm_clipping) - {"rmax", "rmin", "dmax"}
+            if unknown:
+                raise ValueError(
+                    f"BatchNormalization {self.name!r}: invalid keys for `renorm_clipping`: "
+                    f"{sorted(unknown)}. Supported values: ['rmax', 'rmin', 'dmax']."
+                )
+            rmax, rmin = renorm_clipping.get("rmax"), renorm_clipping.get("rmin")
+            if rmax is not None and rmin is not None and rmax < rmin:
+                raise ValueError(
+                    f"BatchNormalization {self.name!r}: rmax should be greater than rmin in "
+                    f"`renorm_clipping`. Received: rmax={rmax}, rmin={rmin}."
+                )
+            dmax = renorm_clipping.get("dmax")
+            if dmax is not None and dmax < 0:
+                raise ValueError(
+                    f"BatchNormalization {self.name!r}: dmax should be non-negative in "
+                    f"`renorm_clipping`. Received: dmax={dmax}."
+                )
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
         self._init_gamma_beta(
@@ -189,6 +213,25 @@ class BatchNormalization(_GammaBetaConfig, Layer):
             initializer=self.moving_variance_initializer,
             trainable=False,
         )
+        if self.renorm:
+            self.moving_stddev = self.add_weight(
+                name="moving_stddev",
+                shape=shape,
+                initializer=_sqrt_of(self.moving_variance_initializer),
+                trainable=False,
+            )
+            self.renorm_mean = self.add_weight(
+                name="renorm_mean",
+                shape=shape,
+                initializer=self.moving_mean_initializer,
+                trainable=False,
+            )
+            self.renorm_stddev = self.add_weight(
+                name="renorm_stddev",
+                shape=shape,
+                initializer=_sqrt_of(self.moving_variance_initializer),
+                trainable=False,
+            )
         rank = len(input_shape)
         self.input_spec = InputSpec(ndim=rank, axes={self.axis: dim})
         self._axis = self.axis % rank
@@ -210,6 +253,8 @@ class BatchNormalization(_GammaBetaConfig, Layer):
         shape = self._param_shape(x.ndim)
         gamma = ops.reshape(self.gamma, shape) if self.scale else None
         beta = ops.reshape(self.beta, shape) if self.center else None
+        if training and self.trainable and self.renorm:
+            return self._renorm_call(x, mask)
         if training and self.trainable:
             if mask is None:
                 out, mean, var = norm_ops.normalize_moments(
@@ -238,6 +283,46 @@ class BatchNormalization(_GammaBetaConfig, Layer):
             scale=self.gamma,
             epsilon=self.epsilon,
         )
+
+    def _renorm_call(self, x, mask):
+        """Batch renormalization (Ioffe, 2017), Keras's formulas: the batch statistics
+        corrected by stop-gradient factors ``r`` and ``d`` towards the renorm averages."""
+        if mask is None:
+            mean, var = norm_ops.moments(x, self._reduction_axes)
+        else:
+            mean, var = self._masked_moments(x, mask)
+        xp = xp_of(x.data)
+        eps = self.epsilon
+        m_data, v_data = as_array(mean), as_array(var)
+        stddev = xp.sqrt(v_data + eps)
+        renorm_stddev = xp.maximum(self.renorm_stddev.data, np.sqrt(eps).astype(stddev.dtype))
+        r = stddev / renorm_stddev
+        d = (m_data - self.renorm_mean.data) / renorm_stddev
+        clip = self.renorm_clipping or {}
+        if clip.get("rmin") is not None:
+            r = xp.maximum(r, clip["rmin"])
+        if clip.get("rmax") is not None:
+            r = xp.minimum(r, clip["rmax"])
+        if clip.get("dmax") is not None:
+            d = xp.clip(d, -clip["dmax"], clip["dmax"])
+        r, d = Tensor(r.astype(x.dtype)), Tensor(d.astype(x.dtype))
+        if self.scale:
+            gamma, beta = r * self.gamma, d * self.gamma
+        else:
+            gamma, beta = r, d
+        if self.center:
+            beta = beta + self.beta
+        out = norm_ops.batch_normalization(
+            x, mean, var, self._axis, offset=beta, scale=gamma, epsilon=eps
+        )
+        rm, m = self.renorm_momentum, self.momentum
+        self.renorm_mean.assign(self.renorm_mean.data * rm + m_data * (1 - rm))
+        self.renorm_stddev.assign(self.renorm_stddev.data * rm + stddev * (1 - rm))
+        self.moving_mean.assign(self.moving_mean.data * m + m_data * (1 - m))
+        moving_stddev = self.moving_stddev.data * m + stddev * (1 - m)
+        self.moving_stddev.assign(moving_stddev)
+        self.moving_variance.assign(xp.maximum(moving_stddev * moving_stddev - eps, 0))
+        return out
 
     def _masked_moments(self, x, mask):
         from gpuk._config import epsilon as backend_epsilon
@@ -533,103 +618,4 @@ class RMSNormalization(Layer):
     def get_config(self):
         config = super().get_config()
         config.update({"axis": self.axis, "epsilon": self.epsilon})
-        return config
-
-
-class SpectralNormalization(Wrapper):
-    """Divide the wrapped layer's ``kernel`` (or ``embeddings``) by its largest singular value,
-    estimated by ``power_iterations`` steps of power iteration, during training.
-
-    Weights: the wrapped layer's, plus the non-trainable ``vector_u`` of shape
-    ``(1, kernel.shape[-1])``.
-    """
-
-    def __init__(self, layer, power_iterations=1, **kwargs):
-        super().__init__(layer, **kwargs)
-        if power_iterations <= 0:
-            raise ValueError(
-                "`power_iterations` should be greater than zero. Received: "
-                f"`power_iterations={power_iterations}`"
-            )
-        self.power_iterations = power_iterations
-
-    def build(self, input_shape):
-        self.layer._maybe_build(input_shape)
-        self.input_spec = InputSpec(min_ndim=1, axes={-1: input_shape[-1]})
-        if getattr(self.layer, "kernel", None) is not None:
-            kernel = self.layer.kernel
-        elif getattr(self.layer, "embeddings", None) is not None:
-            kernel = self.layer.embeddings
-        else:
-            raise ValueError(
-                f"{type(self.layer).__name__} object has no attribute 'kernel' nor 'embeddings'"
-            )
-        # Public, so the kernel is also this layer's own variable (Keras saves it there too).
-        self.kernel = kernel
-        self.kernel_shape = tuple(kernel.shape)
-        for variable in self.layer.weights:
-            variable.path = f"{self.name}/{self.layer.name}/{variable.name}"
-        self.vector_u = self.add_weight(
-            name="vector_u",
-            shape=(1, self.kernel_shape[-1]),
-            initializer=initializers.TruncatedNormal(stddev=0.02),
-            trainable=False,
-        )
-        self.built = True
-
-    def _power_iteration(self):
-        """Updated ``(u, v)`` (arrays, no gradient) for the current kernel."""
-        kernel = self.kernel.data
-        xp = xp_of(kernel)
-        weights = kernel.reshape(-1, self.kernel_shape[-1])
-        u = self.vector_u.data
-
-        def unit(v):
-            # Keras's normalize: x * min(rsqrt(sum(x**2)), 1 / epsilon), no host sync.
-            with np.errstate(divide="ignore"):
-                inv = 1.0 / xp.sqrt((v * v).sum())
-            return v * xp.minimum(inv, v.dtype.type(1e7))
-
-        for _ in range(self.power_iterations):
-            v = unit(u @ weights.T)
-            u = unit(v @ weights)
-        return u, v
-
-    def normalized_weights(self):
-        """``(new vector_u, kernel / sigma)``; the kernel part is differentiable.
-
-        An all-zero kernel is left as it is with ``vector_u`` unchanged (Keras's rule), decided
-        on the device without a host round trip.
-        """
-        u, v = self._power_iteration()
-        xp = xp_of(u)
-        zero = (self.kernel.data == 0).all()
-        u = xp.where(zero, self.vector_u.data, u)
-        weights = ops.reshape(self.kernel, (-1, self.kernel_shape[-1]))
-        sigma = ops.matmul(ops.matmul(Tensor(v), weights), Tensor(u.T))
-        sigma = ops.where(zero, 1.0, sigma)
-        return u, ops.reshape(ops.divide(self.kernel, sigma), self.kernel_shape)
-
-    def call(self, inputs, training=False):
-        if not training:
-            return self.layer(inputs)
-        u, kernel = self.normalized_weights()
-        self.vector_u.assign(u)
-        # Run the wrapped layer on the normalized kernel so that gradients reach the stored
-        # kernel through the division (as Keras's stateless call does), then store it.
-        attr = "kernel" if getattr(self.layer, "kernel", None) is self.kernel else "embeddings"
-        object.__setattr__(self.layer, attr, kernel)
-        try:
-            outputs = self.layer(inputs)
-        finally:
-            object.__setattr__(self.layer, attr, self.kernel)
-        self.kernel.assign(kernel.data)
-        return outputs
-
-    def compute_output_shape(self, input_shape):
-        return self.layer.compute_output_shape(input_shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config["power_iterations"] = self.power_iterations
         return config
