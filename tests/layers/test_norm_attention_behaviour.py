@@ -239,3 +239,61 @@ def test_spectral_normalization_leaves_a_zero_kernel_alone():
     np.testing.assert_array_equal(layer.layer.kernel.numpy(), 0)
     np.testing.assert_array_equal(layer.vector_u.numpy(), u)
     assert np.all(np.isfinite(y))
+
+
+def test_tf_keras_style_mha_config_and_node_rebuild():
+    # tf.keras 2 writes the build shapes into MHA's config and `value` as a node reference.
+    from gpuk.models.functional import Functional
+
+    init = {"class_name": "GlorotUniform", "config": {"seed": None}}
+    config = {
+        "name": "m",
+        "layers": [
+            {
+                "class_name": "InputLayer",
+                "config": {"batch_input_shape": [None, 5, 8], "dtype": "float32", "name": "x"},
+                "name": "x",
+                "inbound_nodes": [],
+            },
+            {
+                "class_name": "MultiHeadAttention",
+                "config": {
+                    "name": "mha",
+                    "num_heads": 2,
+                    "key_dim": 3,
+                    "kernel_initializer": init,
+                    "query_shape": [None, 5, 8],
+                    "key_shape": [None, 5, 8],
+                    "value_shape": [None, 5, 8],
+                },
+                "name": "mha",
+                "inbound_nodes": [[["x", 0, 0, {"value": ["x", 0, 0]}]]],
+            },
+        ],
+        "input_layers": [["x", 0, 0]],
+        "output_layers": [["mha", 0, 0]],
+    }
+    model = Functional.from_config(config)
+    assert model.output_shape == (None, 5, 8)
+    assert [tuple(w.shape) for w in model.get_layer("mha").weights][:2] == [(8, 2, 3), (2, 3)]
+    x = _x(2, 5, 8)
+    mha = model.get_layer("mha")
+    np.testing.assert_allclose(model.predict(x, verbose=0), mha(x, x).numpy(), atol=1e-6)
+
+
+def test_batchnorm_renorm_weights_and_clipping_errors():
+    bn = layers.BatchNormalization(renorm=True)
+    bn(_x(4, 3), training=True)
+    assert [w.name for w in bn.weights] == [
+        "gamma",
+        "beta",
+        "moving_mean",
+        "moving_variance",
+        "moving_stddev",
+        "renorm_mean",
+        "renorm_stddev",
+    ]
+    with pytest.raises(ValueError, match="renorm_clipping"):
+        layers.BatchNormalization(renorm=True, renorm_clipping={"rmx": 1})
+    with pytest.raises(ValueError, match="rmax should be greater than rmin"):
+        layers.BatchNormalization(renorm=True, renorm_clipping={"rmax": 1, "rmin": 2})
