@@ -30,9 +30,10 @@ class _MaskedSoftmax(Function):
         mask = self.mask
         if mask is not None:
             x = xp.where(mask, x, x.dtype.type(self.fill))
-        shifted = x - x.max(axis=self.axes, keepdims=True)
-        e = xp.exp(shifted)
-        y = e / e.sum(axis=self.axes, keepdims=True)
+        # In place after the first subtraction: one temporary for a large score tensor.
+        y = x - x.max(axis=self.axes, keepdims=True)
+        xp.exp(y, out=y)
+        y /= y.sum(axis=self.axes, keepdims=True)
         if mask is not None and self.zero_masked:
             y = xp.where(mask, y, x.dtype.type(0))
         self.y = y
@@ -40,7 +41,8 @@ class _MaskedSoftmax(Function):
 
     def backward(self, g):
         y = self.y
-        gx = y * (g - (g * y).sum(axis=self.axes, keepdims=True))
+        gx = g * y
+        gx -= y * gx.sum(axis=self.axes, keepdims=True)
         if self.mask is not None:
             xp = xp_of(g)
             gx = xp.where(self.mask, gx, g.dtype.type(0))

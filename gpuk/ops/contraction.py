@@ -81,6 +81,9 @@ def _pairwise(xp, a, ta, b, tb, out):
     batch = [c for c in out if c in ta and c in tb]
     free_a = [c for c in out if c in ta and c not in tb]
     free_b = [c for c in out if c in tb and c not in ta]
+    if free_a and free_b and out.index(free_b[0]) < out.index(free_a[0]):
+        # Multiply in the order the output wants, so the result needs no transpose.
+        return _pairwise(xp, b, tb, a, ta, out)
     summed = [c for c in ta if c in tb and c not in so]
     a2 = a.transpose([ta.index(c) for c in batch + free_a + summed])
     b2 = b.transpose([tb.index(c) for c in batch + summed + free_b])
