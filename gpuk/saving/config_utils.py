@@ -349,11 +349,11 @@ def model_envelope(model, flavor="legacy"):
             "cannot be saved as a config. Save its weights with save_weights() instead."
         )
     config = conservative_model_config(class_name, model.get_config())
+    for entry in config.get("layers", []) if isinstance(config, dict) else []:
+        _keep_strings_in_keras3(entry)
     if flavor == "legacy":
         return {"class_name": class_name, "config": config}
     module = "keras.src.models." + ("sequential" if class_name == "Sequential" else "functional")
-    for entry in config.get("layers", []) if isinstance(config, dict) else []:
-        _keep_strings_in_keras3(entry)
     return {
         "module": module,
         "class_name": class_name,
