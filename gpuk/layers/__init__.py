@@ -1,6 +1,8 @@
 """Keras layers: ``from gpuk.layers import Input, Dense, GRU, Dropout, concatenate``."""
 
 from gpuk.layers import preprocessing as _preprocessing
+from gpuk.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from gpuk.layers.attention import MultiHeadAttention
 from gpuk.layers.base import InputSpec, KerasTensor, Layer, clear_session
 from gpuk.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from gpuk.layers.convolutional import (
@@ -29,6 +31,9 @@ from gpuk.layers.core import (
     RepeatVector,
     Reshape,
 )
+from gpuk.layers.dot_attention import AdditiveAttention, Attention
+from gpuk.layers.einsum_dense import EinsumDense
+from gpuk.layers.grouped_query_attention import GroupedQueryAttention, GroupQueryAttention
 from gpuk.layers.input_layer import Input, InputLayer
 from gpuk.layers.merging import (
     Add,
@@ -48,6 +53,21 @@ from gpuk.layers.merging import (
     minimum,
     multiply,
     subtract,
+)
+from gpuk.layers.noise import (
+    ActivityRegularization,
+    AlphaDropout,
+    GaussianDropout,
+    GaussianNoise,
+    Identity,
+    Rescaling,
+)
+from gpuk.layers.normalization import (
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    RMSNormalization,
+    UnitNormalization,
 )
 from gpuk.layers.op_layer import install as _install_symbolic_ops
 from gpuk.layers.pooling import (
@@ -97,6 +117,7 @@ from gpuk.layers.reshaping import (
 from gpuk.layers.reversible_embedding import ReversibleEmbedding
 from gpuk.layers.rnn import RNN, StackedRNNCells
 from gpuk.layers.serialization import deserialize, get, register_layer_class, serialize
+from gpuk.layers.spectral_normalization import SpectralNormalization
 from gpuk.layers.wrappers import TimeDistributed, Wrapper
 from gpuk.utils.session import register_clear_session_hook as _register_clear_session_hook
 
@@ -125,6 +146,31 @@ for _cls in (
     *[globals()[_n] for _n in _preprocessing.__all__ if _n != "PreprocessingLayer"],
 ):
     register_layer_class(_cls)
+for _cls in (
+    ELU,
+    LeakyReLU,
+    PReLU,
+    ReLU,
+    Softmax,
+    MultiHeadAttention,
+    AdditiveAttention,
+    Attention,
+    EinsumDense,
+    ActivityRegularization,
+    AlphaDropout,
+    GaussianDropout,
+    GaussianNoise,
+    Identity,
+    Rescaling,
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    RMSNormalization,
+    SpectralNormalization,
+    UnitNormalization,
+):
+    register_layer_class(_cls)
+register_layer_class(GroupedQueryAttention, "GroupQueryAttention")
 del _cls
 # gpuk.utils.clear_session() (and K.clear_session) resets the layer-name counters too.
 _register_clear_session_hook(clear_session)
@@ -207,6 +253,29 @@ __all__ = [
     "RNN",
     "StackedRNNCells",
     *[_n for _n in _preprocessing.__all__ if _n != "PreprocessingLayer"],
+    "ELU",
+    "LeakyReLU",
+    "PReLU",
+    "ReLU",
+    "Softmax",
+    "MultiHeadAttention",
+    "AdditiveAttention",
+    "Attention",
+    "EinsumDense",
+    "GroupQueryAttention",
+    "GroupedQueryAttention",
+    "ActivityRegularization",
+    "AlphaDropout",
+    "GaussianDropout",
+    "GaussianNoise",
+    "Identity",
+    "Rescaling",
+    "BatchNormalization",
+    "GroupNormalization",
+    "LayerNormalization",
+    "RMSNormalization",
+    "SpectralNormalization",
+    "UnitNormalization",
     "Bidirectional",
     "GRU",
     "GRUCell",

@@ -440,6 +440,13 @@ class Functional(Model):
             for node in layer._inbound_nodes:
                 if id(node) not in self._network_nodes or node.is_input:
                     continue
+                if len(node.call_args) > 1 or any(
+                    is_keras_tensor(t) for t in flatten(node.call_kwargs)
+                ):
+                    # Several tensor arguments (MultiHeadAttention(query, value)): Keras 3's
+                    # node form, which both Keras 3 and gpuk rebuild as the same call.
+                    inbound.append(_keras3_node(node, node_index_map))
+                    continue
                 kwargs = _plain_kwargs(node.call_kwargs)
                 entries = []
                 for tensor in node.input_tensors:
@@ -490,6 +497,32 @@ def _to_tensor(value, dtype):
     if array.dtype.kind == "f" and np.dtype(dtype).kind == "f" and array.dtype != dtype:
         array = array.astype(dtype)
     return Tensor(array)
+
+
+def _keras3_node(node, node_index_map):
+    """``{"args", "kwargs"}`` with ``__keras_tensor__`` references, as Keras 3 writes nodes."""
+
+    def ser(item):
+        if is_keras_tensor(item):
+            producer, node_index, tensor_index = item._keras_history
+            index = node_index_map[id(producer._inbound_nodes[node_index])]
+            return {
+                "class_name": "__keras_tensor__",
+                "config": {
+                    "shape": list(item.shape),
+                    "dtype": item.dtype,
+                    "keras_history": [producer.name, index, tensor_index],
+                },
+            }
+        if isinstance(item, (list, tuple)):
+            return [ser(v) for v in item]
+        if isinstance(item, dict):
+            return {k: ser(v) for k, v in item.items()}
+        if isinstance(item, (bool, int, float, str, type(None))):
+            return item
+        return None
+
+    return {"args": ser(list(node.call_args)), "kwargs": ser(dict(node.call_kwargs))}
 
 
 def _plain_kwargs(kwargs):
@@ -665,7 +698,14 @@ def _functional_from_config(cls, config, custom_objects):
                 return False
             tensors.append(tensor)
             if len(entry) > 3 and isinstance(entry[3], dict):
-                kwargs = entry[3]
+                kwargs = dict(entry[3])
+                # tf.keras writes tensor keyword arguments (MultiHeadAttention's value) as
+                # [layer_name, node_index, tensor_index] references.
+                for key, value in kwargs.items():
+                    if _is_ref(value):
+                        kwargs[key] = tensor_for(value[0], value[1], value[2])
+                        if kwargs[key] is None:
+                            return False
         kwargs = _clean_call_kwargs(dict(kwargs))
         layer(tensors[0] if len(tensors) == 1 else tensors, **kwargs)
         return True

@@ -6,6 +6,7 @@ Tensor. Importing this package attaches Python operators to Tensor.
 
 from gpuk.ops import _namespaces, _symbolic  # noqa: E402
 from gpuk.ops import operators as _operators
+from gpuk.ops.attention import dot_product_attention
 from gpuk.ops.compare import equal, greater, greater_equal, less, less_equal, not_equal
 from gpuk.ops.convolution import conv, conv_transpose, depthwise_conv, separable_conv
 from gpuk.ops.core import *  # noqa: E402,F403

@@ -329,6 +329,11 @@ def _conservative_layer(entry):
             fixed = _conservative_layer(inner)
             fixed.pop("inbound_nodes", None)
             fixed.pop("name", None)
+            if inner.get("module"):
+                # Keras 3's Wrapper.from_config (SpectralNormalization, TimeDistributed) needs
+                # the module of a built-in inner layer; tf.keras ignores the extra keys.
+                fixed["module"] = inner["module"]
+                fixed["registered_name"] = inner.get("registered_name")
             config[key] = fixed
     entry["config"] = config
     if class_name in ("Functional", "Model", "Sequential"):
@@ -360,6 +365,24 @@ def conservative_model_config(class_name, config):
     return config
 
 
+# keras.layers functions: Keras 3 turns a legacy-form string config value with one of these
+# names into the function (Attention's score_mode "dot"), unless the entry names its module.
+_LAYER_FUNCTION_NAMES = {
+    "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
+}  # fmt: skip
+
+
+def _keep_strings_in_keras3(entry):
+    config = entry.get("config") if isinstance(entry, dict) else None
+    if not isinstance(config, dict) or "module" in entry:
+        return
+    if any(
+        k != "name" and isinstance(v, str) and v in _LAYER_FUNCTION_NAMES for k, v in config.items()
+    ):
+        entry["module"] = "keras.layers"
+        entry["registered_name"] = None
+
+
 def model_envelope(model, flavor="legacy"):
     """The model's config in an envelope.
 
@@ -373,6 +396,8 @@ def model_envelope(model, flavor="legacy"):
         return _subclass_envelope(model, flavor)
     class_name = "Sequential" if type(model).__name__ == "Sequential" else "Functional"
     config = conservative_model_config(class_name, model.get_config())
+    for entry in config.get("layers", []) if isinstance(config, dict) else []:
+        _keep_strings_in_keras3(entry)
     if flavor == "legacy":
         return {"class_name": class_name, "config": config}
     module = "keras.src.models." + ("sequential" if class_name == "Sequential" else "functional")

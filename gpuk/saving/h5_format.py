@@ -430,6 +430,9 @@ def _children(obj):
 
     if hasattr(obj, "_input_structure") or type(obj).__name__ in ("Sequential", "Functional"):
         return [("layers", list(obj.layers))]
+    if hasattr(obj, "_w3_children"):
+        # Layers whose Keras counterparts save sub-layers under other attribute names.
+        return obj._w3_children()
     out = []
     for attr in sorted(vars(obj)):
         if attr.startswith("_"):
