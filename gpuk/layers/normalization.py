@@ -276,8 +276,8 @@ class BatchNormalization(_GammaBetaConfig, Layer):
             return out
         return norm_ops.batch_normalization(
             x,
-            self.moving_mean.value(),
-            self.moving_variance.value(),
+            self.moving_mean.value,
+            self.moving_variance.value,
             self._axis,
             offset=self.beta,
             scale=self.gamma,
