@@ -30,8 +30,20 @@ from gpuk import (  # noqa: E402
 from gpuk._version import __version__
 from gpuk.autograd import GradientTape, Tensor, Variable, no_grad
 from gpuk.dtype_policies import DTypePolicy, FloatDTypePolicy  # noqa: E402
-from gpuk.layers import Input, Layer
+from gpuk.initializers import Initializer
+from gpuk.layers import Input, InputSpec, KerasTensor, Layer
+from gpuk.losses import Loss
+from gpuk.metrics import Metric
 from gpuk.models import Model, Sequential
+from gpuk.optimizers import Optimizer
+from gpuk.regularizers import Regularizer
+from gpuk.scopes import device, name_scope
+
+
+def version():
+    """gpuk's version string (Keras's ``keras.version()``)."""
+    return __version__
+
 
 __all__ = [
     "GradientTape",
@@ -62,3 +74,16 @@ __all__ = [
     "utils",
 ]
 __all__ += ["DTypePolicy", "FloatDTypePolicy", "dtype_policies", "mixed_precision"]
+__all__ += [
+    "Initializer",
+    "InputSpec",
+    "KerasTensor",
+    "Loss",
+    "Metric",
+    "Optimizer",
+    "Regularizer",
+    "device",
+    "distribution",
+    "name_scope",
+    "version",
+]

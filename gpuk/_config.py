@@ -6,7 +6,14 @@ import threading
 import numpy as np
 
 _ALLOWED_FLOATX = ("float16", "float32", "float64")
-_state = {"floatx": "float32", "epsilon": 1e-7, "image_data_format": "channels_last"}
+_state = {
+    "floatx": "float32",
+    "epsilon": 1e-7,
+    "image_data_format": "channels_last",
+    "max_epochs": None,
+    "max_steps_per_epoch": None,
+    "unsafe_deserialization": False,
+}
 
 
 def floatx():
@@ -44,6 +51,39 @@ def set_image_data_format(data_format):
             f"Unknown data_format: {data_format!r}. Allowed: channels_last, channels_first"
         )
     _state["image_data_format"] = data_format
+
+
+def max_epochs():
+    """The cap on the epochs of every ``fit`` (None: no cap)."""
+    return _state["max_epochs"]
+
+
+def set_max_epochs(max_epochs):
+    """Cap the number of epochs of every later ``fit`` (None removes the cap)."""
+    _state["max_epochs"] = None if max_epochs is None else int(max_epochs)
+
+
+def max_steps_per_epoch():
+    """The cap on the batches of each epoch of ``fit`` (None: no cap)."""
+    return _state["max_steps_per_epoch"]
+
+
+def set_max_steps_per_epoch(max_steps_per_epoch):
+    """Cap the batches of every later ``fit`` epoch (None removes the cap)."""
+    value = max_steps_per_epoch
+    _state["max_steps_per_epoch"] = None if value is None else int(value)
+
+
+def unsafe_deserialization_enabled():
+    """True after ``enable_unsafe_deserialization()``: Lambda bytecode loads without
+    ``safe_mode=False``."""
+    return _state["unsafe_deserialization"]
+
+
+def enable_unsafe_deserialization():
+    """Let every later load run Lambda bytecode from files, as Keras's function does. Only
+    for files you trust."""
+    _state["unsafe_deserialization"] = True
 
 
 def _is_dtype_like(value):

@@ -51,6 +51,7 @@ __all__ = [
     "softsign",
     "sparse_plus",
     "sparse_sigmoid",
+    "sparsemax",
     "squareplus",
     "swish",
     "tanh",
@@ -257,6 +258,12 @@ def log_sigmoid(x):
     return ops.negative(ops.softplus(ops.negative(x)))
 
 
+def sparsemax(x, axis=-1):
+    """Sparsemax: the Euclidean projection of ``x`` onto the probability simplex along ``axis``
+    (like softmax, but exact zeros for low scores)."""
+    return ops.sparsemax(x, axis=axis)
+
+
 _BUILTINS = {
     fn.__name__: fn
     for fn in (
@@ -285,6 +292,7 @@ _BUILTINS = {
         softsign,
         sparse_plus,
         sparse_sigmoid,
+        sparsemax,
         squareplus,
         tanh,
         tanh_shrink,

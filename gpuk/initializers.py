@@ -30,13 +30,17 @@ __all__ = [
     "HeNormal",
     "HeUniform",
     "Identity",
+    "IdentityInitializer",
     "Initializer",
     "LecunNormal",
     "LecunUniform",
     "Ones",
     "Orthogonal",
+    "OrthogonalInitializer",
     "RandomNormal",
     "RandomUniform",
+    "STFT",
+    "STFTInitializer",
     "TruncatedNormal",
     "VarianceScaling",
     "Zeros",
@@ -56,6 +60,7 @@ __all__ = [
     "random_normal",
     "random_uniform",
     "serialize",
+    "stft",
     "truncated_normal",
     "variance_scaling",
     "zeros",
@@ -497,6 +502,83 @@ class Identity(Initializer):
 
 
 # Keras 3 exports the snake_case names as the classes themselves.
+class STFT(Initializer):
+    """Windowed Fourier basis for a ``(frame_length, 1, fft_bins)`` kernel, as Keras 3's
+    ``initializers.STFT``: ``side`` ``"real"`` (cosines) or ``"imag"`` (sines), a SciPy
+    ``window`` name or array (``None`` for none), ``scaling`` ``"density"``/``"spectrum"``/None."""
+
+    def __init__(self, side="real", window="hann", scaling="density", periodic=False):
+        if side not in ("real", "imag"):
+            raise ValueError(f"side should be 'real' or 'imag', not {side}")
+        if isinstance(window, str):
+            _window(window, 1, periodic)  # refuses an unknown window name early
+        if scaling is not None and scaling not in ("density", "spectrum"):
+            raise ValueError(
+                "Scaling is invalid, it must be `None`, 'density' or 'spectrum'. "
+                f"Received scaling={scaling}"
+            )
+        self.side, self.window, self.scaling, self.periodic = side, window, scaling, periodic
+
+    def __call__(self, shape, dtype=None):
+        # Keras's contract: a (frame_length, 1, fft_bins) kernel whatever the channel count.
+        frame_length, _, fft_bins = _shape(shape)
+        return stft_kernel(
+            self.side,
+            frame_length,
+            fft_bins,
+            self.window,
+            self.scaling,
+            self.periodic,
+            _dtype(dtype, "STFT", True).name,
+        )
+
+    def get_config(self):
+        window = self.window.tolist() if hasattr(self.window, "tolist") else self.window
+        return {
+            "side": self.side,
+            "window": window,
+            "scaling": self.scaling,
+            "periodic": self.periodic,
+        }
+
+
+def _window(window, length, periodic):
+    if window is None:
+        return None
+    if isinstance(window, str):
+        import scipy.signal
+
+        return np.asarray(scipy.signal.get_window(window, length, fftbins=periodic), np.float64)
+    return np.asarray(window, np.float64)
+
+
+def stft_kernel(
+    side, frame_length, fft_bins, window="hann", scaling="density", periodic=False, dtype="float32"
+):
+    """Keras's ``initializers.STFT`` value: ``(frame_length, 1, fft_bins)`` Fourier basis."""
+    fft_length = (fft_bins - 1) * 2
+    freq = np.arange(fft_bins, dtype=dtype).reshape(1, 1, fft_bins) / np.asarray(fft_length, dtype)
+    time = np.arange(frame_length, dtype=dtype).reshape(frame_length, 1, 1)
+    args = (-2 * time * freq) * np.arccos(np.asarray(-1, dtype))
+    kernel = (np.cos(args) if side == "real" else np.sin(args)).astype(dtype)
+    win = _window(window, frame_length, periodic)
+    if win is not None:
+        if win.shape != (frame_length,):
+            raise ValueError("The shape of `window` must be equal to [frame_length].")
+        win = win.astype(dtype).reshape(frame_length, 1, 1)
+        scale = 1.0
+        if scaling == "density":
+            scale = np.sqrt(np.sum(np.square(win)))
+        elif scaling == "spectrum":
+            scale = np.sum(np.abs(win))
+        kernel = (kernel * win / np.asarray(scale, dtype)).astype(dtype)
+    return kernel
+
+
+IdentityInitializer = Identity
+OrthogonalInitializer = Orthogonal
+STFTInitializer = STFT
+stft = STFT
 zeros = Zeros
 ones = Ones
 constant = Constant
@@ -526,6 +608,7 @@ _CLASSES = (
     Orthogonal,
     RandomNormal,
     RandomUniform,
+    STFT,
     TruncatedNormal,
     VarianceScaling,
     Zeros,
@@ -543,6 +626,7 @@ _SNAKE = {
     Orthogonal: "orthogonal",
     RandomNormal: "random_normal",
     RandomUniform: "random_uniform",
+    STFT: "stft",
     TruncatedNormal: "truncated_normal",
     VarianceScaling: "variance_scaling",
     Zeros: "zeros",
@@ -553,6 +637,7 @@ _BUILTINS.update(
     {
         "IdentityInitializer": Identity,
         "OrthogonalInitializer": Orthogonal,
+        "STFTInitializer": STFT,
         "normal": RandomNormal,
         "uniform": RandomUniform,
         "one": Ones,

@@ -33,6 +33,7 @@ from gpuk._config import (
 )
 from gpuk.autograd import Tensor, Variable, as_array, as_tensor
 from gpuk.autograd import gradients as _engine_gradients
+from gpuk.utils.dtypes import standardize_dtype
 from gpuk.utils.session import clear_session as utils_clear_session
 from gpuk.utils.session import register_clear_session_hook
 
@@ -111,6 +112,44 @@ def clear_session(free_memory=True):
 def backend():
     """The name of the backend, ``'gpuk'``."""
     return "gpuk"
+
+
+_uids = {}
+
+
+def get_uid(prefix=""):
+    """1, 2, 3, ... for each ``prefix``, as Keras's ``backend.get_uid`` (reset by
+    ``clear_session``)."""
+    _uids[prefix] = _uids.get(prefix, 0) + 1
+    return _uids[prefix]
+
+
+register_clear_session_hook(_uids.clear)
+
+
+def is_float_dtype(dtype):
+    """True for floating-point dtypes (``float16``/``bfloat16``/``float32``/``float64``...)."""
+    return standardize_dtype(dtype).startswith(("float", "bfloat"))
+
+
+def is_int_dtype(dtype):
+    """True for signed and unsigned integer dtypes."""
+    return standardize_dtype(dtype).startswith(("int", "uint"))
+
+
+def result_type(*dtypes):
+    """The dtype an operation on ``dtypes`` produces, by Keras 3's rule (JAX's lattice): a
+    float meets an integer at the float's width, so ``int32`` and ``float32`` give
+    ``float32`` (NumPy would say ``float64``); no dtypes give ``floatx()``."""
+    if not dtypes:
+        return floatx()
+    names = [standardize_dtype(d) for d in dtypes]
+    floats = [n for n in names if is_float_dtype(n)]
+    if floats:
+        if "bfloat16" in floats and all(f in ("bfloat16", "float16") for f in floats):
+            return "bfloat16" if floats == ["bfloat16"] * len(floats) else "float32"
+        return builtins.max(floats, key=lambda n: np.dtype(n).itemsize if n != "bfloat16" else 2)
+    return np.result_type(*names).name
 
 
 # ----------------------------------------------------------------------------- variables

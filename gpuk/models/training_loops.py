@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from gpuk import _config
 from gpuk._array import get_array_module, to_numpy
 from gpuk.autograd import Tensor, no_grad
 from gpuk.callbacks import CallbackList
@@ -78,6 +79,7 @@ class TrainingLoops:
             raise TypeError(f"fit() got unexpected keyword arguments {sorted(kwargs)}")
         self._require_compiled("fit")
         verbose = 1 if verbose == "auto" else int(verbose)
+        epochs = min(epochs, _config.max_epochs() or epochs)
         callbacks, verbose = distributed.chief_callbacks(callbacks, verbose)
         train, validation = self._make_fit_data(
             x,
@@ -125,7 +127,7 @@ class TrainingLoops:
                     logs = self.train_step(batch)
                 logs = distributed.metrics_logs(self, logs)
                 callback_list.on_train_batch_end(step, logs)
-                if self.stop_training:
+                if self.stop_training or step + 1 == _config.max_steps_per_epoch():
                     break
             if logs is None:
                 warnings.warn("fit(): the training data produced no batches", stacklevel=2)

@@ -57,7 +57,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
         compile: restore the optimizer (with its state), losses, metrics and loss weights when
             the file has them. A compile state that cannot be restored gives a warning and an
             uncompiled model.
-        safe_mode: refuse to load Lambda layers stored as bytecode.
+        safe_mode: refuse to load Lambda layers stored as bytecode (unless
+            ``gpuk.config.enable_unsafe_deserialization()`` was called).
 
     Returns:
         The model, with the saved weights.
@@ -66,6 +67,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
         ValueError: for unreadable files, unknown objects and mismatched weights (the message
             names the file and the layer or object).
     """
+    safe_mode = safe_mode and not _config.unsafe_deserialization_enabled()
     name = _name(filepath)
     if not hasattr(filepath, "read"):
         path = os.fspath(filepath)

@@ -16,6 +16,7 @@ from gpuk._array import get_array_module
 from gpuk._config import epsilon
 from gpuk.autograd import Tensor
 from gpuk.backend import image_data_format
+from gpuk.initializers import _window, stft_kernel
 from gpuk.layers.base import InputSpec, Layer
 from gpuk.layers.preprocessing.base import PreprocessingLayer, raw
 
@@ -23,39 +24,6 @@ __all__ = ["MelSpectrogram", "STFTSpectrogram"]
 
 _MEL_BREAK_FREQUENCY_HERTZ = 700.0
 _MEL_HIGH_FREQUENCY_Q = 1127.0
-
-
-def _window(window, length, periodic):
-    if window is None:
-        return None
-    if isinstance(window, str):
-        import scipy.signal
-
-        return np.asarray(scipy.signal.get_window(window, length, fftbins=periodic), np.float64)
-    return np.asarray(window, np.float64)
-
-
-def stft_kernel(
-    side, frame_length, fft_bins, window="hann", scaling="density", periodic=False, dtype="float32"
-):
-    """Keras's ``initializers.STFT`` value: ``(frame_length, 1, fft_bins)`` Fourier basis."""
-    fft_length = (fft_bins - 1) * 2
-    freq = np.arange(fft_bins, dtype=dtype).reshape(1, 1, fft_bins) / np.asarray(fft_length, dtype)
-    time = np.arange(frame_length, dtype=dtype).reshape(frame_length, 1, 1)
-    args = (-2 * time * freq) * np.arccos(np.asarray(-1, dtype))
-    kernel = (np.cos(args) if side == "real" else np.sin(args)).astype(dtype)
-    win = _window(window, frame_length, periodic)
-    if win is not None:
-        if win.shape != (frame_length,):
-            raise ValueError("The shape of `window` must be equal to [frame_length].")
-        win = win.astype(dtype).reshape(frame_length, 1, 1)
-        scale = 1.0
-        if scaling == "density":
-            scale = np.sqrt(np.sum(np.square(win)))
-        elif scaling == "spectrum":
-            scale = np.sum(np.abs(win))
-        kernel = (kernel * win / np.asarray(scale, dtype)).astype(dtype)
-    return kernel
 
 
 def _frames(x, length, step, padding):
