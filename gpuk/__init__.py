@@ -32,6 +32,9 @@ from gpuk.dtype_policies import DTypePolicy, FloatDTypePolicy  # noqa: E402
 from gpuk.layers import Input, Layer
 from gpuk.models import Model, Sequential
 
+# keras.utils.FeatureSpace is a layer; gpuk.utils (level 2) cannot import layers (level 5).
+utils.FeatureSpace = layers.preprocessing.FeatureSpace
+
 __all__ = [
     "GradientTape",
     "Input",

@@ -1,0 +1,145 @@
+"""FeatureSpace against Keras 3.15 (fixtures from tools/make_keras_fixtures_feature_space.py)
+and the keras-io example "Structured data classification with FeatureSpace"."""
+
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+from gpuk.utils import FeatureSpace
+
+FIXTURES = pathlib.Path(__file__).parents[2] / "fixtures" / "keras" / "feature_space"
+
+
+@pytest.fixture(scope="module")
+def ref():
+    with np.load(FIXTURES / "heart.npz") as f:
+        return dict(f)
+
+
+def heart(ref, keys=None):
+    data = {k[5:]: v for k, v in ref.items() if k.startswith("data_")}
+    return {k: v for k, v in data.items() if keys is None or k in keys}
+
+
+def simple_space():
+    # As the keras-io example's first FeatureSpace (feature types given by name).
+    return FeatureSpace(
+        features={
+            "sex": "integer_categorical",
+            "cp": "integer_categorical",
+            "fbs": "integer_categorical",
+            "restecg": "integer_categorical",
+            "exang": "integer_categorical",
+            "ca": "integer_categorical",
+            "thal": "string_categorical",
+            "age": "float_discretized",
+            "trestbps": "float_normalized",
+            "chol": "float_normalized",
+            "thalach": "float_normalized",
+            "oldpeak": "float_normalized",
+            "slope": "float_normalized",
+        },
+        crosses=[("sex", "age"), ("thal", "ca")],
+        crossing_dim=32,
+        output_mode="concat",
+    )
+
+
+def custom_space(output_mode="concat"):
+    # As the keras-io example's second FeatureSpace (Feature objects, custom crosses).
+    return FeatureSpace(
+        features={
+            "sex": FeatureSpace.integer_categorical(num_oov_indices=0),
+            "cp": FeatureSpace.integer_categorical(num_oov_indices=0),
+            "fbs": FeatureSpace.integer_categorical(num_oov_indices=0),
+            "restecg": FeatureSpace.integer_categorical(num_oov_indices=0),
+            "exang": FeatureSpace.integer_categorical(num_oov_indices=0),
+            "ca": FeatureSpace.integer_categorical(num_oov_indices=0),
+            "thal": FeatureSpace.string_categorical(num_oov_indices=0),
+            "age": FeatureSpace.float_discretized(num_bins=30),
+            "trestbps": FeatureSpace.float_normalized(),
+            "chol": FeatureSpace.float_normalized(),
+            "thalach": FeatureSpace.float_normalized(),
+            "oldpeak": FeatureSpace.float_normalized(),
+            "slope": FeatureSpace.float_normalized(),
+        },
+        crosses=[
+            FeatureSpace.cross(feature_names=("sex", "age"), crossing_dim=64),
+            FeatureSpace.cross(feature_names=("thal", "ca"), crossing_dim=16),
+        ],
+        output_mode=output_mode,
+    )
+
+
+def other_space():
+    return FeatureSpace(
+        features={
+            "age": FeatureSpace.float(),
+            "chol": FeatureSpace.float_rescaled(scale=0.01, offset=-1.0),
+            "thal": FeatureSpace.string_hashed(num_bins=8),
+            "cp": FeatureSpace.integer_hashed(num_bins=4),
+            "ca": FeatureSpace.integer_categorical(output_mode="int"),
+            "oldpeak": FeatureSpace.float_discretized(num_bins=3, output_mode="int"),
+        },
+        crosses=[FeatureSpace.cross(("thal", "cp"), crossing_dim=8, output_mode="int")],
+        output_mode="dict",
+    )
+
+
+SPACES = {
+    "simple": simple_space,
+    "custom": custom_space,
+    "custom_dict": lambda: custom_space("dict"),
+    "other": other_space,
+}
+
+
+def _np(x):
+    return np.asarray(x.numpy() if hasattr(x, "numpy") else x)
+
+
+@pytest.mark.parametrize("tag", sorted(SPACES))
+def test_encoding_equals_keras(ref, tag):
+    space = SPACES[tag]()
+    data = heart(ref, space.features)
+    space.adapt(data)
+    out = space(data)
+    one = space({k: v[0] for k, v in data.items()})
+    if isinstance(out, dict):
+        expected = {k.split("__")[1]: v for k, v in ref.items() if k.startswith(f"{tag}__")}
+        assert sorted(out) == sorted(expected)
+        for key, value in expected.items():
+            got = _np(out[key])
+            assert got.shape == value.shape, key
+            np.testing.assert_allclose(got, value, rtol=1e-6, atol=1e-6, err_msg=key)
+            np.testing.assert_allclose(_np(one[key]), ref[f"{tag}_one__{key}"], atol=1e-6)
+    else:
+        assert _np(out).dtype == np.float32
+        np.testing.assert_allclose(_np(out), ref[tag], rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(_np(one), ref[f"{tag}_one"], rtol=1e-6, atol=1e-6)
+
+
+def test_config_equals_keras(ref):
+    configs = json.loads((FIXTURES / "configs.json").read_text())
+    space = custom_space()
+    space.adapt(heart(ref))
+    mine = space.get_config()
+    theirs = configs["custom"]
+    assert {k: v for k, v in mine.items() if k != "features"} == {
+        k: (v if k != "crosses" else v) for k, v in theirs.items() if k != "features"
+    } or json.loads(json.dumps(mine["crosses"])) == theirs["crosses"]
+    for key, entry in theirs["features"].items():
+        got = mine["features"][key]
+        assert got["class_name"] == entry["class_name"] == "Feature"
+        assert got["config"]["output_mode"] == entry["config"]["output_mode"]
+        assert got["config"]["dtype"] == entry["config"]["dtype"]
+        assert (
+            got["config"]["preprocessor"]["class_name"]
+            == entry["config"]["preprocessor"]["class_name"]
+        )
+    # Keras's config builds an equal (unadapted) FeatureSpace in gpuk.
+    rebuilt = FeatureSpace.from_config(theirs)
+    assert list(rebuilt.features) == list(theirs["features"])
+    assert [c.name for c in rebuilt.crosses] == ["sex_X_age", "thal_X_ca"]
