@@ -581,6 +581,15 @@ class FeatureSpace(Layer):
                 layer.build_from_config(build)
         self._is_adapted = True
 
+    def _keras_envelope(self):
+        return {
+            "module": "keras.utils",
+            "class_name": "FeatureSpace",
+            "config": self.get_config(),
+            "registered_name": None,
+            "build_config": self.get_build_config(),
+        }
+
     def _saveable_children(self):
         # Keras's .keras layout: preprocessors/<layer>, crossers/..., one_hot_encoders/...,
         # concat (dicts saved as lists, in insertion order).

@@ -7,6 +7,7 @@ import pathlib
 import numpy as np
 import pytest
 
+import gpuk as keras
 from gpuk.utils import FeatureSpace
 
 FIXTURES = pathlib.Path(__file__).parents[2] / "fixtures" / "keras" / "feature_space"
@@ -143,3 +144,98 @@ def test_config_equals_keras(ref):
     rebuilt = FeatureSpace.from_config(theirs)
     assert list(rebuilt.features) == list(theirs["features"])
     assert [c.name for c in rebuilt.crosses] == ["sex_X_age", "thal_X_ca"]
+
+
+def test_keras_io_example(ref):
+    """keras-io "Structured data classification with FeatureSpace", with dicts of arrays in
+    place of tf.data (the FeatureSpace, model and inference code are the example's)."""
+    keras.utils.set_random_seed(1)
+    data = heart(ref)
+    rng = np.random.default_rng(0)
+    target = (data["thalach"] < 150).astype("float32") * (rng.random(96) < 0.9)
+    train = {k: v[:76] for k, v in data.items()}
+    val = {k: v[76:] for k, v in data.items()}
+    feature_space = custom_space()
+
+    feature_space.adapt(train)
+    preprocessed_x = feature_space({k: v[:32] for k, v in train.items()})
+    assert tuple(preprocessed_x.shape) == (32, 138)
+    assert str(preprocessed_x.dtype) == "float32"
+
+    dict_inputs = feature_space.get_inputs()
+    encoded_features = feature_space.get_encoded_features()
+
+    x = keras.layers.Dense(32, activation="relu")(encoded_features)
+    x = keras.layers.Dropout(0.5)(x)
+    predictions = keras.layers.Dense(1, activation="sigmoid")(x)
+
+    training_model = keras.Model(inputs=encoded_features, outputs=predictions)
+    training_model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    inference_model = keras.Model(inputs=dict_inputs, outputs=predictions)
+
+    history = training_model.fit(
+        feature_space(train),
+        target[:76],
+        batch_size=32,
+        epochs=20,
+        validation_data=(feature_space(val), target[76:]),
+        verbose=0,
+    )
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert set(history.history) == {"accuracy", "loss", "val_accuracy", "val_loss"}
+
+    sample = {
+        "age": 60,
+        "sex": 1,
+        "cp": 1,
+        "trestbps": 145,
+        "chol": 233,
+        "fbs": 1,
+        "restecg": 2,
+        "thalach": 150,
+        "exang": 0,
+        "oldpeak": 2.3,
+        "slope": 3,
+        "ca": 0,
+        "thal": "fixed",
+    }
+    input_dict = {name: keras.ops.convert_to_tensor([value]) for name, value in sample.items()}
+    predicted = inference_model.predict(input_dict, verbose=0)
+    assert predicted.shape == (1, 1)
+    # The end-to-end model equals encoding first and running the training model.
+    direct = training_model.predict(feature_space(sample)[None], verbose=0)
+    np.testing.assert_allclose(predicted, direct, rtol=1e-5)
+    batch = inference_model.predict(val, verbose=0)
+    np.testing.assert_allclose(
+        batch, training_model.predict(feature_space(val), verbose=0), rtol=1e-5
+    )
+
+
+def _assert_same(a, b):
+    if isinstance(a, dict):
+        assert sorted(a) == sorted(b)
+        for key in a:
+            np.testing.assert_allclose(_np(a[key]), _np(b[key]), atol=1e-6, err_msg=key)
+    else:
+        np.testing.assert_allclose(_np(a), _np(b), atol=1e-6)
+
+
+@pytest.mark.parametrize("tag", ["custom", "other"])
+def test_keras_file_round_trip(ref, tag, tmp_path):
+    space = SPACES[tag]()
+    data = heart(ref, space.features)
+    space.adapt(data)
+    path = tmp_path / "fs.keras"
+    space.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded, FeatureSpace)
+    _assert_same(loaded(data), space(data))
+    assert loaded.get_config() == space.get_config()
+
+
+def test_loads_keras_written_file(ref):
+    loaded = keras.models.load_model(FIXTURES / "heart_fs.keras")
+    assert isinstance(loaded, FeatureSpace)
+    data = heart(ref)
+    np.testing.assert_allclose(_np(loaded(data)), ref["custom"], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(_np(loaded({k: v[0] for k, v in data.items()})), ref["custom_one"])
