@@ -484,6 +484,8 @@ class FeatureSpace(Layer):
             return layer.vocabulary_size()
         if isinstance(layer, CategoryEncoding):
             return layer.num_tokens
+        if isinstance(layer, Discretization) and layer.num_bins is None:
+            return len(layer.get_config()["bin_boundaries"]) + 1  # (Keras 3.15 fails here)
         if isinstance(layer, (Discretization, Hashing, HashedCrossing)):
             return layer.num_bins
         raise ValueError(

@@ -128,9 +128,10 @@ def test_config_equals_keras(ref):
     space.adapt(heart(ref))
     mine = space.get_config()
     theirs = configs["custom"]
+    mine = json.loads(json.dumps(mine))  # tuples as lists, as in Keras's JSON
     assert {k: v for k, v in mine.items() if k != "features"} == {
-        k: (v if k != "crosses" else v) for k, v in theirs.items() if k != "features"
-    } or json.loads(json.dumps(mine["crosses"])) == theirs["crosses"]
+        k: v for k, v in theirs.items() if k != "features"
+    }
     for key, entry in theirs["features"].items():
         got = mine["features"][key]
         assert got["class_name"] == entry["class_name"] == "Feature"
@@ -239,3 +240,79 @@ def test_loads_keras_written_file(ref):
     data = heart(ref)
     np.testing.assert_allclose(_np(loaded(data)), ref["custom"], rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(_np(loaded({k: v[0] for k, v in data.items()})), ref["custom_one"])
+
+
+class _Batches(keras.utils.PyDataset):
+    def __init__(self, data, labels=False):
+        super().__init__()
+        self.data, self.labels = data, labels
+
+    def __len__(self):
+        return 3
+
+    def __getitem__(self, index):
+        batch = {k: v[index * 32 : (index + 1) * 32] for k, v in self.data.items()}
+        return (batch, batch["sex"]) if self.labels else batch
+
+
+def test_adapt_on_batches_and_samples(ref):
+    data = heart(ref)
+    expected = custom_space()
+    expected.adapt(data)
+    for source in (
+        _Batches(data),  # a PyDataset of dict batches
+        [{k: v[i : i + 32] for k, v in data.items()} for i in range(0, 96, 32)],
+        ({k: v[i] for k, v in data.items()} for i in range(96)),  # unbatched samples
+    ):
+        space = custom_space()
+        space.adapt(source)
+        np.testing.assert_allclose(_np(space(data)), _np(expected(data)), atol=1e-6)
+
+
+def test_bad_input_gives_clear_errors(ref):
+    data = heart(ref)
+    space = custom_space()
+    with pytest.raises(ValueError, match="call `.adapt"):
+        space(data)
+    with pytest.raises(ValueError, match="yields tuples"):
+        space.adapt(_Batches(data, labels=True))
+    with pytest.raises(ValueError, match="can only be called on a dict"):
+        space.adapt(np.zeros(3))
+    with pytest.raises(ValueError, match="Invalid feature type"):
+        FeatureSpace({"a": "floaty"})
+    with pytest.raises(ValueError, match="unknown features"):
+        FeatureSpace({"a": "float"}, crosses=[("a", "b")])
+    with pytest.raises(ValueError, match="output_mode"):
+        FeatureSpace({"a": "float"}, output_mode="list")
+    with pytest.raises(ValueError, match="cannot be None or empty"):
+        FeatureSpace({})
+    space.adapt(data)
+    with pytest.raises(ValueError, match="only be called with a dict"):
+        space([1, 2])
+    with pytest.raises(ValueError, match="missing"):
+        space({"sex": data["sex"]})
+    with pytest.raises(ValueError, match="has not been encoded"):
+        bad = FeatureSpace({"ca": FeatureSpace.integer_categorical(output_mode="int")})
+        bad.adapt({"ca": data["ca"]})
+    with pytest.raises(ValueError, match="should return an integer dtype"):
+        FeatureSpace({"x": FeatureSpace.feature("float32", keras.layers.Dense(2), "one_hot")})(
+            {"x": np.zeros((2, 1), "float32")}
+        )
+
+
+def test_custom_feature_and_no_adapt_needed():
+    # A custom preprocessor (feature()) and features with nothing to learn: usable at once.
+    space = FeatureSpace(
+        {
+            "x": FeatureSpace.feature("float32", keras.layers.Lambda(lambda t: t * 2.0), "float"),
+            "h": "string_hashed",
+            "d": FeatureSpace.float_discretized(num_bins=None, bin_boundaries=[0.0, 1.0]),
+        },
+        hashing_dim=4,
+    )
+    inputs = space.get_inputs()
+    assert sorted(inputs) == ["d", "h", "x"]
+    out = _np(space({"x": np.array([1.5, 2.0]), "h": np.array(["a", "b"]), "d": [-1.0, 0.5]}))
+    assert out.shape == (2, 3 + 4 + 1)
+    np.testing.assert_array_equal(out[:, :3], [[1, 0, 0], [0, 1, 0]])  # d sorts first
+    np.testing.assert_allclose(out[:, 7], [3.0, 4.0])
