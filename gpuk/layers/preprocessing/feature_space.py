@@ -13,7 +13,7 @@ from gpuk.autograd import Tensor
 from gpuk.layers.base import Layer, unique_name
 from gpuk.layers.input_layer import Input
 from gpuk.layers.merging import Concatenate
-from gpuk.layers.preprocessing.base import PreprocessingLayer, host, is_string_array
+from gpuk.layers.preprocessing.base import PreprocessingLayer, host, is_string_array, to_device
 from gpuk.layers.preprocessing.categorical import CategoryEncoding, HashedCrossing, Hashing
 from gpuk.layers.preprocessing.lookup import IntegerLookup, StringLookup
 from gpuk.layers.preprocessing.numeric import Discretization, Normalization
@@ -540,6 +540,8 @@ class FeatureSpace(Layer):
                 array = array.reshape(1, 1)
             elif ndim == 1:
                 array = array.reshape(-1, 1)
+            if self.features[key].dtype == "float32" and not isinstance(array, Tensor):
+                array = to_device(array.astype("float32"))  # numbers on the current device
             columns[key] = array
         preprocessed = self._preprocess(columns)
         merged = self._merge(preprocessed, self._cross(preprocessed))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import gpuk as keras
+from gpuk._array import get_array_module
 from gpuk.utils import FeatureSpace
 
 FIXTURES = pathlib.Path(__file__).parents[2] / "fixtures" / "keras" / "feature_space"
@@ -102,7 +103,7 @@ def _np(x):
 
 
 @pytest.mark.parametrize("tag", sorted(SPACES))
-def test_encoding_equals_keras(ref, tag):
+def test_encoding_equals_keras(ref, tag, xp):
     space = SPACES[tag]()
     data = heart(ref, space.features)
     space.adapt(data)
@@ -118,6 +119,7 @@ def test_encoding_equals_keras(ref, tag):
             np.testing.assert_allclose(_np(one[key]), ref[f"{tag}_one__{key}"], atol=1e-6)
     else:
         assert _np(out).dtype == np.float32
+        assert get_array_module(out.data) is xp  # encoded on the current device
         np.testing.assert_allclose(_np(out), ref[tag], rtol=1e-6, atol=1e-6)
         np.testing.assert_allclose(_np(one), ref[f"{tag}_one"], rtol=1e-6, atol=1e-6)
 
@@ -147,7 +149,7 @@ def test_config_equals_keras(ref):
     assert [c.name for c in rebuilt.crosses] == ["sex_X_age", "thal_X_ca"]
 
 
-def test_keras_io_example(ref):
+def test_keras_io_example(ref, xp):
     """keras-io "Structured data classification with FeatureSpace", with dicts of arrays in
     place of tf.data (the FeatureSpace, model and inference code are the example's)."""
     keras.utils.set_random_seed(1)
