@@ -131,7 +131,7 @@ def main():
             space.save(os.path.join(OUT, "heart_fs.keras"))
     np.savez_compressed(os.path.join(OUT, "heart.npz"), **arrays)
     with open(os.path.join(OUT, "configs.json"), "w") as f:
-        json.dump(configs, f, indent=1, default=str)
+        json.dump({k: configs[k] for k in ("custom", "other")}, f, default=str)
     try:
         space = simple_space()
         space.adapt((dict(heart_data()), 0) for _ in range(1))

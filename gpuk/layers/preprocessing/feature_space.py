@@ -18,19 +18,12 @@ from gpuk.layers.preprocessing.categorical import CategoryEncoding, HashedCrossi
 from gpuk.layers.preprocessing.lookup import IntegerLookup, StringLookup
 from gpuk.layers.preprocessing.numeric import Discretization, Normalization
 from gpuk.layers.preprocessing.text import TextVectorization
-from gpuk.layers.serialization import _LAYER_CLASSES, deserialize, register_layer_class
-from gpuk.layers.serialization import serialize as serialize_layer
+from gpuk.layers.serialization import _LAYER_CLASSES, deserialize, register_layer_class, serialize
 
 _MODULE = "keras.src.layers.preprocessing.feature_space"
 _FEATURE_TYPES = (
-    "float",
-    "float_rescaled",
-    "float_normalized",
-    "float_discretized",
-    "integer_categorical",
-    "string_categorical",
-    "integer_hashed",
-    "string_hashed",
+    *("float", "float_rescaled", "float_normalized", "float_discretized"),
+    *("integer_categorical", "string_categorical", "integer_hashed", "string_hashed"),
 )
 
 
@@ -63,13 +56,21 @@ class _Rescaling(Layer):
         return {**super().get_config(), "scale": self.scale, "offset": self.offset}
 
 
+def _column(array):
+    return array.reshape(-1, 1) if array.ndim <= 1 else array
+
+
+def _by_32(rows):
+    return [rows[i : i + 32] for i in range(0, len(rows), 32)]
+
+
 def _rescaling(**kwargs):
     cls = _LAYER_CLASSES.get("Rescaling", _Rescaling)
     return cls(**kwargs)
 
 
 def _serialize_preprocessor(layer):
-    config = serialize_layer(layer)
+    config = serialize(layer)
     if isinstance(layer, TFDIdentity):
         config.update(module=_MODULE, registered_name="TFDIdentity")
     elif isinstance(layer, _Rescaling):
@@ -367,11 +368,7 @@ class FeatureSpace(Layer):
                     f"FeatureSpace.adapt(): the data has no feature {key!r} (it has "
                     f"{sorted(columns)})"
                 )
-            batches = columns[key]
-            if len(batches) == 1 and isinstance(dataset, dict):
-                column = batches[0]
-                batches = [column[i : i + 32] for i in range(0, len(column), 32)]
-            self.preprocessors[key].adapt(iter(batches))  # batches (a list would be one array)
+            self.preprocessors[key].adapt(iter(columns[key]))  # (a list is one array)
         self._is_adapted = True
         self.get_encoded_features()
         self.built = True
@@ -379,7 +376,8 @@ class FeatureSpace(Layer):
 
     def _columns(self, dataset):
         if isinstance(dataset, dict):
-            return {key: [self._as_column(host(v), key)] for key, v in dataset.items()}
+            # Keras slices a dict into samples and batches them by 32 before adapting.
+            return {key: _by_32(_column(host(v))) for key, v in dataset.items()}
         if isinstance(dataset, (str, bytes, np.ndarray, Tensor)) or not hasattr(
             dataset, "__iter__"
         ):
@@ -406,17 +404,10 @@ class FeatureSpace(Layer):
                 if value.ndim == 0:  # unbatched samples: collected into batches of 32
                     samples.setdefault(key, []).append(value)
                 else:
-                    columns.setdefault(key, []).append(self._as_column(value, key))
+                    columns.setdefault(key, []).append(_column(value))
         for key, values in samples.items():
-            stacked = np.stack(values)[:, None]
-            columns[key] = [stacked[i : i + 32] for i in range(0, len(stacked), 32)]
+            columns[key] = _by_32(np.stack(values)[:, None])
         return columns
-
-    @staticmethod
-    def _as_column(value, key):
-        if value.ndim <= 1:
-            return value.reshape(-1, 1)
-        return value
 
     # ------------------------------------------------------------------ encoding
 
@@ -566,10 +557,6 @@ class FeatureSpace(Layer):
             "num_discretization_bins": self.num_discretization_bins,
         }
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
     def get_build_config(self):
         return {
             key: f.preprocessor.get_build_config() or {"input_shape": [None, 1]}
@@ -611,7 +598,7 @@ class FeatureSpace(Layer):
         self.build_from_config(None)
 
     def save_own_variables(self, store):
-        """A FeatureSpace has no variables of its own (its preprocessors are saved below it)."""
+        """None of its own: the preprocessors are saved below it."""
 
     def _finish_loading(self):
         self._is_adapted = True
