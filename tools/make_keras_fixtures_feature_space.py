@@ -101,6 +101,53 @@ def other_space():
     )
 
 
+def docstring_examples():
+    """The examples of Keras's FeatureSpace docstring: TF-IDF text, int dict, default concat."""
+    out = {}
+    text = {"text": ["1st string", "2nd string", "3rd string"]}
+    space = FeatureSpace(
+        features={
+            "text": FeatureSpace.feature(
+                preprocessor=keras.layers.TextVectorization(output_mode="tf_idf"),
+                dtype="string",
+                output_mode="float",
+            )
+        },
+        output_mode="concat",
+    )
+    space.adapt(text)
+    out["tf_idf"] = np.asarray(space(text)).tolist()
+    data = {
+        "string_values": np.array(["a", "b", "a", "c"]),
+        "int_values": np.array([1, 2, 3, 1]),
+        "float_values": np.array([0.5, 1.5, 2.5, -1.0]),
+    }
+    cats = {k: data[k] for k in ("string_values", "int_values")}
+    space = FeatureSpace(
+        features={
+            "string_values": FeatureSpace.string_categorical(output_mode="int"),
+            "int_values": FeatureSpace.integer_categorical(output_mode="int"),
+        },
+        crosses=[FeatureSpace.cross(("string_values", "int_values"), 32, output_mode="int")],
+        output_mode="dict",
+    )
+    space.adapt(cats)
+    out["int_dict"] = {k: np.asarray(v).tolist() for k, v in space(cats).items()}
+    space = FeatureSpace(
+        features={
+            "float_values": "float_normalized",
+            "string_values": "string_categorical",
+            "int_values": "integer_categorical",
+        },
+        crosses=[("string_values", "int_values")],
+        output_mode="concat",
+    )
+    space.adapt(data)
+    out["concat"] = np.asarray(space(data)).tolist()
+    out["data"] = {k: v.tolist() for k, v in data.items()}
+    return out
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     data = heart_data()
@@ -130,6 +177,8 @@ def main():
         if tag == "custom":
             space.save(os.path.join(OUT, "heart_fs.keras"))
     np.savez_compressed(os.path.join(OUT, "heart.npz"), **arrays)
+    with open(os.path.join(OUT, "docstring_examples.json"), "w") as f:
+        json.dump(docstring_examples(), f)
     with open(os.path.join(OUT, "configs.json"), "w") as f:
         json.dump({k: configs[k] for k in ("custom", "other")}, f, default=str)
     try:

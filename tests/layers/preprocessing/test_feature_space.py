@@ -318,3 +318,46 @@ def test_custom_feature_and_no_adapt_needed():
     assert out.shape == (2, 3 + 4 + 1)
     np.testing.assert_array_equal(out[:, :3], [[1, 0, 0], [0, 1, 0]])  # d sorts first
     np.testing.assert_allclose(out[:, 7], [3.0, 4.0])
+
+
+def test_keras_docstring_examples():
+    expected = json.loads((FIXTURES / "docstring_examples.json").read_text())
+    text = {"text": ["1st string", "2nd string", "3rd string"]}
+    custom_layer = keras.layers.TextVectorization(output_mode="tf_idf")
+    space = FeatureSpace(
+        features={
+            "text": FeatureSpace.feature(
+                preprocessor=custom_layer, dtype="string", output_mode="float"
+            )
+        },
+        output_mode="concat",
+    )
+    space.adapt(text)
+    np.testing.assert_allclose(_np(space(text)), expected["tf_idf"], rtol=1e-6)
+    data = {k: np.array(v) for k, v in expected["data"].items()}
+    cats = {k: data[k] for k in ("string_values", "int_values")}
+    space = FeatureSpace(
+        features={
+            "string_values": FeatureSpace.string_categorical(output_mode="int"),
+            "int_values": FeatureSpace.integer_categorical(output_mode="int"),
+        },
+        crosses=[
+            FeatureSpace.cross(
+                feature_names=("string_values", "int_values"), crossing_dim=32, output_mode="int"
+            )
+        ],
+        output_mode="dict",
+    )
+    space.adapt(cats)
+    assert {k: _np(v).tolist() for k, v in space(cats).items()} == expected["int_dict"]
+    space = FeatureSpace(
+        features={
+            "float_values": "float_normalized",
+            "string_values": "string_categorical",
+            "int_values": "integer_categorical",
+        },
+        crosses=[("string_values", "int_values")],
+        output_mode="concat",
+    )
+    space.adapt(data)
+    np.testing.assert_allclose(_np(space(data)), expected["concat"], rtol=1e-6, atol=1e-6)
