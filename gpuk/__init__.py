@@ -45,6 +45,9 @@ def version():
     return __version__
 
 
+# keras.utils.FeatureSpace is a layer; gpuk.utils (level 2) cannot import layers (level 5).
+utils.FeatureSpace = layers.preprocessing.FeatureSpace
+
 __all__ = [
     "GradientTape",
     "Input",

@@ -8,6 +8,7 @@ the import levels, see ARCHITECTURE.md). ``import gpuk`` does this.
 
 import gpuk.models as _models
 from gpuk._config import load_limits, set_load_limits
+from gpuk.layers.preprocessing import FeatureSpace as _FeatureSpace
 from gpuk.saving.saving_api import (
     clone_model,
     load_model,
@@ -66,6 +67,8 @@ _models.Model.save = _save
 _models.Model.save_weights = _save_weights
 _models.Model.load_weights = _load_weights
 _models.Model.to_json = _to_json
+# FeatureSpace (a layer, below gpuk.saving) saves through save_model, as in Keras.
+_FeatureSpace._archive_saver = lambda space, path: save_model(space, path, include_optimizer=False)
 for _fn in (load_model, save_model, model_from_json, model_from_config, clone_model):
     if not hasattr(_models, _fn.__name__):
         setattr(_models, _fn.__name__, _fn)

@@ -202,6 +202,10 @@ def _model_class(class_name, filename):
         return Functional
     if class_name == "Sequential":
         return Sequential
+    if class_name == "FeatureSpace":  # Keras saves keras.utils.FeatureSpace as a model
+        from gpuk.layers.preprocessing import FeatureSpace
+
+        return FeatureSpace
     return None
 
 

@@ -185,6 +185,8 @@ def _load_keras_archive(path, custom_objects, compile, safe_mode):  # noqa: A002
         )
     _read_w3_bytes(weights, model, path, load_optimizer=compiled)
     _load_assets(model, path)
+    if hasattr(model, "_finish_loading"):  # FeatureSpace: adapted state now complete
+        model._finish_loading()
     return model
 
 
@@ -346,9 +348,12 @@ def _write_h5_model(model, tmp, include_optimizer):
 
 def _write_keras_archive(model, tmp, include_optimizer):
     h5py = h5_format.h5py_module()
-    envelope = config_utils.model_envelope(model, "hybrid")
-    build_config = None if hasattr(model, "_input_structure") else model.get_build_config()
-    envelope["build_config"] = build_config or {"input_shape": None}
+    if hasattr(model, "_keras_envelope"):  # a layer saved on its own (FeatureSpace)
+        envelope = model._keras_envelope()
+    else:
+        envelope = config_utils.model_envelope(model, "hybrid")
+        build_config = None if hasattr(model, "_input_structure") else model.get_build_config()
+        envelope["build_config"] = build_config or {"input_shape": None}
     if include_optimizer:
         compile_config = compile_utils.keras3_compile_config(model)
         if compile_config is not None:

@@ -170,7 +170,7 @@ def test_split_dataset_equals_keras():
 
 
 #: Keras names gpuk.utils deliberately lacks for now, with the reason.
-ABSENT = {"FeatureSpace": "a layer built from the preprocessing layers (issue 19)"}
+ABSENT = {}
 
 
 def test_utils_namespace_covers_keras():

@@ -7,6 +7,7 @@ never go to a GPU); numeric and image layers run on the array module of their in
 from gpuk.layers.preprocessing.audio import MelSpectrogram, STFTSpectrogram
 from gpuk.layers.preprocessing.base import PreprocessingLayer
 from gpuk.layers.preprocessing.categorical import CategoryEncoding, HashedCrossing, Hashing
+from gpuk.layers.preprocessing.feature_space import FeatureSpace  # keras.utils, not layers
 from gpuk.layers.preprocessing.image_augment import AugMix, RandAugment
 from gpuk.layers.preprocessing.image_color import (
     AutoContrast,
