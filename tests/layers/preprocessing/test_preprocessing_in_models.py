@@ -37,6 +37,7 @@ def _data(n=32):
 
 
 def test_fit_predict_evaluate_on_strings(tmp_path):
+    gpuk.utils.clear_session()  # the test looks layers up by their automatic names
     gpuk.utils.set_random_seed(0)
     model = _model()
     model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
