@@ -5,7 +5,7 @@ the time-major helpers of the whole-sequence Functions and the composed oracles'
 import numpy as np
 
 from gpuk._array import asarray, get_array_module, serial_blas
-from gpuk.autograd import Function, Tensor, as_array
+from gpuk.autograd import Tensor, as_array
 from gpuk.ops import math as _math
 from gpuk.ops import shaping as _shape
 from gpuk.ops.compare import greater
@@ -199,16 +199,6 @@ def _batch_major(xp, seq_tm):
 
 
 # ----------------------------------------------------------------------------- composed oracle
-
-
-class _Stack(Function):
-    """Stack same-shape tensors along a new axis 1 (batch-major sequences)."""
-
-    def forward(self, *xs):
-        return get_array_module(*xs).stack(xs, axis=1)
-
-    def backward(self, g):
-        return tuple(g[:, i] for i in range(g.shape[1]))
 
 
 def _step_inputs(inputs, mask, go_backwards):

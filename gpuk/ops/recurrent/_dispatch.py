@@ -175,12 +175,14 @@ def _dispatch(
             **cell_params,
         )
     weights = (kernel, recurrent_kernel) + ((bias,) if bias is not None else ())
+    masks = () if mask is None else (mask,)
     return sequence.apply(
         inputs,
         *weights,
         *states,
+        *masks,
         go_backwards=bool(go_backwards),
         has_bias=bias is not None,
-        mask=mask,
+        has_mask=mask is not None,
         **cell_params,
     )

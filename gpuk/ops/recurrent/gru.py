@@ -24,7 +24,6 @@ from gpuk.ops.recurrent._common import (
     _project,
     _sequence_outputs,
     _serial_blas_loop,
-    _Stack,
     _step_inputs,
     _time_major_mask,
     _zeros_state,
@@ -37,14 +36,17 @@ from gpuk.ops.recurrent._dispatch import _dispatch
 class GRUSequence(Function):
     """Whole-sequence GRU with a hand-written backward through time.
 
-    Inputs: ``x (B, T, D), kernel (D, 3U), recurrent_kernel (U, 3U), [bias], h0 (B, U)``
-    (``bias`` present when ``has_bias``). Params: ``activation, recurrent_activation,
-    reset_after, go_backwards, has_bias, mask`` (bool ``(B, T)`` array or None).
+    Inputs: ``x (B, T, D), kernel (D, 3U), recurrent_kernel (U, 3U), [bias], h0 (B, U), [mask]``
+    (``bias`` present when ``has_bias``; ``mask`` bool ``(B, T)`` when ``has_mask``, last as in
+    the fused Functions). Params: ``activation, recurrent_activation,
+    reset_after, go_backwards, has_bias, has_mask``.
     Outputs: ``(sequence_outputs (B, T, U), last_state (B, U))``.
     """
 
     @_serial_blas_loop
     def forward(self, x, kernel, recurrent_kernel, *rest):
+        mask = rest[-1] if self.has_mask else None
+        rest = rest[:-1] if self.has_mask else rest
         bias, h0 = rest if self.has_bias else (None, rest[0])
         xp = get_array_module(x)
         act, ract = _FORWARD[self.activation], _FORWARD[self.recurrent_activation]
@@ -58,7 +60,7 @@ class GRUSequence(Function):
                 rec_bias = bias[1]
             else:
                 proj += bias
-        mask_tm = _time_major_mask(self.mask, self.go_backwards)
+        mask_tm = _time_major_mask(mask, self.go_backwards)
         u2 = 2 * units
         h_prev = xp.empty((timesteps, batch, units), dtype=proj.dtype)
         z_all, r_all, hh_all = (xp.empty_like(h_prev) for _ in range(3))
@@ -155,6 +157,8 @@ class GRUSequence(Function):
             else:
                 grads.append(g_in)
         grads.append(gh)
+        if self.has_mask:
+            grads.append(None)  # the mask
         return tuple(grads)
 
 
@@ -226,7 +230,7 @@ def gru_composed(
         output = _next_output(m_t, h_new, output)
         h = _carry(m_t, h_new, h)
         outputs.append(output)
-    return _Stack.apply(*outputs), h
+    return _shape.stack(outputs, axis=1), h
 
 
 def gru(

@@ -5,6 +5,7 @@ oracle) and the public op ``lstm``.
 from gpuk._array import get_array_module
 from gpuk.autograd import Function
 from gpuk.ops import math as _math
+from gpuk.ops import shaping as _shape
 from gpuk.ops.linalg import matmul
 from gpuk.ops.recurrent._common import (
     _DERIVATIVE,
@@ -23,7 +24,6 @@ from gpuk.ops.recurrent._common import (
     _project,
     _sequence_outputs,
     _serial_blas_loop,
-    _Stack,
     _step_inputs,
     _time_major_mask,
     _zeros_state,
@@ -36,12 +36,14 @@ from gpuk.ops.recurrent._dispatch import _dispatch
 class LSTMSequence(Function):
     """Whole-sequence LSTM with a hand-written backward through time.
 
-    Inputs: ``x, kernel (D, 4U), recurrent_kernel (U, 4U), [bias (4U,)], h0, c0``.
+    Inputs: ``x, kernel (D, 4U), recurrent_kernel (U, 4U), [bias (4U,)], h0, c0, [mask]``.
     Outputs: ``(sequence_outputs, last_h, last_c)``.
     """
 
     @_serial_blas_loop
     def forward(self, x, kernel, recurrent_kernel, *rest):
+        mask = rest[-1] if self.has_mask else None
+        rest = rest[:-1] if self.has_mask else rest
         bias, h0, c0 = rest if self.has_bias else (None, *rest)
         xp = get_array_module(x)
         act, ract = _FORWARD[self.activation], _FORWARD[self.recurrent_activation]
@@ -50,7 +52,7 @@ class LSTMSequence(Function):
         x_tm, proj = _project(xp, x, kernel, self.go_backwards)
         if bias is not None:
             proj += bias
-        mask_tm = _time_major_mask(self.mask, self.go_backwards)
+        mask_tm = _time_major_mask(mask, self.go_backwards)
         h_prev = xp.empty((timesteps, batch, units), dtype=proj.dtype)
         c_prev, tc_all = xp.empty_like(h_prev), xp.empty_like(h_prev)
         gates = xp.empty((timesteps, batch, 4 * units), dtype=proj.dtype)
@@ -124,6 +126,8 @@ class LSTMSequence(Function):
         if self.has_bias:
             grads.append(flat.sum(axis=0))
         grads.extend([gh, gc])
+        if self.has_mask:
+            grads.append(None)  # the mask
         return tuple(grads)
 
 
@@ -173,7 +177,7 @@ def lstm_composed(
         output = _next_output(m_t, h_new, output)
         h, c = _carry(m_t, h_new, h), _carry(m_t, c_new, c)
         outputs.append(output)
-    return _Stack.apply(*outputs), h, c
+    return _shape.stack(outputs, axis=1), h, c
 
 
 def lstm(

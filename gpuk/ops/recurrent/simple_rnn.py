@@ -5,6 +5,7 @@
 from gpuk._array import get_array_module
 from gpuk.autograd import Function
 from gpuk.ops import math as _math
+from gpuk.ops import shaping as _shape
 from gpuk.ops.linalg import matmul
 from gpuk.ops.recurrent._common import (
     _DERIVATIVE,
@@ -22,7 +23,6 @@ from gpuk.ops.recurrent._common import (
     _project,
     _sequence_outputs,
     _serial_blas_loop,
-    _Stack,
     _step_inputs,
     _time_major_mask,
     _zeros_state,
@@ -35,11 +35,13 @@ from gpuk.ops.recurrent._dispatch import _dispatch
 class SimpleRNNSequence(Function):
     """Whole-sequence SimpleRNN ``h = act(x @ W + b + h_prev @ U)`` with hand-written BPTT.
 
-    Inputs: ``x, kernel (D, U), recurrent_kernel (U, U), [bias (U,)], h0``.
+    Inputs: ``x, kernel (D, U), recurrent_kernel (U, U), [bias (U,)], h0, [mask]``.
     """
 
     @_serial_blas_loop
     def forward(self, x, kernel, recurrent_kernel, *rest):
+        mask = rest[-1] if self.has_mask else None
+        rest = rest[:-1] if self.has_mask else rest
         bias, h0 = rest if self.has_bias else (None, rest[0])
         xp = get_array_module(x)
         act = _FORWARD[self.activation]
@@ -48,7 +50,7 @@ class SimpleRNNSequence(Function):
         x_tm, proj = _project(xp, x, kernel, self.go_backwards)
         if bias is not None:
             proj += bias
-        mask_tm = _time_major_mask(self.mask, self.go_backwards)
+        mask_tm = _time_major_mask(mask, self.go_backwards)
         h_prev = xp.empty((timesteps, batch, units), dtype=proj.dtype)
         h_new_all = xp.empty_like(h_prev)
         h = h0.astype(proj.dtype, copy=False)
@@ -97,6 +99,8 @@ class SimpleRNNSequence(Function):
         if self.has_bias:
             grads.append(flat.sum(axis=0))
         grads.append(gh)
+        if self.has_mask:
+            grads.append(None)  # the mask
         return tuple(grads)
 
 
@@ -131,7 +135,7 @@ def simple_rnn_composed(
         output = _next_output(m_t, h_new, output)
         h = _carry(m_t, h_new, h)
         outputs.append(output)
-    return _Stack.apply(*outputs), h
+    return _shape.stack(outputs, axis=1), h
 
 
 def simple_rnn(
