@@ -26,6 +26,7 @@ from gpuk.layers.input_layer import InputLayer
 from gpuk.layers.serialization import deserialize as deserialize_layer
 from gpuk.layers.serialization import register_layer_class
 from gpuk.models import subclassing
+from gpuk.models.summary import print_summary
 from gpuk.models.training import Trainer
 from gpuk.utils.serialization import get_registered_name
 
@@ -205,8 +206,6 @@ class Model(Trainer, Layer):
         layer_range=None,
     ):
         """Print the layer table: name (type), output shape, parameter count (and inputs)."""
-        from gpuk.models.summary import print_summary
-
         print_summary(self, line_length, positions, print_fn, show_trainable)
 
 
