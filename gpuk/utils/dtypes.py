@@ -58,3 +58,21 @@ def standardize_dtype(dtype):
     if dtype not in ALLOWED_DTYPES:
         raise ValueError(f"Invalid dtype: {dtype}")
     return dtype
+
+
+def standardize_layer_dtype(dtype):
+    """A dtype name from a string, NumPy dtype, or a Keras ``DTypePolicy`` config/object."""
+    if dtype is None:
+        return floatx()
+    if isinstance(dtype, dict):
+        config = dtype.get("config", {})
+        dtype = config.get("name", floatx()) if isinstance(config, dict) else config
+    elif hasattr(dtype, "name") and not isinstance(dtype, np.dtype) and isinstance(dtype.name, str):
+        dtype = dtype.name
+    if isinstance(dtype, str) and dtype.startswith("mixed_"):
+        # Mixed precision keeps float32 variables; gpuk computes in the variable dtype.
+        return "float32"
+    try:
+        return np.dtype(dtype).name
+    except TypeError:
+        raise TypeError(f"Invalid dtype: {dtype!r}") from None
