@@ -96,7 +96,6 @@ from gpuk.layers.reversible_embedding import ReversibleEmbedding
 from gpuk.layers.rnn import RNN, StackedRNNCells
 from gpuk.layers.serialization import deserialize, get, register_layer_class, serialize
 from gpuk.layers.wrappers import TimeDistributed, Wrapper
-from gpuk.utils.session import register_clear_session_hook as _register_clear_session_hook
 
 for _cls in (
     Layer,
@@ -123,8 +122,6 @@ for _cls in (
 ):
     register_layer_class(_cls)
 del _cls
-# gpuk.utils.clear_session() (and K.clear_session) resets the layer-name counters too.
-_register_clear_session_hook(clear_session)
 
 # Convolution, pooling and spatial reshaping layers (docs/layers-conv.md), with the aliases
 # Keras exports (the same classes under a second name, as in Keras).

@@ -60,15 +60,28 @@ def standardize_dtype(dtype):
     return dtype
 
 
+def policy_dtype_name(dtype, default=None):
+    """The name inside a Keras ``DTypePolicy`` config dict (``default``, else ``floatx()``, when
+    it has none) or object; any other value unchanged."""
+    if isinstance(dtype, dict):
+        config = dtype.get("config")
+        name = config.get("name") if isinstance(config, dict) else config
+        return name or default or floatx()
+    if hasattr(dtype, "name") and not isinstance(dtype, np.dtype) and isinstance(dtype.name, str):
+        return dtype.name
+    return dtype
+
+
 def standardize_layer_dtype(dtype):
-    """A dtype name from a string, NumPy dtype, or a Keras ``DTypePolicy`` config/object."""
+    """A layer's ``dtype=`` as a NumPy dtype name: a string, NumPy dtype, or a ``DTypePolicy``
+    config/object (``mixed_*`` policies give their float32 variable dtype).
+
+    Unlike :func:`standardize_dtype` (Keras's public rule, ``ValueError`` for names outside
+    :data:`ALLOWED_DTYPES`) it accepts every NumPy spelling and raises ``TypeError``.
+    """
     if dtype is None:
         return floatx()
-    if isinstance(dtype, dict):
-        config = dtype.get("config", {})
-        dtype = config.get("name", floatx()) if isinstance(config, dict) else config
-    elif hasattr(dtype, "name") and not isinstance(dtype, np.dtype) and isinstance(dtype.name, str):
-        dtype = dtype.name
+    dtype = policy_dtype_name(dtype)
     if isinstance(dtype, str) and dtype.startswith("mixed_"):
         # Mixed precision keeps float32 variables; gpuk computes in the variable dtype.
         return "float32"
