@@ -60,3 +60,12 @@ def map_shapes(fn, shapes):
     if isinstance(shapes, dict):
         return {key: map_shapes(fn, value) for key, value in shapes.items()}
     return [map_shapes(fn, s) for s in shapes]
+
+
+def flatten_shapes(shapes):
+    """The individual shapes in a shape structure."""
+    if is_shape(shapes):
+        return [normalize_shape(shapes)]
+    if isinstance(shapes, dict):
+        return [s for key in sorted(shapes) for s in flatten_shapes(shapes[key])]
+    return [s for item in shapes for s in flatten_shapes(item)]

@@ -17,7 +17,6 @@ or Tensor), as in Keras; a layer whose ``call`` accepts ``mask`` receives it aut
 
 import contextlib
 import inspect
-import threading
 
 import numpy as np
 
@@ -25,6 +24,7 @@ from gpuk import constraints, dtype_policies, initializers, ops, regularizers
 from gpuk._array import asarray, is_array, to_numpy
 from gpuk._tree import (
     flatten,
+    flatten_shapes,
     is_shape,
     map_shapes,
     map_structure,
@@ -32,8 +32,9 @@ from gpuk._tree import (
     pack_like,
 )
 from gpuk.autograd import Tensor, Variable, autocast_dtype, autocast_scope, no_grad
+from gpuk.layers.call_context import _calling, current_training
 from gpuk.layers.input_spec import InputSpec
-from gpuk.layers.keras_tensor import KerasTensor, Node
+from gpuk.layers.keras_tensor import KerasTensor, LayerNodes, Node
 from gpuk.metrics.base import Metric
 from gpuk.utils.dtypes import standardize_layer_dtype as standardize_dtype
 from gpuk.utils.naming import clear_session, to_snake_case, unique_name
@@ -49,35 +50,6 @@ __all__ = [
     "to_snake_case",
     "unique_name",
 ]
-
-# ----------------------------------------------------------------------------- call context
-
-_context = threading.local()
-
-
-def _call_stack():
-    if not hasattr(_context, "stack"):
-        _context.stack = []
-    return _context.stack
-
-
-def current_training():
-    """The ``training`` value of the enclosing layer call, or None outside any call."""
-    for training in reversed(_call_stack()):
-        if training is not None:
-            return training
-    return None
-
-
-@contextlib.contextmanager
-def _calling(training):
-    stack = _call_stack()
-    stack.append(training)
-    try:
-        yield len(stack) == 1
-    finally:
-        stack.pop()
-
 
 # ----------------------------------------------------------------------------- dtypes
 
@@ -106,7 +78,7 @@ _IGNORED_WEIGHT_KWARGS = (
 )
 
 
-class Layer:
+class Layer(LayerNodes):
     """Base class of all layers, Keras's way: ``__init__`` -> ``build`` -> ``call``.
 
     Subclass it and write ``build(input_shape)`` (create weights with :meth:`add_weight`) and
@@ -691,50 +663,6 @@ class Layer:
             return None
         return mask
 
-    # ------------------------------------------------------------------ graph properties
-
-    def _single_node_attr(self, attr, what):
-        if not self._inbound_nodes:
-            raise AttributeError(
-                f"Layer {self.name!r} has never been called on symbolic inputs and thus has no "
-                f"defined {what}."
-            )
-        values = {repr(getattr(node, attr)) for node in self._inbound_nodes}
-        if len(values) > 1:
-            raise AttributeError(
-                f"Layer {self.name!r} has multiple inbound nodes with different {what}s; "
-                f"use get_{what.replace(' ', '_')}_at(node_index)."
-            )
-        return getattr(self._inbound_nodes[0], attr)
-
-    @property
-    def input(self):
-        return self._single_node_attr("call_args", "input")[0]
-
-    @property
-    def output(self):
-        return self._single_node_attr("outputs", "output")
-
-    @property
-    def input_shape(self):
-        return self._single_node_attr("input_shapes", "input shape")
-
-    @property
-    def output_shape(self):
-        return self._single_node_attr("output_shapes", "output shape")
-
-    def get_input_at(self, node_index):
-        return self._inbound_nodes[node_index].call_args[0]
-
-    def get_output_at(self, node_index):
-        return self._inbound_nodes[node_index].outputs
-
-    def get_input_shape_at(self, node_index):
-        return self._inbound_nodes[node_index].input_shapes
-
-    def get_output_shape_at(self, node_index):
-        return self._inbound_nodes[node_index].output_shapes
-
     # ------------------------------------------------------------------ config
 
     def get_config(self):
@@ -776,15 +704,6 @@ class Layer:
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def flatten_shapes(shapes):
-    """The individual shapes in a shape structure."""
-    if is_shape(shapes):
-        return [normalize_shape(shapes)]
-    if isinstance(shapes, dict):
-        return [s for key in sorted(shapes) for s in flatten_shapes(shapes[key])]
-    return [s for item in shapes for s in flatten_shapes(item)]
 
 
 def _overrides(layer, method):

@@ -88,3 +88,50 @@ class Node:
     def output_shapes(self):
         shapes = [t.shape for t in self.output_tensors]
         return shapes[0] if len(shapes) == 1 else shapes
+
+
+class LayerNodes:
+    """A layer's view of the graph nodes it was called in (``input``, ``output``, their shapes,
+    ``get_*_at``); a base of ``Layer``, which keeps ``_inbound_nodes``."""
+
+    def _single_node_attr(self, attr, what):
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"Layer {self.name!r} has never been called on symbolic inputs and thus has no "
+                f"defined {what}."
+            )
+        values = {repr(getattr(node, attr)) for node in self._inbound_nodes}
+        if len(values) > 1:
+            raise AttributeError(
+                f"Layer {self.name!r} has multiple inbound nodes with different {what}s; "
+                f"use get_{what.replace(' ', '_')}_at(node_index)."
+            )
+        return getattr(self._inbound_nodes[0], attr)
+
+    @property
+    def input(self):
+        return self._single_node_attr("call_args", "input")[0]
+
+    @property
+    def output(self):
+        return self._single_node_attr("outputs", "output")
+
+    @property
+    def input_shape(self):
+        return self._single_node_attr("input_shapes", "input shape")
+
+    @property
+    def output_shape(self):
+        return self._single_node_attr("output_shapes", "output shape")
+
+    def get_input_at(self, node_index):
+        return self._inbound_nodes[node_index].call_args[0]
+
+    def get_output_at(self, node_index):
+        return self._inbound_nodes[node_index].outputs
+
+    def get_input_shape_at(self, node_index):
+        return self._inbound_nodes[node_index].input_shapes
+
+    def get_output_shape_at(self, node_index):
+        return self._inbound_nodes[node_index].output_shapes
