@@ -52,6 +52,19 @@ def _module_name(path):
     return ".".join(parts)
 
 
+def _import_module_target(node):
+    """The module named by an ``importlib.import_module("gpuk....")`` call, else None."""
+    if (
+        isinstance(node, ast.Call)
+        and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
+        return node.args[0].value
+    return None
+
+
 def _imports(path, source=None):
     """Yield (line, absolute module name) for every import in the file."""
     source = path.read_text() if source is None else source
@@ -75,14 +88,8 @@ def _imports(path, source=None):
                     yield node.lineno, f"gpuk.{alias.name}"
             else:
                 yield node.lineno, module
-        elif (
-            isinstance(node, ast.Call)
-            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str)
-        ):
-            yield node.lineno, node.args[0].value
+        elif _import_module_target(node):
+            yield node.lineno, _import_module_target(node)
 
 
 def _target_unit(module):
@@ -207,14 +214,8 @@ def _module_edges(path, source=None):
             for alias in node.names:
                 full = f"{module}.{alias.name}"
                 add(full if full in MODULES else module, node)
-        elif (
-            isinstance(node, ast.Call)
-            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str)
-        ):
-            add(node.args[0].value, node)
+        elif _import_module_target(node):
+            add(_import_module_target(node), node)
     return edges
 
 
