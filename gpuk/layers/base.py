@@ -64,7 +64,7 @@ def _policy_of(dtype):
 
 
 def _is_float_dtype(dtype):
-    return np.dtype(dtype).kind == "f"
+    return dtype != "string" and np.dtype(dtype).kind == "f"
 
 
 # ----------------------------------------------------------------------------- Layer

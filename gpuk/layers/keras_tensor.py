@@ -4,6 +4,7 @@
 import numpy as np
 
 from gpuk._tree import flatten, normalize_shape
+from gpuk.utils.dtypes import is_string_dtype
 from gpuk.utils.naming import unique_name
 from gpuk.utils.symbolic import is_keras_tensor
 
@@ -23,7 +24,7 @@ class KerasTensor:
 
     def __init__(self, shape, dtype="float32", name=None, history=None):
         self.shape = normalize_shape(shape)
-        self.dtype = np.dtype(dtype).name
+        self.dtype = "string" if is_string_dtype(dtype) else np.dtype(dtype).name
         self.name = name or unique_name("keras_tensor")
         self._keras_history = history
 

@@ -82,6 +82,8 @@ def standardize_layer_dtype(dtype):
     if dtype is None:
         return floatx()
     dtype = policy_dtype_name(dtype)
+    if is_string_dtype(dtype):
+        return "string"  # strings (preprocessing inputs) stay NumPy arrays on the host
     if isinstance(dtype, str) and dtype.startswith("mixed_"):
         # Mixed precision keeps float32 variables; gpuk computes in the variable dtype.
         return "float32"
@@ -89,3 +91,10 @@ def standardize_layer_dtype(dtype):
         return np.dtype(dtype).name
     except TypeError:
         raise TypeError(f"Invalid dtype: {dtype!r}") from None
+
+
+def is_string_dtype(dtype):
+    """Whether ``dtype`` names strings (``"string"``, ``str``, ``bytes``, NumPy kinds O/U/S)."""
+    if isinstance(dtype, str):
+        return dtype in ("string", "str", "object")
+    return dtype in (str, bytes, object) or (isinstance(dtype, np.dtype) and dtype.kind in "OUS")
