@@ -52,6 +52,19 @@ def _module_name(path):
     return ".".join(parts)
 
 
+def _import_module_target(node):
+    """The module named by an ``importlib.import_module("gpuk....")`` call, else None."""
+    if (
+        isinstance(node, ast.Call)
+        and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
+        return node.args[0].value
+    return None
+
+
 def _imports(path, source=None):
     """Yield (line, absolute module name) for every import in the file."""
     source = path.read_text() if source is None else source
@@ -75,14 +88,8 @@ def _imports(path, source=None):
                     yield node.lineno, f"gpuk.{alias.name}"
             else:
                 yield node.lineno, module
-        elif (
-            isinstance(node, ast.Call)
-            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str)
-        ):
-            yield node.lineno, node.args[0].value
+        elif _import_module_target(node):
+            yield node.lineno, _import_module_target(node)
 
 
 def _target_unit(module):
@@ -158,3 +165,114 @@ def test_checker_sees_function_level_relative_and_importlib_imports():
     )
     found = {m for _, m in _imports(PACKAGE / "ops" / "fake.py", source)}
     assert found == {"gpuk.layers", "cupy", "gpuk.models", "gpuk.ops", "importlib", "gpuk.saving"}
+
+
+# ----------------------------------------------------------------------------- import circles
+
+MODULES = {_module_name(p): p for p in FILES}
+
+
+def _module_edges(path, source=None):
+    """The gpuk modules ``path`` imports (module level, in functions, and ``import_module``).
+
+    ``from gpuk.a import b`` targets ``gpuk.a.b`` when that is a module, else ``gpuk.a``.
+    Imports of the module's own enclosing packages from inside a function are left out: they
+    are call-time lookups in the package's registry (``from gpuk.metrics import get`` in
+    ``metrics/base.py``, ``from gpuk.optimizers import deserialize`` in the wrappers), and a
+    submodule only ever runs after its package has been imported.
+    """
+    source = path.read_text() if source is None else source
+    tree = ast.parse(source, filename=str(path))
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    ancestors = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)}
+    in_function = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            in_function.update(id(n) for n in ast.walk(node) if n is not node)
+    edges = set()
+
+    def add(module, node):
+        while module and module not in MODULES:
+            module = module.rpartition(".")[0]
+        if not module or module == name:
+            return
+        if module in ancestors and id(node) in in_function:
+            return
+        edges.add(module)
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                add(alias.name, node)
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            for alias in node.names:
+                full = f"{module}.{alias.name}"
+                add(full if full in MODULES else module, node)
+        elif _import_module_target(node):
+            add(_import_module_target(node), node)
+    return edges
+
+
+def _cycles(graph):
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_no_import_circle_among_gpuk_modules():
+    graph = {name: _module_edges(path) for name, path in MODULES.items()}
+    circles = _cycles(graph)
+    described = [
+        " <-> ".join(c) + ": " + "; ".join(f"{m} -> {sorted(graph[m] & set(c))}" for m in c)
+        for c in circles
+    ]
+    assert not circles, "import circles among gpuk modules:\n" + "\n".join(described)
+
+
+def test_circle_finder_sees_function_level_circles():
+    a = "def f():\n    from gpuk.models.summary import print_summary\n"
+    b = "from gpuk.models import functional\n"
+    edges_a = _module_edges(PACKAGE / "models" / "functional.py", a)
+    edges_b = _module_edges(PACKAGE / "models" / "summary.py", b)
+    assert edges_a == {"gpuk.models.summary"} and edges_b == {"gpuk.models.functional"}
+    graph = {"gpuk.models.functional": edges_a, "gpuk.models.summary": edges_b}
+    assert _cycles(graph) == [["gpuk.models.functional", "gpuk.models.summary"]]
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": set()}) == []

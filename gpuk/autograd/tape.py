@@ -1,6 +1,7 @@
 """GradientTape: TensorFlow's way to ask for gradients, on gpuk's eager autodiff."""
 
 from gpuk._array import get_array_module
+from gpuk._tree import flatten, pack_like
 from gpuk.autograd import engine, recording
 from gpuk.autograd.tensor import Tensor
 from gpuk.autograd.variable import Variable
@@ -39,7 +40,7 @@ class GradientTape:
 
     def watch(self, tensor):
         """Differentiate with respect to ``tensor`` (a Tensor, or a nested list of them)."""
-        for item in _flatten(tensor):
+        for item in flatten(tensor):
             if not isinstance(item, Tensor):
                 raise TypeError(
                     f"GradientTape.watch expects gpuk Tensors or Variables, got {type(item)}; "
@@ -69,7 +70,7 @@ class GradientTape:
                 "create it with GradientTape(persistent=True) to call gradient() again"
             )
         self._used = True
-        targets = [t for t in _flatten(target)]
+        targets = [t for t in flatten(target)]
         for t in targets:
             if not isinstance(t, Tensor):
                 raise TypeError(
@@ -78,8 +79,8 @@ class GradientTape:
         if output_gradients is None:
             seeds = [_ones_like(t) for t in targets]
         else:
-            seeds = [_as_data(g, t) for g, t in zip(_flatten(output_gradients), targets)]
-        flat_sources = list(_flatten(sources))
+            seeds = [_as_data(g, t) for g, t in zip(flatten(output_gradients), targets)]
+        flat_sources = list(flatten(sources))
         for s in flat_sources:
             if not isinstance(s, Tensor):
                 raise TypeError(
@@ -87,7 +88,7 @@ class GradientTape:
                 )
         grads = engine.gradients(targets, seeds, flat_sources)
         wrapped = iter([None if g is None else Tensor(g) for g in grads])
-        return _pack(sources, wrapped)
+        return pack_like(sources, wrapped)
 
 
 def _ones_like(tensor):
@@ -99,27 +100,6 @@ def _as_data(grad, like):
     data = grad.data if isinstance(grad, Tensor) else grad
     xp = get_array_module(like.data)
     return xp.asarray(data, dtype=like.dtype)
-
-
-def _flatten(structure):
-    if isinstance(structure, (list, tuple)):
-        for item in structure:
-            yield from _flatten(item)
-    elif isinstance(structure, dict):
-        for key in sorted(structure):
-            yield from _flatten(structure[key])
-    else:
-        yield structure
-
-
-def _pack(structure, flat):
-    if isinstance(structure, list):
-        return [_pack(item, flat) for item in structure]
-    if isinstance(structure, tuple):
-        return tuple(_pack(item, flat) for item in structure)
-    if isinstance(structure, dict):
-        return {key: _pack(structure[key], flat) for key in sorted(structure)}
-    return next(flat)
 
 
 __all__ = ["GradientTape", "Variable"]

@@ -33,124 +33,50 @@ from gpuk._config import (
 )
 from gpuk.autograd import Tensor, Variable, as_array, as_tensor
 from gpuk.autograd import gradients as _engine_gradients
-from gpuk.utils.dtypes import standardize_dtype
+from gpuk.backend._common import (
+    _ALLOWED_DTYPES,
+    _dtype,
+    _float_if_bool,
+    _reset_learning_phase,
+    _state,
+    _tensor,
+    backend,
+    clear_session,
+    eval,
+    get_uid,
+    is_float_dtype,
+    is_int_dtype,
+    learning_phase,
+    result_type,
+    set_learning_phase,
+    standardize_dtype,
+)
+from gpuk.backend.nn import (
+    binary_crossentropy,
+    categorical_crossentropy,
+    dropout,
+    elu,
+    gradients,
+    hard_sigmoid,
+    in_test_phase,
+    in_train_phase,
+    print_tensor,
+    random_binomial,
+    random_normal,
+    random_uniform,
+    relu,
+    sigmoid,
+    softmax,
+    softplus,
+    softsign,
+    sparse_categorical_crossentropy,
+    stop_gradient,
+    switch,
+    tanh,
+    truncated_normal,
+)
 from gpuk.utils.session import clear_session as utils_clear_session
 from gpuk.utils.session import register_clear_session_hook
-
-_ALLOWED_DTYPES = (
-    "float16",
-    "float32",
-    "float64",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "uint8",
-    "uint16",
-    "uint32",
-    "uint64",
-    "bool",
-)
-_state = {"learning_phase": 0}
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-def _dtype(dtype, default=None):
-    """Validate a dtype and return its name; None gives ``default`` (floatx by default)."""
-    if dtype is None:
-        return default or floatx()
-    name = getattr(dtype, "name", dtype)
-    try:
-        name = np.dtype(name).name
-    except TypeError:
-        name = None
-    if name not in _ALLOWED_DTYPES:
-        raise ValueError(f"Unknown dtype: {dtype!r}. Allowed: {', '.join(_ALLOWED_DTYPES)}")
-    return name
-
-
-def _tensor(x):
-    """``x`` as a Tensor; Python floats and float lists take ``floatx()``."""
-    return as_tensor(x)
-
-
-def _float_if_bool(x):
-    x = _tensor(x)
-    return ops.cast(x, floatx()) if x.dtype == bool else x
-
-
-# ----------------------------------------------------------------------------- settings
-
-
-def learning_phase():
-    """The global learning phase: 0 (test) unless set to 1 (train)."""
-    return _state["learning_phase"]
-
-
-def set_learning_phase(value):
-    """Set the global learning phase to 0 (test) or 1 (train)."""
-    if value not in (0, 1, True, False):
-        raise ValueError(f"Expected learning phase to be 0 or 1, got {value!r}")
-    _state["learning_phase"] = int(value)
-
-
-def _reset_learning_phase():
-    _state["learning_phase"] = 0
-
-
-register_clear_session_hook(_reset_learning_phase)
-
-
-def clear_session(free_memory=True):
-    """Reset global state (learning phase, layer and model name counters): see
-    ``gpuk.utils.clear_session``."""
-    utils_clear_session(free_memory=free_memory)
-
-
-def backend():
-    """The name of the backend, ``'gpuk'``."""
-    return "gpuk"
-
-
-_uids = {}
-
-
-def get_uid(prefix=""):
-    """1, 2, 3, ... for each ``prefix``, as Keras's ``backend.get_uid`` (reset by
-    ``clear_session``)."""
-    _uids[prefix] = _uids.get(prefix, 0) + 1
-    return _uids[prefix]
-
-
-register_clear_session_hook(_uids.clear)
-
-
-def is_float_dtype(dtype):
-    """True for floating-point dtypes (``float16``/``bfloat16``/``float32``/``float64``...)."""
-    return standardize_dtype(dtype).startswith(("float", "bfloat"))
-
-
-def is_int_dtype(dtype):
-    """True for signed and unsigned integer dtypes."""
-    return standardize_dtype(dtype).startswith(("int", "uint"))
-
-
-def result_type(*dtypes):
-    """The dtype an operation on ``dtypes`` produces, by Keras 3's rule (JAX's lattice): a
-    float meets an integer at the float's width, so ``int32`` and ``float32`` give
-    ``float32`` (NumPy would say ``float64``); no dtypes give ``floatx()``."""
-    if not dtypes:
-        return floatx()
-    names = [standardize_dtype(d) for d in dtypes]
-    floats = [n for n in names if is_float_dtype(n)]
-    if floats:
-        if "bfloat16" in floats and all(f in ("bfloat16", "float16") for f in floats):
-            return "bfloat16" if floats == ["bfloat16"] * len(floats) else "float32"
-        return builtins.max(floats, key=lambda n: np.dtype(n).itemsize if n != "bfloat16" else 2)
-    return np.result_type(*names).name
-
 
 # ----------------------------------------------------------------------------- variables
 
@@ -180,13 +106,6 @@ def is_tensor(x):
 def is_keras_tensor(x):
     """True for the symbolic tensors ``Input`` and layer calls return."""
     return type(x).__name__ == "KerasTensor"
-
-
-def eval(x):
-    """The value of ``x`` as a NumPy array."""
-    if isinstance(x, Tensor):
-        return x.numpy()
-    return np.asarray(to_numpy(x) if hasattr(x, "shape") else x)
 
 
 def get_value(x):
@@ -613,185 +532,3 @@ def l2_normalize(x, axis=None):
     x = _tensor(x)
     squared = ops.sum(ops.square(x), axis=axis, keepdims=True)
     return x / ops.sqrt(ops.maximum(squared, 1e-12))
-
-
-# ----------------------------------------------------------------------------- activations
-
-
-def relu(x, alpha=0.0, max_value=None, threshold=0.0):
-    """tf.keras's ``K.relu``: ``x`` above ``threshold`` (capped at ``max_value``), else
-    ``alpha * (x - threshold)``."""
-    return ops.relu(x, negative_slope=alpha, max_value=max_value, threshold=threshold)
-
-
-def elu(x, alpha=1.0):
-    """Exponential linear unit."""
-    return ops.elu(x, alpha=alpha)
-
-
-def sigmoid(x):
-    """Logistic sigmoid."""
-    return ops.sigmoid(x)
-
-
-def hard_sigmoid(x):
-    """tf.keras's hard sigmoid ``clip(0.2 * x + 0.5, 0, 1)``."""
-    return ops.hard_sigmoid(x, slope=0.2, offset=0.5)
-
-
-def tanh(x):
-    """Hyperbolic tangent."""
-    return ops.tanh(x)
-
-
-def softmax(x, axis=-1):
-    """Softmax over ``axis``."""
-    return ops.softmax(x, axis=axis)
-
-
-def softplus(x):
-    """``log(1 + exp(x))``."""
-    return ops.softplus(x)
-
-
-def softsign(x):
-    """``x / (1 + |x|)``."""
-    return ops.softsign(x)
-
-
-# ----------------------------------------------------------------------------- losses
-
-
-def binary_crossentropy(target, output, from_logits=False):
-    """Elementwise binary crossentropy with tf.keras's numerics (clip, then
-    ``log(output + epsilon)``)."""
-    return ops.legacy_binary_crossentropy(target, output, from_logits=from_logits)
-
-
-def categorical_crossentropy(target, output, from_logits=False, axis=-1):
-    """Categorical crossentropy along ``axis`` (output renormalised, then clipped)."""
-    return ops.categorical_crossentropy(target, output, from_logits=from_logits, axis=axis)
-
-
-def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
-    """Categorical crossentropy with integer labels (tf.keras numerics)."""
-    return ops.legacy_sparse_categorical_crossentropy(
-        target, output, from_logits=from_logits, axis=axis
-    )
-
-
-# ----------------------------------------------------------------------------- gradients
-
-
-def stop_gradient(variables):
-    """The value(s) with gradient flow cut; accepts one tensor or a list."""
-    if isinstance(variables, (list, tuple)):
-        return [ops.stop_gradient(v) for v in variables]
-    return ops.stop_gradient(variables)
-
-
-def gradients(loss, variables):
-    """Gradients of ``loss`` (summed if not scalar) with respect to ``variables``.
-
-    gpuk is eager, so this only works when ``loss`` was computed inside an active
-    ``gpuk.GradientTape`` (that is what records the operations); sources the loss does not
-    depend on get None. Prefer ``tape.gradient``.
-    """
-    single = not isinstance(variables, (list, tuple))
-    sources = [variables] if single else list(variables)
-    loss = _tensor(loss)
-    if loss.node is None and not builtins.any(loss is s for s in sources):
-        raise ValueError(
-            "gradients: `loss` carries no record of how it was computed; compute it inside "
-            "`with gpuk.GradientTape():` (gpuk is eager, like TensorFlow 2)"
-        )
-    xp = get_array_module(loss.data)
-    seed = xp.ones(loss.shape, dtype=loss.dtype)
-    grads = _engine_gradients([loss], [seed], sources)
-    out = [None if g is None else Tensor(g) for g in grads]
-    return out[0] if single else out
-
-
-# ----------------------------------------------------------------------------- randomness
-
-
-def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
-    """Uniform samples in ``[minval, maxval)``."""
-    return ops.random_uniform(shape, minval, maxval, dtype=_dtype(dtype), seed=seed)
-
-
-def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
-    """Normal samples."""
-    return ops.random_normal(shape, mean, stddev, dtype=_dtype(dtype), seed=seed)
-
-
-def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
-    """Normal samples redrawn until within two standard deviations of the mean."""
-    xp = default_module()
-    z = ops.random_normal(shape, 0.0, 1.0, dtype="float64", seed=seed).data
-    attempt = 1
-    while bool(xp.any(xp.abs(z) > 2)):
-        redraw = ops.random_normal(
-            z.shape, 0.0, 1.0, dtype="float64", seed=None if seed is None else seed + attempt
-        ).data
-        z = xp.where(xp.abs(z) > 2, redraw, z)
-        attempt += 1
-    return Tensor((mean + stddev * z).astype(_dtype(dtype)))
-
-
-def random_binomial(shape, p=0.0, dtype=None, seed=None):
-    """Bernoulli samples (1 with probability ``p``)."""
-    return ops.random_binomial(shape, p, dtype=_dtype(dtype), seed=seed)
-
-
-random_bernoulli = random_binomial
-
-
-def dropout(x, level, noise_shape=None, seed=None):
-    """Inverted dropout: drop a fraction ``level`` of units, scale the rest by
-    ``1 / (1 - level)``."""
-    return ops.dropout(x, level, noise_shape=noise_shape, seed=seed)
-
-
-def in_train_phase(x, alt, training=None):
-    """``x`` in the training phase, else ``alt``; either may be a callable.
-
-    ``training`` defaults to :func:`learning_phase`.
-    """
-    if training is None:
-        training = learning_phase()
-    chosen = x if bool(training) else alt
-    return chosen() if callable(chosen) else chosen
-
-
-def in_test_phase(x, alt, training=None):
-    """``x`` in the test phase, else ``alt``."""
-    return in_train_phase(alt, x, training=training)
-
-
-def switch(condition, then_expression, else_expression):
-    """Pick ``then_expression`` where ``condition`` holds, else ``else_expression``.
-
-    A scalar condition picks a whole branch (callables are called lazily); a lower-rank
-    condition is broadcast over the trailing axes of the branches (as tf.keras).
-    """
-    cond = _tensor(condition).data
-    if cond.ndim == 0:
-        chosen = then_expression if bool(cond) else else_expression
-        return _tensor(chosen() if callable(chosen) else chosen)
-    then = then_expression() if callable(then_expression) else then_expression
-    other = else_expression() if callable(else_expression) else else_expression
-    then, other = _tensor(then), _tensor(other)
-    if cond.ndim > then.ndim:
-        raise ValueError(
-            f"switch: rank of condition ({cond.ndim}) must not exceed the rank of the "
-            f"expressions ({then.ndim})"
-        )
-    cond = cond.astype(bool).reshape(cond.shape + (1,) * (then.ndim - cond.ndim))
-    return ops.where(Tensor(cond), then, other)
-
-
-def print_tensor(x, message=""):
-    """Print ``message`` and the value of ``x``; returns ``x``."""
-    print(message, eval(x))
-    return x

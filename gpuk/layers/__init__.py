@@ -119,7 +119,6 @@ from gpuk.layers.rnn import RNN, StackedRNNCells
 from gpuk.layers.serialization import deserialize, get, register_layer_class, serialize
 from gpuk.layers.spectral_normalization import SpectralNormalization
 from gpuk.layers.wrappers import TimeDistributed, Wrapper
-from gpuk.utils.session import register_clear_session_hook as _register_clear_session_hook
 
 for _cls in (
     Layer,
@@ -172,8 +171,6 @@ for _cls in (
     register_layer_class(_cls)
 register_layer_class(GroupedQueryAttention, "GroupQueryAttention")
 del _cls
-# gpuk.utils.clear_session() (and K.clear_session) resets the layer-name counters too.
-_register_clear_session_hook(clear_session)
 
 # Convolution, pooling and spatial reshaping layers (docs/layers-conv.md), with the aliases
 # Keras exports (the same classes under a second name, as in Keras).

@@ -1,4 +1,5 @@
-"""The Layer base class, the symbolic ``KerasTensor`` and the ``Node`` that links them.
+"""The Layer base class (``KerasTensor``/``Node`` live in ``keras_tensor.py``, ``InputSpec`` in
+``input_spec.py``; both are importable from here too).
 
 Two ways to call a layer (docs/architecture.md, "Two graphs"):
 
@@ -7,8 +8,8 @@ Two ways to call a layer (docs/architecture.md, "Two graphs"):
   computed, so shape errors surface while the model is defined;
 * on real values (Tensors, NumPy/CuPy arrays) it runs eagerly and returns Tensors.
 
-Automatic names (``dense``, ``dense_1``, ...) come from a per-prefix counter kept here;
-:func:`clear_session` resets it (``gpuk.backend.clear_session`` should call it).
+Automatic names (``dense``, ``dense_1``, ...) come from the per-prefix counters of
+``gpuk.utils.naming``, which every ``clear_session`` resets.
 
 Masks travel on eager Tensors as the attribute ``_keras_mask`` (a boolean ``(batch, time)`` array
 or Tensor), as in Keras; a layer whose ``call`` accepts ``mask`` receives it automatically.
@@ -16,15 +17,27 @@ or Tensor), as in Keras; a layer whose ``call`` accepts ``mask`` receives it aut
 
 import contextlib
 import inspect
-import re
-import threading
 
 import numpy as np
 
 from gpuk import _config, constraints, dtype_policies, initializers, ops, regularizers
 from gpuk._array import asarray, is_array, to_numpy
+from gpuk._tree import (
+    flatten,
+    flatten_shapes,
+    is_shape,
+    map_shapes,
+    map_structure,
+    normalize_shape,
+    pack_like,
+)
 from gpuk.autograd import Tensor, Variable, autocast_dtype, autocast_scope, no_grad
+from gpuk.layers.call_context import _calling, current_training
+from gpuk.layers.input_spec import InputSpec
+from gpuk.layers.keras_tensor import KerasTensor, LayerNodes, Node
 from gpuk.metrics.base import Metric
+from gpuk.utils.dtypes import standardize_layer_dtype as standardize_dtype
+from gpuk.utils.naming import clear_session, to_snake_case, unique_name
 from gpuk.utils.symbolic import is_keras_tensor
 
 __all__ = [
@@ -38,284 +51,7 @@ __all__ = [
     "unique_name",
 ]
 
-# ----------------------------------------------------------------------------- names
-
-_NAME_COUNTS = {}
-
-
-def to_snake_case(name):
-    """Keras's snake case: ``Dense -> dense``, ``GRUCell -> gru_cell``, ``ReLU -> re_lu``."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def unique_name(prefix):
-    """Return ``prefix`` the first time, then ``prefix_1``, ``prefix_2``, ... (Keras's rule)."""
-    count = _NAME_COUNTS.get(prefix, 0)
-    _NAME_COUNTS[prefix] = count + 1
-    return prefix if count == 0 else f"{prefix}_{count}"
-
-
-def clear_session():
-    """Reset automatic layer and model names, so the next Dense is ``dense`` again."""
-    _NAME_COUNTS.clear()
-
-
-# ----------------------------------------------------------------------------- nested structures
-
-
-def flatten(structure):
-    """Leaves of nested lists, tuples and dicts (dicts in sorted-key order, as Keras's tree)."""
-    if isinstance(structure, (list, tuple)):
-        return [leaf for item in structure for leaf in flatten(item)]
-    if isinstance(structure, dict):
-        return [leaf for key in sorted(structure) for leaf in flatten(structure[key])]
-    return [structure]
-
-
-def map_structure(fn, structure):
-    """Apply ``fn`` to every leaf, keeping lists, tuples and dicts."""
-    if isinstance(structure, list):
-        return [map_structure(fn, item) for item in structure]
-    if isinstance(structure, tuple):
-        return tuple(map_structure(fn, item) for item in structure)
-    if isinstance(structure, dict):
-        return {key: map_structure(fn, value) for key, value in structure.items()}
-    return fn(structure)
-
-
-def pack_like(structure, leaves):
-    """Inverse of :func:`flatten`: rebuild ``structure`` with ``leaves`` in its place."""
-    iterator = iter(leaves)
-
-    def rebuild(item):
-        if isinstance(item, list):
-            return [rebuild(i) for i in item]
-        if isinstance(item, tuple):
-            return tuple(rebuild(i) for i in item)
-        if isinstance(item, dict):
-            rebuilt = {key: rebuild(item[key]) for key in sorted(item)}
-            return {key: rebuilt[key] for key in item}
-        return next(iterator)
-
-    return rebuild(structure)
-
-
-def is_shape(value):
-    """True for one shape: a tuple/list of ints and Nones (not a list of shapes)."""
-    return isinstance(value, (tuple, list)) and all(
-        v is None or isinstance(v, (int, np.integer)) for v in value
-    )
-
-
-def normalize_shape(shape):
-    """A shape as a tuple of Python ints and Nones."""
-    return tuple(None if s is None else int(s) for s in shape)
-
-
-def map_shapes(fn, shapes):
-    """Apply ``fn`` to each shape in a shape structure (one shape, a list or a dict of them)."""
-    if is_shape(shapes):
-        return fn(normalize_shape(shapes))
-    if isinstance(shapes, dict):
-        return {key: map_shapes(fn, value) for key, value in shapes.items()}
-    return [map_shapes(fn, s) for s in shapes]
-
-
-# ----------------------------------------------------------------------------- symbolic tensors
-
-
-class KerasTensor:
-    """A symbolic tensor: a shape (``None`` for unknown sizes) and a dtype, no values.
-
-    Attributes:
-        shape: tuple such as ``(None, None, 16)``.
-        dtype: dtype name, e.g. ``"float32"``.
-        name: a readable name (the producing layer's, for layer outputs).
-        _keras_history: ``(layer, node_index, tensor_index)`` locating the tensor in the graph.
-    """
-
-    __hash__ = object.__hash__
-    _is_symbolic_tensor = True  # what gpuk.utils.is_keras_tensor looks for
-
-    def __init__(self, shape, dtype="float32", name=None, history=None):
-        self.shape = normalize_shape(shape)
-        self.dtype = "string" if _is_string_dtype(dtype) else np.dtype(dtype).name
-        self.name = name or unique_name("keras_tensor")
-        self._keras_history = history
-
-    @property
-    def ndim(self):
-        return len(self.shape)
-
-    def __len__(self):
-        raise TypeError(
-            "A symbolic KerasTensor has no length; use .shape (its first dimension is the batch)."
-        )
-
-    def __array__(self, *args, **kwargs):
-        raise TypeError(
-            f"KerasTensor {self.name!r} of shape {self.shape} is symbolic: it has no values "
-            "until the model is called on real data."
-        )
-
-    def __bool__(self):
-        raise TypeError(f"KerasTensor {self.name!r} is symbolic and has no truth value.")
-
-    def __repr__(self):
-        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
-
-
-class Node:
-    """One call of a layer on symbolic tensors.
-
-    Attributes:
-        layer: the layer called.
-        call_args, call_kwargs: the arguments as given, KerasTensors included.
-        input_tensors: the KerasTensors found in the arguments, flattened in order.
-        outputs: the output structure; ``output_tensors`` is it flattened.
-    """
-
-    def __init__(self, layer, call_args=(), call_kwargs=None, outputs=None):
-        self.layer = layer
-        self.call_args = tuple(call_args)
-        self.call_kwargs = dict(call_kwargs or {})
-        self.input_tensors = [
-            t for t in flatten([list(self.call_args), self.call_kwargs]) if is_keras_tensor(t)
-        ]
-        self.outputs = outputs
-        self.output_tensors = flatten(outputs) if outputs is not None else []
-        self.is_input = not self.input_tensors
-
-    @property
-    def parent_nodes(self):
-        """The nodes that produced this node's inputs."""
-        parents = []
-        for tensor in self.input_tensors:
-            layer, node_index, _ = tensor._keras_history
-            parents.append(layer._inbound_nodes[node_index])
-        return parents
-
-    @property
-    def input_shapes(self):
-        shapes = [t.shape for t in self.input_tensors]
-        return shapes[0] if len(shapes) == 1 else shapes
-
-    @property
-    def output_shapes(self):
-        shapes = [t.shape for t in self.output_tensors]
-        return shapes[0] if len(shapes) == 1 else shapes
-
-
-class InputSpec:
-    """What a layer accepts: ``ndim``, ``min_ndim``, ``max_ndim``, ``axes``, ``dtype``, ``shape``.
-
-    Set ``self.input_spec`` in a layer to have inputs checked when the layer is called.
-    """
-
-    def __init__(
-        self,
-        dtype=None,
-        shape=None,
-        ndim=None,
-        max_ndim=None,
-        min_ndim=None,
-        axes=None,
-        allow_last_axis_squeeze=False,
-        name=None,
-    ):
-        self.dtype = dtype
-        self.shape = normalize_shape(shape) if shape is not None else None
-        self.ndim = len(shape) if shape is not None else ndim
-        self.max_ndim = max_ndim
-        self.min_ndim = min_ndim
-        self.axes = {int(k): v for k, v in (axes or {}).items()}
-        self.name = name
-
-    def check(self, layer, shape):
-        """Raise a ValueError naming ``layer`` when ``shape`` does not fit this spec."""
-        rank = len(shape)
-        problem = None
-        if self.ndim is not None and rank != self.ndim:
-            problem = f"expected ndim={self.ndim}, found ndim={rank}"
-        elif self.min_ndim is not None and rank < self.min_ndim:
-            problem = f"expected min_ndim={self.min_ndim}, found ndim={rank}"
-        elif self.max_ndim is not None and rank > self.max_ndim:
-            problem = f"expected max_ndim={self.max_ndim}, found ndim={rank}"
-        else:
-            for axis, size in self.axes.items():
-                if -rank <= axis < rank:
-                    found = shape[axis]
-                    if size is not None and found is not None and found != size:
-                        problem = f"expected axis {axis} to have value {size}, found {found}"
-        if problem:
-            raise ValueError(
-                f"Input 0 of layer {layer.name!r} ({type(layer).__name__}) is incompatible with "
-                f"the layer: {problem}. Full shape received: {tuple(shape)}"
-            )
-
-    def get_config(self):
-        return {
-            "dtype": self.dtype,
-            "shape": self.shape,
-            "ndim": self.ndim,
-            "max_ndim": self.max_ndim,
-            "min_ndim": self.min_ndim,
-            "axes": self.axes,
-        }
-
-
-# ----------------------------------------------------------------------------- call context
-
-_context = threading.local()
-
-
-def _call_stack():
-    if not hasattr(_context, "stack"):
-        _context.stack = []
-    return _context.stack
-
-
-def current_training():
-    """The ``training`` value of the enclosing layer call, or None outside any call."""
-    for training in reversed(_call_stack()):
-        if training is not None:
-            return training
-    return None
-
-
-@contextlib.contextmanager
-def _calling(training):
-    stack = _call_stack()
-    stack.append(training)
-    try:
-        yield len(stack) == 1
-    finally:
-        stack.pop()
-
-
 # ----------------------------------------------------------------------------- dtypes
-
-
-def standardize_dtype(dtype):
-    """A dtype name from a string, NumPy dtype, or a Keras ``DTypePolicy`` config/object."""
-    if dtype is None:
-        return _config.floatx()
-    if isinstance(dtype, dict):
-        config = dtype.get("config", {})
-        dtype = config.get("name", _config.floatx()) if isinstance(config, dict) else config
-    elif hasattr(dtype, "name") and not isinstance(dtype, np.dtype) and isinstance(dtype.name, str):
-        dtype = dtype.name
-    if _is_string_dtype(dtype):
-        return "string"  # strings (preprocessing inputs) stay NumPy arrays on the host
-    if isinstance(dtype, str) and dtype.startswith("mixed_"):
-        # Mixed precision keeps float32 variables; gpuk computes in the variable dtype.
-        return "float32"
-    try:
-        return np.dtype(dtype).name
-    except TypeError:
-        raise TypeError(f"Invalid dtype: {dtype!r}") from None
 
 
 def _policy_of(dtype):
@@ -331,12 +67,6 @@ def _is_float_dtype(dtype):
     return dtype != "string" and np.dtype(dtype).kind == "f"
 
 
-def _is_string_dtype(dtype):
-    if isinstance(dtype, str):
-        return dtype in ("string", "str", "object")
-    return dtype in (str, bytes, object) or (isinstance(dtype, np.dtype) and dtype.kind in "OUS")
-
-
 # ----------------------------------------------------------------------------- Layer
 
 _IGNORED_WEIGHT_KWARGS = (
@@ -348,7 +78,7 @@ _IGNORED_WEIGHT_KWARGS = (
 )
 
 
-class Layer:
+class Layer(LayerNodes):
     """Base class of all layers, Keras's way: ``__init__`` -> ``build`` -> ``call``.
 
     Subclass it and write ``build(input_shape)`` (create weights with :meth:`add_weight`) and
@@ -935,50 +665,6 @@ class Layer:
             return None
         return mask
 
-    # ------------------------------------------------------------------ graph properties
-
-    def _single_node_attr(self, attr, what):
-        if not self._inbound_nodes:
-            raise AttributeError(
-                f"Layer {self.name!r} has never been called on symbolic inputs and thus has no "
-                f"defined {what}."
-            )
-        values = {repr(getattr(node, attr)) for node in self._inbound_nodes}
-        if len(values) > 1:
-            raise AttributeError(
-                f"Layer {self.name!r} has multiple inbound nodes with different {what}s; "
-                f"use get_{what.replace(' ', '_')}_at(node_index)."
-            )
-        return getattr(self._inbound_nodes[0], attr)
-
-    @property
-    def input(self):
-        return self._single_node_attr("call_args", "input")[0]
-
-    @property
-    def output(self):
-        return self._single_node_attr("outputs", "output")
-
-    @property
-    def input_shape(self):
-        return self._single_node_attr("input_shapes", "input shape")
-
-    @property
-    def output_shape(self):
-        return self._single_node_attr("output_shapes", "output shape")
-
-    def get_input_at(self, node_index):
-        return self._inbound_nodes[node_index].call_args[0]
-
-    def get_output_at(self, node_index):
-        return self._inbound_nodes[node_index].outputs
-
-    def get_input_shape_at(self, node_index):
-        return self._inbound_nodes[node_index].input_shapes
-
-    def get_output_shape_at(self, node_index):
-        return self._inbound_nodes[node_index].output_shapes
-
     # ------------------------------------------------------------------ config
 
     def get_config(self):
@@ -1020,15 +706,6 @@ class Layer:
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def flatten_shapes(shapes):
-    """The individual shapes in a shape structure."""
-    if is_shape(shapes):
-        return [normalize_shape(shapes)]
-    if isinstance(shapes, dict):
-        return [s for key in sorted(shapes) for s in flatten_shapes(shapes[key])]
-    return [s for item in shapes for s in flatten_shapes(item)]
 
 
 def _overrides(layer, method):

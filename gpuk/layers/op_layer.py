@@ -7,13 +7,12 @@ arguments; the symbolic ones arrive as the layer's inputs. Its output shape is i
 running the op on small zero batches, as any layer without a formula.
 """
 
-import re
-
 import numpy as np
 
 from gpuk.layers import serialization
 from gpuk.layers.base import KerasTensor, Layer, unique_name
 from gpuk.ops import _symbolic
+from gpuk.utils.naming import to_snake_case
 
 
 class _Slot:
@@ -102,10 +101,6 @@ def _decode_keras(value):
     return value
 
 
-def _snake(class_name):
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
-
-
 def _resolve(op_name):
     from gpuk import ops
 
@@ -141,7 +136,7 @@ class OpLayer(Layer):
         params = dict(config.get("config", {}))
         name = params.pop("name", None) or config.get("name")
         params.pop("trainable", None)
-        layer = cls(_snake(config["class_name"]), name=name)
+        layer = cls(to_snake_case(config["class_name"]), name=name)
         layer._keras_params = params
         layer.call_template = None
         return layer

@@ -33,10 +33,9 @@ def deserialize(config, custom_objects=None):
         raise ValueError(f"Cannot deserialize a layer from {config!r}: expected a class_name")
     class_name = config["class_name"]
     if str(config.get("module") or "").startswith("keras.src.ops"):
-        # a keras.ops call Keras 3 recorded in a functional graph (not a layer class)
-        from gpuk.layers.op_layer import OpLayer
-
-        return OpLayer.from_keras_operation(config)
+        # a keras.ops call Keras 3 recorded in a functional graph (not a layer class); OpLayer
+        # registers itself (gpuk.layers imports gpuk.layers.op_layer before any of this runs)
+        return _LAYER_CLASSES["OpLayer"].from_keras_operation(config)
     names = [config.get("registered_name"), class_name]
     cls = lookup_custom_object(names, custom_objects) or _LAYER_CLASSES.get(class_name)
     if cls is None:

@@ -5,6 +5,7 @@ import numpy as np
 from gpuk import _config, ops
 from gpuk._array import get_array_module
 from gpuk.autograd import Tensor, as_array
+from gpuk.utils.naming import to_snake_case
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 
@@ -165,19 +166,6 @@ def reduce_weighted_values(
     return reduce_values(values, sample_weight, reduction)
 
 
-def _snake_case(name):
-    out = []
-    for i, ch in enumerate(name):
-        if (
-            ch.isupper()
-            and i
-            and (not name[i - 1].isupper() or (i + 1 < len(name) and name[i + 1].islower()))
-        ):
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)
-
-
 class Loss:
     """Base class of losses: subclass it and implement ``call(y_true, y_pred)``.
 
@@ -199,7 +187,7 @@ class Loss:
     """
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
-        self.name = name or _snake_case(type(self).__name__)
+        self.name = name or to_snake_case(type(self).__name__)
         self.reduction = standardize_reduction(reduction)
         self.dtype = None if dtype is None else np.dtype(dtype).name
 

@@ -37,7 +37,6 @@ from gpuk.losses.functions import (
     sparse_categorical_crossentropy,
     squared_hinge,
 )
-from gpuk.losses.loss import _snake_case
 from gpuk.metrics.base import Mean, MeanMetricWrapper, Metric, Sum
 from gpuk.metrics.classes import (
     Accuracy,
@@ -92,6 +91,7 @@ from gpuk.metrics.thresholds import (
     TrueNegatives,
     TruePositives,
 )
+from gpuk.utils.naming import to_snake_case
 from gpuk.utils.serialization import deserialize_keras_object, serialize_keras_object
 
 mse = MSE = mean_squared_error
@@ -126,7 +126,7 @@ _FUNCTIONS = [
 # wins over a function of the same name), then the short aliases.
 _BUILTINS = {fn.__name__: fn for fn in _FUNCTIONS}
 _BUILTINS.update({cls.__name__: cls for cls in _CLASSES})
-_BUILTINS.update({_snake_case(cls.__name__): cls for cls in _CLASSES if cls is not Metric})
+_BUILTINS.update({to_snake_case(cls.__name__): cls for cls in _CLASSES if cls is not Metric})
 _BUILTINS.update(
     {
         "mse": MeanSquaredError, "MSE": MeanSquaredError,
@@ -218,7 +218,7 @@ def metric_name(identifier):
             return config["name"]
         return str(config if isinstance(config, str) else identifier.get("class_name"))
     if inspect.isclass(identifier):
-        return _snake_case(identifier.__name__)
+        return to_snake_case(identifier.__name__)
     if isinstance(identifier, functools.partial):
         return metric_name(identifier.func)
     return (

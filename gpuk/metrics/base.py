@@ -10,7 +10,7 @@ import numpy as np
 from gpuk import _config
 from gpuk._array import default_module, get_array_module
 from gpuk.autograd import Tensor, Variable, as_array, no_grad
-from gpuk.losses.loss import _snake_case
+from gpuk.utils.naming import to_snake_case
 from gpuk.utils.serialization import get_registered_name
 
 
@@ -71,7 +71,7 @@ class Metric:
     """
 
     def __init__(self, name=None, dtype=None):
-        self.name = name or _snake_case(type(self).__name__)
+        self.name = name or to_snake_case(type(self).__name__)
         self._dtype = np.dtype(dtype or _config.floatx()).name
         self._variables = []
 

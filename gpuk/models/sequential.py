@@ -23,6 +23,8 @@ class Sequential(Functional):
         trainable: whether the weights are trainable.
     """
 
+    _is_sequential = True  # read by gpuk.models.summary
+
     def __init__(self, layers=None, trainable=True, name=None, **kwargs):
         kwargs.pop("dtype", None)
         if kwargs:

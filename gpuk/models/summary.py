@@ -40,11 +40,12 @@ def _row(fields, positions):
 def print_summary(model, line_length=None, positions=None, print_fn=None, show_trainable=False):
     """Print ``model``'s summary line by line through ``print_fn`` (``print`` by default)."""
     print_fn = print_fn or print
-    from gpuk.models.sequential import Sequential
-
-    if isinstance(model, Sequential):
+    # Sequential says so with a class attribute: importing it here would close the circle
+    # functional -> summary -> sequential -> functional.
+    sequential = getattr(model, "_is_sequential", False)
+    if sequential:
         model._ensure_graph()
-    sequential_like = isinstance(model, Sequential) or not hasattr(model, "_nodes_by_depth")
+    sequential_like = sequential or not hasattr(model, "_nodes_by_depth")
     if not sequential_like:
         # A graph where every layer has one input from the previous one prints like Sequential.
         nodes = [n for v in model._nodes_by_depth.values() for n in v]
@@ -67,7 +68,7 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, show_t
         positions = [int(line_length * p) for p in positions]
 
     layers = model.layers
-    if isinstance(model, Sequential) and not model.built:
+    if sequential and not model.built:
         raise ValueError(
             f"This model ({model.name!r}) has not yet been built. Build the model first by "
             "calling `build()` or by calling the model on a batch of data."

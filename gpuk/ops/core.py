@@ -9,6 +9,7 @@ import numpy as np
 
 from gpuk._array import asarray, default_module, is_array, to_numpy
 from gpuk._config import floatx
+from gpuk._tree import flatten, pack_like
 from gpuk.autograd import Function, GradientTape, Tensor, as_tensor, no_grad
 from gpuk.ops._util import xp_of
 from gpuk.ops.shaping import getitem, reshape, stack
@@ -171,36 +172,14 @@ def _int(value):
     return int(value.item() if isinstance(value, Tensor) else to_numpy(value))
 
 
-def _flatten(tree):
-    if isinstance(tree, (list, tuple)):
-        return [leaf for item in tree for leaf in _flatten(item)]
-    if isinstance(tree, dict):
-        return [leaf for key in sorted(tree) for leaf in _flatten(tree[key])]
-    return [tree]
-
-
-def _unflatten(tree, leaves):
-    it = iter(leaves)
-
-    def build(node):
-        if isinstance(node, (list, tuple)):
-            items = [build(item) for item in node]
-            return items if isinstance(node, list) else tuple(items)
-        if isinstance(node, dict):
-            return {key: build(node[key]) for key in sorted(node)}
-        return next(it)
-
-    return build(tree)
-
-
 def _stack_trees(trees):
     if not trees:
         return None
     first = trees[0]
     if first is None:
         return None
-    columns = list(zip(*[_flatten(t) for t in trees]))
-    return _unflatten(first, [stack([as_tensor(v) for v in col], axis=0) for col in columns])
+    columns = list(zip(*[flatten(t) for t in trees]))
+    return pack_like(first, [stack([as_tensor(v) for v in col], axis=0) for col in columns])
 
 
 def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
@@ -212,14 +191,14 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
             raise ValueError("scan: give xs or length")
         n, leaves = int(length), None
     else:
-        leaves = [as_tensor(v) for v in _flatten(xs)]
+        leaves = [as_tensor(v) for v in flatten(xs)]
         n = leaves[0].shape[0]
         if length is not None and int(length) != n:
             raise ValueError(f"scan: length={length} but xs has {n} entries")
     order = range(n - 1, -1, -1) if reverse else range(n)
     carry, ys = init, []
     for i in order:
-        x = None if leaves is None else _unflatten(xs, [getitem(v, i) for v in leaves])
+        x = None if leaves is None else pack_like(xs, [getitem(v, i) for v in leaves])
         carry, y = f(carry, x)
         ys.append(y)
     if reverse:
@@ -230,7 +209,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
 def associative_scan(f, elems, reverse=False, axis=0):
     """Inclusive scan with an associative ``f`` along ``axis`` (a cumulative sum for ``add``);
     ``elems`` may be a nested structure. Computed sequentially, differentiably."""
-    leaves = [as_tensor(v) for v in _flatten(elems)]
+    leaves = [as_tensor(v) for v in flatten(elems)]
     ax = axis % leaves[0].ndim
     n = leaves[0].shape[ax]
 
@@ -243,20 +222,20 @@ def associative_scan(f, elems, reverse=False, axis=0):
         index = index[::-1]
     acc, outs = None, []
     for i in index:
-        cur = _unflatten(elems, [part(v, i) for v in leaves])
+        cur = pack_like(elems, [part(v, i) for v in leaves])
         acc = cur if acc is None else (f(cur, acc) if reverse else f(acc, cur))
         outs.append(acc)
     if reverse:
         outs = outs[::-1]
-    columns = list(zip(*[_flatten(o) for o in outs]))
-    return _unflatten(elems, [stack(list(col), axis=ax) for col in columns])
+    columns = list(zip(*[flatten(o) for o in outs]))
+    return pack_like(elems, [stack(list(col), axis=ax) for col in columns])
 
 
 def map(f, xs):
     """``stack([f(x) for x in xs])`` over the leading axis (nested inputs and outputs)."""
-    leaves = [as_tensor(v) for v in _flatten(xs)]
+    leaves = [as_tensor(v) for v in flatten(xs)]
     n = leaves[0].shape[0]
-    outs = [f(_unflatten(xs, [getitem(v, i) for v in leaves])) for i in range(n)]
+    outs = [f(pack_like(xs, [getitem(v, i) for v in leaves])) for i in range(n)]
     return _stack_trees(outs)
 
 
@@ -295,8 +274,8 @@ def vectorize(pyfunc, *, excluded=None, signature=None):
             call = [getitem(flat[i], k) if i in flat else a for i, a in enumerate(args)]
             results.append(pyfunc(*call, **kwargs))
         stacked = _stack_trees(results)
-        leaves = [reshape(v, batch + v.shape[1:]) for v in _flatten(stacked)]
-        return _unflatten(stacked, leaves)
+        leaves = [reshape(v, batch + v.shape[1:]) for v in flatten(stacked)]
+        return pack_like(stacked, leaves)
 
     return wrapped
 
@@ -348,7 +327,7 @@ def jvp(fun, primals, tangents, has_aux=False):
     with GradientTape(persistent=True) as tape:
         result = fun(*watched)
     out, aux = (result[0], result[1]) if has_aux else (result, None)
-    outs = _flatten(out)
+    outs = flatten(out)
     products = []
     for o in outs:
         o = as_tensor(o)
@@ -364,6 +343,6 @@ def jvp(fun, primals, tangents, has_aux=False):
                     total = total + (grad.data * tan.data).sum()
             flat[k] = total
         products.append(Tensor(flat.reshape(o.shape)))
-    jvp_out = _unflatten(out, products)
-    plain = _unflatten(out, [Tensor(as_tensor(o).data) for o in outs])
+    jvp_out = pack_like(out, products)
+    plain = pack_like(out, [Tensor(as_tensor(o).data) for o in outs])
     return (plain, jvp_out, aux) if has_aux else (plain, jvp_out)

@@ -10,6 +10,7 @@ serves the value and the gradient.
 import numpy as np
 
 from gpuk.autograd import Function, Tensor, as_tensor
+from gpuk.ops._rearrange import rearrange_op
 from gpuk.ops._util import normalize_axis, xp_of
 from gpuk.ops.math import where
 from gpuk.ops.reduce import sum as _sum
@@ -49,27 +50,6 @@ __all__ = [
     "vsplit",
     "vstack",
 ]
-
-
-class Rearrange(Function):
-    """``y = fn(xp, x)`` where ``fn`` only moves, repeats or picks elements of ``x``."""
-
-    def forward(self, x):
-        self.in_shape, self.size = x.shape, x.size
-        return self.fn(xp_of(x), x)
-
-    def backward(self, g):
-        xp = xp_of(g)
-        positions = self.fn(xp, xp.arange(self.size).reshape(self.in_shape))
-        flat = xp.bincount(
-            positions.reshape(-1), weights=g.reshape(-1).astype(np.float64), minlength=self.size
-        )
-        return (flat.astype(g.dtype, copy=False).reshape(self.in_shape),)
-
-
-def rearrange_op(x, fn):
-    """Apply an element-moving ``fn(xp, array)`` to ``x`` with a gradient."""
-    return Rearrange.apply(as_tensor(x), fn=fn)
 
 
 def flip(x, axis=None):

@@ -5,6 +5,7 @@ import numpy as np
 from gpuk._array import asarray, is_array
 from gpuk._config import floatx
 from gpuk.autograd import Function, Tensor, as_array
+from gpuk.ops._rearrange import rearrange_op
 from gpuk.ops._util import normalize_axis, xp_of
 
 
@@ -431,8 +432,6 @@ def pad(x, pad_width, mode="constant", constant_values=None):
         if constant_values is not None:
             raise ValueError(f"pad: constant_values only goes with mode='constant', not {mode!r}")
         width = _pad_width(pad_width, x)
-        from gpuk.ops.indexing import rearrange_op
-
         return rearrange_op(x, lambda xp, a: xp.pad(a, width, mode=mode))
     if mode != "constant":
         raise ValueError(

@@ -35,25 +35,10 @@ from gpuk._config import epsilon as _backend_epsilon
 from gpuk._config import floatx
 from gpuk.autograd import Tensor, Variable, as_array, no_grad
 from gpuk.optimizers import schedules as schedules_module
+from gpuk.utils.naming import auto_name
 
 # Keys that tf.keras / Keras 2 configs and scripts carry and that mean nothing here.
 _IGNORED_LEGACY_KWARGS = ("jit_compile", "is_legacy_optimizer", "mesh")
-_NAME_COUNTS = {}
-
-
-def _to_snake_case(name):
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    name = re.sub("([a-z])([A-Z])", r"\1_\2", name)
-    return name.lower()
-
-
-def _auto_name(class_name):
-    """``adam``, then ``adam_1``, ``adam_2`` ... (Keras's unique default names)."""
-    base = _to_snake_case(class_name)
-    count = _NAME_COUNTS.get(base, 0)
-    _NAME_COUNTS[base] = count + 1
-    return base if count == 0 else f"{base}_{count}"
 
 
 def _host_scalar(value):
@@ -127,7 +112,7 @@ class Optimizer:
         if self.decay < 0:
             raise ValueError(f"{cls_name}: `decay` must be >= 0. Received: decay={decay}")
 
-        self.name = name if name is not None else _auto_name(cls_name)
+        self.name = name if name is not None else auto_name(cls_name)
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
         self.clipvalue = clipvalue

@@ -13,6 +13,7 @@ import numpy as np
 from gpuk import _config
 from gpuk.layers import serialization as layer_serialization
 from gpuk.saving import file_safety
+from gpuk.utils.dtypes import policy_dtype_name
 from gpuk.utils.serialization import custom_object_scope
 
 _RNN_CLASSES = ("GRU", "LSTM", "SimpleRNN", "GRUCell", "LSTMCell", "SimpleRNNCell")
@@ -58,18 +59,10 @@ def unwrap_envelope(config, filename):
     return config["class_name"], config.get("config", {})
 
 
-def _dtype_name(dtype):
-    if isinstance(dtype, dict):
-        inner = dtype.get("config", {})
-        name = inner.get("name") if isinstance(inner, dict) else None
-        return name or "float32"
-    return dtype
-
-
 def _fix_layer_config(class_name, config, major, weight_shapes):
     config = dict(config)
     if "dtype" in config:
-        config["dtype"] = _dtype_name(config["dtype"])
+        config["dtype"] = policy_dtype_name(config["dtype"], "float32")
     for key in ("activation", "recurrent_activation"):
         if config.get(key) == "hard_sigmoid" and major < 3:
             config[key] = "hard_sigmoid_legacy"
@@ -310,7 +303,7 @@ def _conservative_layer(entry):
     class_name = entry.get("class_name")
     config = dict(entry.get("config", {}))
     if "dtype" in config:
-        config["dtype"] = _dtype_name(config["dtype"])
+        config["dtype"] = policy_dtype_name(config["dtype"], "float32")
     config.pop("fused", None)  # gpuk-only
     for key, default in _DROP_IF_DEFAULT.items():
         if key in config and config[key] == default:

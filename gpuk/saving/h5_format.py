@@ -9,7 +9,6 @@ GPU arrays loads on a CPU-only machine and the other way round.
 
 import mmap
 import os
-import re
 import stat
 import tempfile
 import threading
@@ -19,6 +18,7 @@ import numpy as np
 
 from gpuk.saving import file_safety
 from gpuk.saving.file_safety import StoredArray, check_dataset, h5_get, h5_group, reading
+from gpuk.utils.naming import to_snake_case
 
 # HDF5's object header limit: longer list attributes are split into name0, name1, ...
 _HDF5_ATTR_LIMIT = 64512
@@ -411,13 +411,6 @@ def restore_optimizer(model, arrays, filename):
 # ----------------------------------------------------------------------------- Keras 3 W3
 
 
-def snake_case(name):
-    """Keras 3's object-key rule (``GRU -> gru``, ``InputLayer -> input_layer``)."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
 def _own_variables(obj):
     return list(getattr(obj, "_trainable_variables", [])) + list(
         getattr(obj, "_non_trainable_variables", [])
@@ -457,7 +450,7 @@ def _walk(obj, path, visit):
         if isinstance(child, list):
             used = {}
             for item in child:
-                key = snake_case(type(item).__name__)
+                key = to_snake_case(type(item).__name__)
                 if key in used:
                     used[key] += 1
                     key = f"{key}_{used[key] - 1}"
@@ -499,7 +492,7 @@ def write_w3(h5file, model, include_optimizer=True):
             children.append(("optimizer/inner_optimizer", inner))
         used = {}
         for sub in getattr(optimizer, "_inner_optimizers", []):
-            key = snake_case(type(sub).__name__)
+            key = to_snake_case(type(sub).__name__)
             used[key] = used.get(key, 0) + 1
             key = key if used[key] == 1 else f"{key}_{used[key] - 1}"
             children.append((f"optimizer/optimizers/{key}", sub))

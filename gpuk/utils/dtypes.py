@@ -58,3 +58,43 @@ def standardize_dtype(dtype):
     if dtype not in ALLOWED_DTYPES:
         raise ValueError(f"Invalid dtype: {dtype}")
     return dtype
+
+
+def policy_dtype_name(dtype, default=None):
+    """The name inside a Keras ``DTypePolicy`` config dict (``default``, else ``floatx()``, when
+    it has none) or object; any other value unchanged."""
+    if isinstance(dtype, dict):
+        config = dtype.get("config")
+        name = config.get("name") if isinstance(config, dict) else config
+        return name or default or floatx()
+    if hasattr(dtype, "name") and not isinstance(dtype, np.dtype) and isinstance(dtype.name, str):
+        return dtype.name
+    return dtype
+
+
+def standardize_layer_dtype(dtype):
+    """A layer's ``dtype=`` as a NumPy dtype name: a string, NumPy dtype, or a ``DTypePolicy``
+    config/object (``mixed_*`` policies give their float32 variable dtype).
+
+    Unlike :func:`standardize_dtype` (Keras's public rule, ``ValueError`` for names outside
+    :data:`ALLOWED_DTYPES`) it accepts every NumPy spelling and raises ``TypeError``.
+    """
+    if dtype is None:
+        return floatx()
+    dtype = policy_dtype_name(dtype)
+    if is_string_dtype(dtype):
+        return "string"  # strings (preprocessing inputs) stay NumPy arrays on the host
+    if isinstance(dtype, str) and dtype.startswith("mixed_"):
+        # Mixed precision keeps float32 variables; gpuk computes in the variable dtype.
+        return "float32"
+    try:
+        return np.dtype(dtype).name
+    except TypeError:
+        raise TypeError(f"Invalid dtype: {dtype!r}") from None
+
+
+def is_string_dtype(dtype):
+    """Whether ``dtype`` names strings (``"string"``, ``str``, ``bytes``, NumPy kinds O/U/S)."""
+    if isinstance(dtype, str):
+        return dtype in ("string", "str", "object")
+    return dtype in (str, bytes, object) or (isinstance(dtype, np.dtype) and dtype.kind in "OUS")
