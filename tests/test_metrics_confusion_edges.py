@@ -1,0 +1,48 @@
+"""Confusion metrics with NaN predictions, AUC thresholds and multi-label label_weights.
+
+Expected values: tests/fixtures/keras/mutation/values.json (tools/make_keras_fixtures_mutation.py).
+"""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import gpuk
+
+REF = json.load(
+    open(os.path.join(os.path.dirname(__file__), "fixtures", "keras", "mutation", "values.json"))
+)["metrics"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives", "Precision", "Recall"],
+)
+def test_nan_predictions_are_not_counted_as_positives(name):
+    y_true = np.array([1, 1, 0, 0, 1, 0], dtype="float32")
+    y_pred = np.array([np.nan, 0.9, np.nan, 0.2, 0.6, 0.7], dtype="float32")
+    m = getattr(gpuk.metrics, name)()
+    m.update_state(y_true, y_pred)
+    np.testing.assert_allclose(float(m.result()), REF[f"nan_{name}"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("n", [3, 5, 7, 200])
+def test_auc_thresholds(n):
+    got = np.asarray(gpuk.metrics.AUC(num_thresholds=n).thresholds, dtype="float64")
+    np.testing.assert_allclose(got, REF[f"auc_thresholds_{n}"], rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("curve", ["ROC", "PR"])
+@pytest.mark.parametrize("weights", [None, [0.2, 0.5, 1.0]])
+def test_auc_multi_label_with_label_weights(curve, weights):
+    yt = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0], [0, 0, 1], [1, 0, 0]], dtype="float32")
+    yp = np.array(
+        [[0.8, 0.3, 0.6], [0.1, 0.7, 0.9], [0.6, 0.4, 0.2], [0.3, 0.2, 0.7], [0.9, 0.6, 0.4]],
+        dtype="float32",
+    )
+    m = gpuk.metrics.AUC(num_thresholds=11, multi_label=True, curve=curve, label_weights=weights)
+    m.update_state(yt, yp)
+    key = f"auc_multi_{curve}_{'w' if weights else 'nw'}"
+    np.testing.assert_allclose(float(m.result()), REF[key], rtol=1e-5)
