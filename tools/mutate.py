@@ -179,9 +179,7 @@ def enumerate_mutants(source):
 def apply_mutant(source, mutant):
     """Return the source text of ``mutant`` applied to ``source``."""
     tree = ast.parse(source)
-    for pos, (node, parent, field, index) in enumerate(_walk(tree)):
-        if pos == mutant["node"]:
-            break
+    node, parent, field, index = list(_walk(tree))[mutant["node"]]
     kind, arg = mutant["kind"], mutant["arg"]
     if kind == "cmp":
         node.ops[arg] = _CMP_SWAP[type(node.ops[arg])]()
