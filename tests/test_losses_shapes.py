@@ -58,3 +58,8 @@ def test_binary_crossentropy_rejects_mismatched_shapes():
         gpuk.losses.binary_crossentropy(np.ones((4, 1)), np.full((4, 3), 0.5))
     with pytest.raises(ValueError, match="shape"):
         gpuk.losses.BinaryCrossentropy()(np.ones((4, 1)), np.full((4, 3), 0.5))
+
+
+def test_categorical_crossentropy_rejects_a_bool_axis():
+    with pytest.raises(ValueError, match="axis"):
+        gpuk.losses.categorical_crossentropy(np.eye(3), np.full((3, 3), 1 / 3), axis=True)

@@ -128,6 +128,31 @@ def callbacks():
                         stopped_at = epoch
                         break
                 out[f"es_{key}_p{patience}_b{baseline}"] = [stopped_at, es.wait]
+    for start in (0, 2):
+        for baseline in (None, 0.45):
+            for key, seq in seqs.items():
+                model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+                model.stop_training = False
+                es = keras.callbacks.EarlyStopping(
+                    patience=2,
+                    baseline=baseline,
+                    restore_best_weights=True,
+                    start_from_epoch=start,
+                )
+                es.set_model(model)
+                es.on_train_begin()
+                for epoch, val in enumerate(seq):
+                    model.set_weights([np.full((1, 1), epoch, "float32"), np.zeros(1, "float32")])
+                    es.on_epoch_end(epoch, {"val_loss": val})
+                    if model.stop_training:
+                        break
+                es.on_train_end()
+                out[f"es_restore_{key}_s{start}_b{baseline}"] = [
+                    float(model.get_weights()[0][0, 0]),
+                    es.best_epoch,
+                    es.stopped_epoch,
+                    es.wait,
+                ]
     return out
 
 

@@ -73,3 +73,81 @@ def test_early_stopping_baseline_and_patience(patience, baseline, key):
     assert [stopped_at, es.wait] == REF[f"es_{key}_p{patience}_b{baseline}"]
     if stopped_at is not None:
         assert es.stopped_epoch == stopped_at
+
+
+def test_period_zero_saves_every_epoch_and_options_is_accepted(tmp_path):
+    cb = gpuk.callbacks.ModelCheckpoint(
+        str(tmp_path / "w.{epoch:02d}.weights.h5"), save_weights_only=True, period=0, options=None
+    )
+    _model().fit(X, Y, batch_size=4, epochs=2, verbose=0, callbacks=[cb])
+    assert sorted(os.listdir(tmp_path)) == ["w.01.weights.h5", "w.02.weights.h5"]
+
+
+def test_verbose_checkpoint_says_where_it_saves(tmp_path, capsys):
+    path = str(tmp_path / "w.weights.h5")
+    cb = gpuk.callbacks.ModelCheckpoint(path, save_weights_only=True, verbose=1)
+    _model().fit(X, Y, batch_size=8, epochs=1, verbose=0, callbacks=[cb])
+    assert f"Epoch 1: saving model to {path}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value", [None, np.array([1.0, 2.0])])
+def test_save_best_only_falls_back_to_saving(tmp_path, value):
+    # Keras: a missing or non-scalar monitored value warns and saves anyway.
+    path = str(tmp_path / "w.{epoch:02d}.weights.h5")
+    cb = gpuk.callbacks.ModelCheckpoint(path, save_weights_only=True, save_best_only=True)
+    cb.set_model(_model())
+    cb.on_train_begin()
+    logs = {} if value is None else {"val_loss": value}
+    for epoch in range(2):
+        with pytest.warns(UserWarning, match="save best model only"):
+            cb.on_epoch_end(epoch, logs)
+    assert sorted(os.listdir(tmp_path)) == ["w.01.weights.h5", "w.02.weights.h5"]
+
+
+@pytest.mark.parametrize("start", [0, 2])
+@pytest.mark.parametrize("baseline", [None, 0.45])
+@pytest.mark.parametrize("key", sorted(SEQS))
+def test_early_stopping_restore_best_weights_and_start_from_epoch(start, baseline, key):
+    model = gpuk.Sequential([gpuk.Input((1,)), gpuk.layers.Dense(1)])
+    model.stop_training = False
+    es = gpuk.callbacks.EarlyStopping(
+        patience=2, baseline=baseline, restore_best_weights=True, start_from_epoch=start
+    )
+    es.set_model(model)
+    es.on_train_begin()
+    for epoch, value in enumerate(SEQS[key]):
+        model.set_weights([np.full((1, 1), epoch, "float32"), np.zeros(1, "float32")])
+        es.on_epoch_end(epoch, {"val_loss": value})
+        if model.stop_training:
+            break
+    es.on_train_end()
+    got = [float(model.get_weights()[0][0, 0]), es.best_epoch, es.stopped_epoch, es.wait]
+    assert got == REF[f"es_restore_{key}_s{start}_b{baseline}"]
+
+
+def test_early_stopping_verbose_message(capsys):
+    model = gpuk.Sequential([gpuk.Input((1,)), gpuk.layers.Dense(1)])
+    model.stop_training = False
+    es = gpuk.callbacks.EarlyStopping(patience=1, verbose=1, restore_best_weights=True)
+    es.set_model(model)
+    es.on_train_begin()
+    for epoch, value in enumerate([1.0, 2.0, 3.0]):
+        es.on_epoch_end(epoch, {"val_loss": value})
+        if model.stop_training:
+            break
+    es.on_train_end()
+    out = capsys.readouterr().out
+    assert "Epoch 2: early stopping" in out
+    assert "Restoring model weights from the end of the best epoch: 1." in out
+
+
+def test_early_stopping_defaults_stop_at_the_first_worse_epoch():
+    model = gpuk.Sequential([gpuk.Input((1,)), gpuk.layers.Dense(1)])
+    model.stop_training = False
+    es = gpuk.callbacks.EarlyStopping()
+    es.set_model(model)
+    es.on_train_begin()
+    es.on_epoch_end(0, {"val_loss": 1.0})
+    assert not model.stop_training
+    es.on_epoch_end(1, {"val_loss": 1.0})  # no improvement (min_delta 0), patience 0
+    assert model.stop_training and es.stopped_epoch == 1
