@@ -63,3 +63,18 @@ def test_binary_crossentropy_rejects_mismatched_shapes():
 def test_categorical_crossentropy_rejects_a_bool_axis():
     with pytest.raises(ValueError, match="axis"):
         gpuk.losses.categorical_crossentropy(np.eye(3), np.full((3, 3), 1 / 3), axis=True)
+
+
+def test_sparse_crossentropy_ignore_class_with_n_by_1_labels():
+    f = gpuk.losses.sparse_categorical_crossentropy
+    np.testing.assert_allclose(
+        _np(f(LABELS, PROBS, ignore_class=1)), REF["sce_ignore1"], rtol=1e-5, atol=1e-7
+    )
+    loss = gpuk.losses.SparseCategoricalCrossentropy(ignore_class=1)(LABELS, PROBS)
+    np.testing.assert_allclose(float(_np(loss)), REF["sce_ignore1_mean"], rtol=1e-5)
+
+
+def test_sparse_crossentropy_rejects_labels_of_the_wrong_shape():
+    assert REF["sce_shape_raises"]
+    with pytest.raises(ValueError, match="shape"):
+        gpuk.losses.sparse_categorical_crossentropy(np.array([1, 0, 2]), PROBS)

@@ -28,6 +28,17 @@ def losses():
         keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
     )
     out["sce_n1_mean"] = float(keras.losses.SparseCategoricalCrossentropy()(labels, probs))
+    out["sce_ignore1"] = f(
+        keras.losses.sparse_categorical_crossentropy(labels, probs, ignore_class=1)
+    )
+    out["sce_ignore1_mean"] = float(
+        keras.losses.SparseCategoricalCrossentropy(ignore_class=1)(labels, probs)
+    )
+    try:
+        keras.losses.sparse_categorical_crossentropy(np.array([1, 0, 2]), probs)
+        out["sce_shape_raises"] = False
+    except ValueError:
+        out["sce_shape_raises"] = True
     yt = np.array([0.5, -1.0, 2.0, 0.0])
     yp = np.array([[0.25], [1.0], [1.5], [-0.5]])
     for name in ("mean_absolute_error", "log_cosh", "mean_squared_error"):

@@ -151,3 +151,9 @@ def test_early_stopping_defaults_stop_at_the_first_worse_epoch():
     assert not model.stop_training
     es.on_epoch_end(1, {"val_loss": 1.0})  # no improvement (min_delta 0), patience 0
     assert model.stop_training and es.stopped_epoch == 1
+
+
+def test_fresh_callbacks_state():
+    es = gpuk.callbacks.EarlyStopping()
+    assert es.model is None and es.wait == 0 and es.stopped_epoch == 0
+    assert es.best_weights is None and es.start_from_epoch == 0
