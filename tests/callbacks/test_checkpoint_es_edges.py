@@ -156,4 +156,24 @@ def test_early_stopping_defaults_stop_at_the_first_worse_epoch():
 def test_fresh_callbacks_state():
     es = gpuk.callbacks.EarlyStopping()
     assert es.model is None and es.wait == 0 and es.stopped_epoch == 0
-    assert es.best_weights is None and es.start_from_epoch == 0
+    assert es.best_weights is None and es.start_from_epoch == 0 and es.best_epoch == 0
+
+
+def test_early_stopping_reused_for_a_second_fit_starts_afresh():
+    model = gpuk.Sequential([gpuk.Input((1,)), gpuk.layers.Dense(1)])
+    es = gpuk.callbacks.EarlyStopping(patience=3, baseline=1.0)
+    es.set_model(model)
+    results = []
+    for _ in range(2):
+        model.stop_training = False
+        es.on_train_begin()
+        assert es.wait == 0 and es.stopped_epoch == 0
+        stopped_at = None
+        for epoch, value in enumerate(SEQS["a"]):
+            es.on_epoch_end(epoch, {"val_loss": value})
+            if model.stop_training:
+                stopped_at = epoch
+                break
+        results.append([stopped_at, es.wait, es.stopped_epoch])
+    assert results[0] == results[1]
+    assert results[0][:2] == REF["es_a_p3_b1.0"]

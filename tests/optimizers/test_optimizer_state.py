@@ -53,3 +53,54 @@ def test_gradient_accumulation_with_three_steps():
         opt.apply_gradients([(g, v)])
         np.testing.assert_allclose(np.asarray(v.numpy()), expected, rtol=1e-6, atol=1e-7)
     assert int(np.asarray(opt.iterations)) == REF["sgd_accum3_iterations"]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(gradient_accumulation_steps=1),
+        dict(use_ema=True, ema_momentum=1.5),
+        dict(use_ema=True, ema_momentum=-0.1),
+        dict(use_ema=True, ema_overwrite_frequency=-1),
+        dict(clipnorm=1.0, clipvalue=1.0),
+        dict(clipnorm=1.0, global_clipnorm=1.0),
+    ],
+)
+def test_bad_arguments_raise(kwargs):
+    with pytest.raises(ValueError):
+        gpuk.optimizers.SGD(learning_rate=0.1, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [dict(use_ema=True, ema_momentum=1.0), dict(clipnorm=1.0)])
+def test_boundary_arguments_accepted(kwargs):
+    gpuk.optimizers.SGD(learning_rate=0.1, **kwargs)
+
+
+def test_weights_get_set_and_store_round_trip():
+    w = gpuk.Variable(np.ones((2, 3), dtype="float32"))
+    opt = gpuk.optimizers.Adam(learning_rate=0.1)
+    with pytest.raises(ValueError, match="not yet been built"):
+        opt.set_weights([])
+    opt.build([w])
+    opt.apply_gradients([(np.full((2, 3), 0.5, "float32"), w)])
+    assert len(opt.weights) == len(opt.variables) == 4
+    values = opt.get_weights()
+    assert int(values[0]) == 1 and values[2].shape == (2, 3)
+    other = gpuk.optimizers.Adam(learning_rate=0.1)
+    other.build([gpuk.Variable(np.zeros((2, 3), dtype="float32"))])
+    other.set_weights(values)
+    for a, b in zip(values, other.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="variables"):
+        other.set_weights(values[:2])
+    with pytest.raises(ValueError, match="shape"):
+        other.set_weights(values[:2] + [np.zeros((3, 2))] * 2)
+    store = {}
+    opt.save_own_variables(store)
+    third = gpuk.optimizers.Adam(learning_rate=0.1)
+    third.build([gpuk.Variable(np.zeros((2, 3), dtype="float32"))])
+    third.load_own_variables(store)
+    for a, b in zip(values, third.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.warns(UserWarning, match="Skipping variable loading"):
+        third.load_own_variables({"0": store["0"]})
