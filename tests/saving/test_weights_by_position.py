@@ -68,3 +68,37 @@ def test_trained_sgd_reloads_with_its_iterations(tmp_path, ext, momentum):
     assert int(np.asarray(loaded.optimizer.iterations)) == 3
     for a, b in zip(model.optimizer.variables[2:], loaded.optimizer.variables[2:]):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b))
+
+
+def test_long_layer_name_lists_are_chunked_like_keras(tmp_path):
+    # HDF5 attributes are limited to 64 KiB: Keras splits `layer_names` into layer_names0, 1...
+    import h5py
+
+    names = [f"{i:03d}_" + "n" * 300 for i in range(225)]
+    inputs = layers.Input((1,))
+    x = inputs
+    for name in names:
+        x = layers.Dense(1, name=name)(x)
+    src = models.Model(inputs, x)
+    src.set_weights([np.full(w.shape, i, "float32") for i, w in enumerate(src.get_weights())])
+    path = str(tmp_path / "w.h5")
+    src.save_weights(path)
+    with h5py.File(path, "r") as f:
+        attrs = f.attrs if "layer_names0" in f.attrs else f["model_weights"].attrs
+        assert "layer_names" not in attrs and "layer_names1" in attrs
+    dst = models.Model.from_config(src.get_config())
+    dst.load_weights(path)
+    for a, b in zip(src.get_weights(), dst.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_missing_listed_layer_group_is_an_error(tmp_path):
+    import h5py
+
+    src = _mlp(["a1", "a2", "a3"], seed=1)
+    path = str(tmp_path / "w.h5")
+    src.save_weights(path)
+    with h5py.File(path, "r+") as f:
+        del f["a2"]
+    with pytest.raises(ValueError, match="a2"):
+        _mlp(["a1", "a2", "a3"]).load_weights(path)
