@@ -104,3 +104,67 @@ def test_weights_get_set_and_store_round_trip():
         np.testing.assert_array_equal(a, b)
     with pytest.warns(UserWarning, match="Skipping variable loading"):
         third.load_own_variables({"0": store["0"]})
+
+
+def _dense_vars():
+    model = gpuk.Sequential([gpuk.Input((3,)), gpuk.layers.Dense(2, name="dense")], name="seq")
+    return model.trainable_variables
+
+
+# Variable names Keras 3.15 gives (the part after "<optimizer name>/").
+SLOTS = {
+    "adam": ["kernel_momentum", "kernel_velocity", "bias_momentum", "bias_velocity"],
+    "sgd_momentum": ["kernel_momentum", "bias_momentum"],
+    "sgd_accum": ["kernel_gradient_accumulator", "bias_gradient_accumulator"],
+    "adam_ema": [
+        "kernel_average",
+        "bias_average",
+        "kernel_momentum",
+        "kernel_velocity",
+        "bias_momentum",
+        "bias_velocity",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "key,make",
+    [
+        ("adam", lambda: gpuk.optimizers.Adam()),
+        ("sgd_momentum", lambda: gpuk.optimizers.SGD(momentum=0.9)),
+        ("sgd_accum", lambda: gpuk.optimizers.SGD(gradient_accumulation_steps=2)),
+        ("adam_ema", lambda: gpuk.optimizers.Adam(use_ema=True)),
+    ],
+)
+def test_slot_variable_names_and_order(key, make):
+    opt = make()
+    variables = _dense_vars()
+    opt.build(variables)
+    # Keras: "<variable path with / as _>_<slot>"; the kernel and bias paths end in
+    # "dense/kernel" and "dense/bias" ("seq/dense/kernel" in Keras 3.15).
+    prefix = variables[0].path[: -len("dense/kernel")].replace("/", "_")
+    expected = ["iteration", "learning_rate"] + [f"{prefix}dense_{s}" for s in SLOTS[key]]
+    assert [v.name for v in opt.variables] == expected
+    assert [v.path for v in opt.variables] == [f"{opt.name}/{n}" for n in expected]
+
+
+def test_add_variable_and_add_optimizer_variables():
+    opt = gpuk.optimizers.SGD()
+    opt.build([])
+    v = opt.add_variable((2,), initializer="ones", name="foo")
+    assert v.path == f"{opt.name}/foo"
+    np.testing.assert_array_equal(np.asarray(v.numpy()), [1.0, 1.0])
+    c = opt.add_variable((3,), initializer=lambda shape, dtype: np.arange(3, dtype=dtype))
+    np.testing.assert_array_equal(np.asarray(c.numpy()), [0.0, 1.0, 2.0])
+    with pytest.raises(ValueError):
+        opt.add_variable((2,), initializer="nonsense")
+    variables = _dense_vars()
+    a, b = opt.add_optimizer_variables(variables, ["a", "b"], initializer=["zeros", "ones"])
+    k, bias = (v.path.replace("/", "_") for v in variables)
+    names = [x.name for x in opt.variables[-4:]]
+    assert names == [f"{k}_a", f"{k}_b", f"{bias}_a", f"{bias}_b"]
+    assert (
+        float(np.asarray(b[1].numpy()).sum()) == 2.0 and float(np.asarray(a[0].numpy()).sum()) == 0
+    )
+    with pytest.raises(ValueError, match="number of provided names"):
+        opt.add_optimizer_variables(_dense_vars(), ["a", "b"], initializer=["zeros"])
