@@ -177,3 +177,15 @@ def test_early_stopping_reused_for_a_second_fit_starts_afresh():
         results.append([stopped_at, es.wait, es.stopped_epoch])
     assert results[0] == results[1]
     assert results[0][:2] == REF["es_a_p3_b1.0"]
+
+
+def test_early_stopping_is_silent_by_default(capsys):
+    model = gpuk.Sequential([gpuk.Input((1,)), gpuk.layers.Dense(1)])
+    model.stop_training = False
+    es = gpuk.callbacks.EarlyStopping(restore_best_weights=True)
+    es.set_model(model)
+    es.on_train_begin()
+    for epoch, value in enumerate([1.0, 2.0]):
+        es.on_epoch_end(epoch, {"val_loss": value})
+    es.on_train_end()
+    assert model.stop_training and capsys.readouterr().out == ""
