@@ -46,3 +46,23 @@ def test_auc_multi_label_with_label_weights(curve, weights):
     m.update_state(yt, yp)
     key = f"auc_multi_{curve}_{'w' if weights else 'nw'}"
     np.testing.assert_allclose(float(m.result()), REF[key], rtol=1e-5)
+
+
+def _case_id(case):
+    name, kwargs, _ = case
+    return name + "-" + "-".join(f"{k}={v}" for k, v in kwargs.items())
+
+
+@pytest.mark.parametrize("case", REF["cases"], ids=_case_id)
+def test_confusion_metric_matches_keras(case):
+    name, kwargs, expected = case
+    kwargs = dict(kwargs)
+    weighted = kwargs.pop("_weighted")
+    rng = np.random.RandomState(3)
+    yt = (rng.rand(12, 3) > 0.5).astype("float32")
+    yp = rng.rand(12, 3).astype("float32")
+    sw = rng.rand(12).astype("float32") if weighted else None
+    m = getattr(gpuk.metrics, name)(**kwargs)
+    m.update_state(yt[:6], yp[:6], sample_weight=None if sw is None else sw[:6])
+    m.update_state(yt[6:], yp[6:], sample_weight=None if sw is None else sw[6:])
+    np.testing.assert_allclose(float(m.result()), expected, rtol=1e-5, atol=1e-6)

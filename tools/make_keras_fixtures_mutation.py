@@ -84,7 +84,50 @@ def metrics():
             )
             m.update_state(yt, yp)
             out[f"auc_multi_{curve}_{'w' if lw else 'nw'}"] = float(m.result())
+    out["cases"] = [[name, kwargs, float(result)] for name, kwargs, result in metric_cases()]
     return out
+
+
+def metric_cases():
+    """(class name, kwargs, result) for confusion metrics over a fixed batch (two updates)."""
+    rng = np.random.RandomState(3)
+    yt = (rng.rand(12, 3) > 0.5).astype("float32")
+    yp = rng.rand(12, 3).astype("float32")
+    sw = rng.rand(12).astype("float32")
+    cases = [
+        ("AUC", {}),
+        ("AUC", {"num_thresholds": 7, "summation_method": "minoring"}),
+        ("AUC", {"num_thresholds": 7, "summation_method": "majoring"}),
+        ("AUC", {"num_thresholds": 9, "curve": "PR"}),
+        ("AUC", {"num_thresholds": 9, "curve": "PR", "summation_method": "minoring"}),
+        ("AUC", {"from_logits": True}),
+        ("AUC", {"thresholds": [0.3, 0.5, 0.8]}),
+        ("AUC", {"multi_label": True, "num_labels": 3}),
+        ("Precision", {"thresholds": 0.3}),
+        ("Precision", {"top_k": 1}),
+        ("Precision", {"class_id": 2}),
+        ("Precision", {"top_k": 2, "class_id": 1}),
+        ("Recall", {"thresholds": 0.7}),
+        ("Recall", {"top_k": 2}),
+        ("Recall", {"class_id": 0, "thresholds": 0.4}),
+        ("TruePositives", {"thresholds": 0.25}),
+        ("FalseNegatives", {"thresholds": 0.75}),
+        ("SensitivityAtSpecificity", {"specificity": 0.6}),
+        ("SensitivityAtSpecificity", {"specificity": 0.5, "num_thresholds": 11, "class_id": 1}),
+        ("SpecificityAtSensitivity", {"sensitivity": 0.7}),
+        ("SpecificityAtSensitivity", {"sensitivity": 0.4, "num_thresholds": 11}),
+        ("PrecisionAtRecall", {"recall": 0.5}),
+        ("PrecisionAtRecall", {"recall": 0.8, "num_thresholds": 11}),
+        ("RecallAtPrecision", {"precision": 0.6}),
+        ("RecallAtPrecision", {"precision": 0.9, "num_thresholds": 11}),
+    ]
+    for name, kwargs in cases:
+        for weighted in (False, True):
+            m = getattr(keras.metrics, name)(**kwargs)
+            w = sw if weighted else None
+            m.update_state(yt[:6], yp[:6], sample_weight=None if w is None else w[:6])
+            m.update_state(yt[6:], yp[6:], sample_weight=None if w is None else w[6:])
+            yield name, dict(kwargs, _weighted=weighted), m.result()
 
 
 def optimizers():
