@@ -189,3 +189,14 @@ def test_early_stopping_is_silent_by_default(capsys):
         es.on_epoch_end(epoch, {"val_loss": value})
     es.on_train_end()
     assert model.stop_training and capsys.readouterr().out == ""
+
+
+def test_fresh_checkpoint_state_and_batch_saves_without_epoch_hooks(tmp_path):
+    # A custom loop may call only the batch hooks: the epoch in the file name is then 1.
+    cb = gpuk.callbacks.ModelCheckpoint(
+        str(tmp_path / "w.{epoch:02d}.weights.h5"), save_weights_only=True, save_freq=1
+    )
+    assert cb.model is None
+    cb.set_model(_model())
+    cb.on_train_batch_end(0)
+    assert os.listdir(tmp_path) == ["w.01.weights.h5"]

@@ -168,3 +168,27 @@ def test_add_variable_and_add_optimizer_variables():
     )
     with pytest.raises(ValueError, match="number of provided names"):
         opt.add_optimizer_variables(_dense_vars(), ["a", "b"], initializer=["zeros"])
+
+
+def test_ema_finalize_overwrites_with_the_average():
+    # Keras 3.15: three SGD steps then finalize_variable_values.
+    v = gpuk.Variable(np.array([1.0, 2.0], "float32"))
+    opt = gpuk.optimizers.SGD(0.1, use_ema=True, ema_momentum=0.5)
+    for _ in range(3):
+        opt.apply_gradients([(np.array([1.0, -1.0], "float32"), v)])
+    np.testing.assert_allclose(np.asarray(v.numpy()), [0.7, 2.3], rtol=1e-6)
+    opt.finalize_variable_values([v])
+    np.testing.assert_allclose(np.asarray(v.numpy()), [0.775, 2.225], rtol=1e-6)
+
+
+def test_exclude_from_weight_decay_by_variable():
+    # Keras 3.15: zero gradients, so only the decay moves the variable that is not excluded.
+    a = gpuk.Variable(np.array([1.0, 2.0], "float32"), name="a")
+    b = gpuk.Variable(np.array([1.0, 2.0], "float32"), name="bb")
+    opt = gpuk.optimizers.AdamW(0.1, weight_decay=0.5)
+    opt.exclude_from_weight_decay(var_list=[a])
+    opt.apply_gradients([(np.zeros(2, "float32"), a), (np.zeros(2, "float32"), b)])
+    np.testing.assert_allclose(np.asarray(a.numpy()), [1.0, 2.0])
+    np.testing.assert_allclose(np.asarray(b.numpy()), [0.95, 1.9], rtol=1e-6)
+    with pytest.raises(ValueError, match="before the optimizer is built"):
+        opt.exclude_from_weight_decay(var_names=["a"])
