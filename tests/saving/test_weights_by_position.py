@@ -102,3 +102,27 @@ def test_missing_listed_layer_group_is_an_error(tmp_path):
         del f["a2"]
     with pytest.raises(ValueError, match="a2"):
         _mlp(["a1", "a2", "a3"]).load_weights(path)
+
+
+@pytest.mark.parametrize("kind", ["shape", "weights"])
+def test_legacy_weights_mismatch_raises_or_is_skipped(tmp_path, kind):
+    src = _mlp(["a1", "a2", "a3"], seed=1)
+    path = str(tmp_path / "w.h5")
+    src.save_weights(path)
+    inputs = layers.Input((5,))
+    x = layers.Dense(4, name="b1")(inputs)
+    if kind == "shape":  # the error names what differs
+        x = layers.Dense(7, name="b2")(x)  # the file's second layer has 3 units
+    else:
+        x = layers.Dense(3, name="b2", use_bias=False)(x)  # one weight, the file has two
+    x = layers.Dense(2, name="b3")(x)
+    dst = models.Model(inputs, x)
+    with pytest.raises(ValueError, match=kind):
+        dst.load_weights(path)
+    kept = [np.copy(w) for w in dst.get_layer("b2").get_weights()]
+    with pytest.warns(UserWarning, match="(?i)skipping"):
+        dst.load_weights(path, skip_mismatch=True)
+    for a, b in zip(kept, dst.get_layer("b2").get_weights()):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(src.get_layer("a1").get_weights(), dst.get_layer("b1").get_weights()):
+        np.testing.assert_array_equal(a, b)
