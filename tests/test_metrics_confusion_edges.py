@@ -66,3 +66,19 @@ def test_confusion_metric_matches_keras(case):
     m.update_state(yt[:6], yp[:6], sample_weight=None if sw is None else sw[:6])
     m.update_state(yt[6:], yp[6:], sample_weight=None if sw is None else sw[6:])
     np.testing.assert_allclose(float(m.result()), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_predictions_exactly_on_thresholds():
+    grid = np.array([i / 8 for i in range(9)] * 2, dtype="float32")
+    labels = (np.arange(18) % 3 == 0).astype("float32")
+    m = gpuk.metrics.TruePositives(thresholds=[i / 4 for i in range(5)])
+    m.update_state(labels, grid)
+    np.testing.assert_allclose(np.asarray(m.result()), REF["tp_on_grid_even"])
+    m = gpuk.metrics.FalsePositives(thresholds=[0.0, 0.3, 0.5, 1.0])
+    m.update_state(labels, grid)
+    np.testing.assert_allclose(np.asarray(m.result()), REF["fp_on_grid_uneven"])
+    fine = np.array([i / 199 for i in range(200)], dtype="float32")
+    m = gpuk.metrics.AUC(num_thresholds=200)
+    m.update_state((np.arange(200) % 2).astype("float32"), fine)
+    np.testing.assert_allclose(float(m.result()), REF["auc_on_grid"], rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(m.true_positives), REF["auc_tp_on_grid"])

@@ -84,6 +84,23 @@ def metrics():
             )
             m.update_state(yt, yp)
             out[f"auc_multi_{curve}_{'w' if lw else 'nw'}"] = float(m.result())
+    # Predictions exactly on the thresholds (and at 0 and 1): Keras's evenly-spaced bucketing.
+    grid = np.array([i / 8 for i in range(9)] * 2, dtype="float32")
+    labels = (np.arange(18) % 3 == 0).astype("float32")
+    m = keras.metrics.TruePositives(thresholds=[i / 4 for i in range(5)])
+    m.update_state(labels, grid)
+    out["tp_on_grid_even"] = f(m.result())
+    m = keras.metrics.FalsePositives(thresholds=[0.0, 0.3, 0.5, 1.0])
+    m.update_state(labels, grid)
+    out["fp_on_grid_uneven"] = f(m.result())
+    fine = np.array([i / 199 for i in range(200)], dtype="float32")
+    m = keras.metrics.AUC(num_thresholds=200)
+    m.update_state((np.arange(200) % 2).astype("float32"), fine)
+    out["auc_on_grid"] = float(m.result())
+    m = keras.metrics.AUC(num_thresholds=200)
+    m.update_state((np.arange(200) % 2).astype("float32"), fine)
+    out["auc_on_grid"] = float(m.result())
+    out["auc_tp_on_grid"] = f(m.true_positives)
     out["cases"] = [[name, kwargs, float(result)] for name, kwargs, result in metric_cases()]
     return out
 
