@@ -82,3 +82,9 @@ def test_predictions_exactly_on_thresholds():
     m.update_state((np.arange(200) % 2).astype("float32"), fine)
     np.testing.assert_allclose(float(m.result()), REF["auc_on_grid"], rtol=1e-6)
     np.testing.assert_allclose(np.asarray(m.true_positives), REF["auc_tp_on_grid"])
+
+
+@pytest.mark.parametrize("kwargs", [dict(curve="XY"), dict(summation_method="trapezoid")])
+def test_auc_rejects_unknown_curve_or_summation(kwargs):
+    with pytest.raises(ValueError):
+        gpuk.metrics.AUC(**kwargs)

@@ -200,3 +200,15 @@ def test_fresh_checkpoint_state_and_batch_saves_without_epoch_hooks(tmp_path):
     cb.set_model(_model())
     cb.on_train_batch_end(0)
     assert os.listdir(tmp_path) == ["w.01.weights.h5"]
+
+
+def test_early_stopping_warns_about_a_missing_monitor_in_each_fit():
+    model = gpuk.Sequential([gpuk.Input((1,)), gpuk.layers.Dense(1)])
+    model.stop_training = False
+    es = gpuk.callbacks.EarlyStopping(monitor="val_nope")
+    es.set_model(model)
+    for _ in range(2):
+        es.on_train_begin()
+        with pytest.warns(UserWarning, match="val_nope"):
+            es.on_epoch_end(0, {"loss": 1.0})
+    assert not model.stop_training
