@@ -126,3 +126,19 @@ def test_legacy_weights_mismatch_raises_or_is_skipped(tmp_path, kind):
         np.testing.assert_array_equal(a, b)
     for a, b in zip(src.get_layer("a1").get_weights(), dst.get_layer("b1").get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_untrained_adam_model_reloads_without_warnings(tmp_path):
+    import warnings
+
+    model = _mlp(["d1", "d2"], units=(3, 1))
+    model.compile(optimizer=gpuk.optimizers.Adam(0.01), loss="mse")
+    path = str(tmp_path / "m.h5")
+    model.save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = gpuk.models.load_model(path)
+    assert int(np.asarray(loaded.optimizer.iterations)) == 0
+    x = np.ones((4, 5), "float32")
+    loaded.fit(x, x[:, :1], verbose=0)
+    assert int(np.asarray(loaded.optimizer.iterations)) == 1
