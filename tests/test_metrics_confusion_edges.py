@@ -88,3 +88,9 @@ def test_predictions_exactly_on_thresholds():
 def test_auc_rejects_unknown_curve_or_summation(kwargs):
     with pytest.raises(ValueError):
         gpuk.metrics.AUC(**kwargs)
+
+
+def test_auc_config_keeps_its_arguments():
+    config = gpuk.metrics.AUC(num_labels=3, multi_label=True, curve="PR").get_config()
+    assert config["num_labels"] == 3 and config["multi_label"] is True
+    assert config["curve"] == "PR"
