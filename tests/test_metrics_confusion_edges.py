@@ -94,3 +94,4 @@ def test_auc_config_keeps_its_arguments():
     config = gpuk.metrics.AUC(num_labels=3, multi_label=True, curve="PR").get_config()
     assert config["num_labels"] == 3 and config["multi_label"] is True
     assert config["curve"] == "PR"
+    assert gpuk.metrics.AUC(multi_label=True).get_config()["num_labels"] is None
