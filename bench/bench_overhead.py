@@ -23,7 +23,6 @@ applications (gpuk's array operations with a gradient rule) in one call.
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -261,9 +260,9 @@ def torch_cases():
         def step():
             opt.zero_grad()
             den, vad = model(x)
-            loss = 10 * torch.mean((den - yd) ** 2) + 0.5 * torch.nn.functional.binary_cross_entropy(
-                vad, yv
-            )
+            loss = 10 * torch.mean(
+                (den - yd) ** 2
+            ) + 0.5 * torch.nn.functional.binary_cross_entropy(vad, yv)
             loss.backward()
             opt.step()
             return loss.item()
@@ -317,14 +316,15 @@ def run_alternating(cases, rounds):
 
 def peak_memory(framework, cases):
     """Peak RSS (MB) of a fresh process running each case a few times."""
+    here = os.path.dirname(os.path.abspath(__file__))
     code = (
-        "import sys, resource, json; sys.path.insert(0, {bench!r}); import bench_overhead as b\n"
+        f"import sys, resource, json; sys.path.insert(0, {here!r}); import bench_overhead as b\n"
         "import gpuk\n"
-        "fns = b.gpuk_cases(gpuk) if {fw!r} == 'gpuk' else b.torch_cases()\n"
+        f"fns = b.gpuk_cases(gpuk) if {framework!r} == 'gpuk' else b.torch_cases()\n"
         "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "for c in {cases!r}:\n    [fns[c]() for _ in range(3)]\n"
+        f"for c in {list(cases)!r}:\n    [fns[c]() for _ in range(3)]\n"
         "print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))\n"
-    ).format(bench=os.path.dirname(os.path.abspath(__file__)), fw=framework, cases=list(cases))
+    )
     if framework == "torch":
         code = code.replace("import gpuk\n", "import torch\n")
     done = subprocess.run(
@@ -380,7 +380,10 @@ def main():
         host = statistics.median(times["gpuk"]["mlp_train"]) - floor
         result["mlp_numpy_floor_us"] = floor * 1e6
         result["mlp_host_us_per_step"] = host * 1e6
-        print(f"MLP train: NumPy-only math {floor * 1e6:.0f} us; gpuk host overhead {host * 1e6:.0f} us/step")
+        print(
+            f"MLP train: NumPy-only math {floor * 1e6:.0f} us; "
+            f"gpuk host overhead {host * 1e6:.0f} us/step"
+        )
     if args.memory:
         for fw in ("gpuk", "torch"):
             result[f"{fw}_peak_rss_mb"] = peak_memory(fw, cases)

@@ -1,7 +1,7 @@
 """The only place that imports CuPy: array-module choice, conversions and the kernel loader."""
 
 from gpuk._array.arrays import asarray, cupy_erf, get_array_module, is_array, to_numpy
-from gpuk._array.blas import serial_blas
+from gpuk._array.blas import serial_blas, threads_for_product
 from gpuk._array.device import (
     DEVICES,
     cupy_module,
@@ -26,6 +26,7 @@ __all__ = [
     "gpu_unavailable_reason",
     "is_array",
     "serial_blas",
+    "threads_for_product",
     "set_device",
     "to_numpy",
 ]

@@ -65,6 +65,14 @@ def clear_session():
 # ----------------------------------------------------------------------------- nested structures
 
 
+def _plain_kwargs(kwargs):
+    """True when no keyword argument can hold a symbolic tensor (flags, None, Tensors)."""
+    for value in kwargs.values():
+        if value is not None and type(value) is not bool and not isinstance(value, Tensor):
+            return False
+    return True
+
+
 def flatten(structure):
     """Leaves of nested lists, tuples and dicts (dicts in sorted-key order, as Keras's tree)."""
     if isinstance(structure, (list, tuple)):
@@ -691,6 +699,8 @@ class Layer:
                 args = (kwargs.pop("inputs"),)
             else:
                 raise ValueError(f"Layer {self.name!r} was called without inputs.")
+        if len(args) == 1 and isinstance(args[0], Tensor) and _plain_kwargs(kwargs):
+            return self._eager_call(args, kwargs)  # the common eager call: nothing symbolic
         leaves = flatten([list(args), kwargs])
         if any(is_keras_tensor(leaf) for leaf in leaves):
             return self._symbolic_call(args, kwargs)
