@@ -42,6 +42,45 @@ class MatMul(Function):
         return ga, gb
 
 
+class Affine(Function):
+    """``x @ kernel + bias`` as one op (Dense's body): one output array, bias added in place.
+
+    ``x (..., k)``, ``kernel (k, n)``, ``bias (n,)``; the forward values equal ``matmul`` then
+    ``add``. The kernel gradient is one product over all leading axes flattened.
+    """
+
+    def forward(self, x, kernel, bias):
+        xp = xp_of(x)
+        threads_for_product(x.size * kernel.shape[-1], xp)
+        out = xp.matmul(x, kernel)
+        if out.dtype == bias.dtype:
+            out += bias
+        else:
+            out = out + bias
+        self.x, self.kernel = x, kernel
+        return out
+
+    def backward(self, g):
+        x, kernel = self.x, self.kernel
+        xp = xp_of(g)
+        need = self.needs_input_grad
+        threads_for_product(x.size * kernel.shape[-1], xp)
+        g2 = g.reshape(-1, g.shape[-1])
+        gx = gk = gb = None
+        if need[0]:
+            gx = xp.matmul(g, kernel.T)
+        if need[1]:
+            gk = xp.matmul(x.reshape(-1, x.shape[-1]).T, g2).astype(kernel.dtype, copy=False)
+        if need[2]:
+            gb = g2.sum(axis=0)
+        return gx, gk, gb
+
+
+def affine(x, kernel, bias):
+    """``x @ kernel + bias`` for a 2-D ``kernel`` and 1-D ``bias`` (Dense's body) as one op."""
+    return Affine.apply(x, kernel, bias)
+
+
 def _multiply_adds(a, b):
     """Multiply-adds of ``a @ b`` (each of its backward products costs the same)."""
     n = b.shape[-1] if b.ndim > 1 else 1
