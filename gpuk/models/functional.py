@@ -299,6 +299,8 @@ class Functional(Model):
 
     def _standardize_inputs(self, inputs):
         """Real input values as a flat list in :attr:`inputs` order."""
+        if not isinstance(inputs, (dict, list, tuple)) and len(self._inputs) == 1:
+            return [inputs]  # the common single-input call: no name lists built
         names = self.input_names
         if isinstance(inputs, dict):
             missing = [n for n in names if n not in inputs]
