@@ -8,7 +8,7 @@ from gpuk._array.arrays import (
     ndimage,
     to_numpy,
 )
-from gpuk._array.blas import serial_blas
+from gpuk._array.blas import serial_blas, threads_for_product
 from gpuk._array.device import (
     DEVICES,
     cupy_module,
@@ -34,6 +34,7 @@ __all__ = [
     "is_array",
     "ndimage",
     "serial_blas",
+    "threads_for_product",
     "set_device",
     "to_numpy",
 ]

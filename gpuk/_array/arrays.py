@@ -7,10 +7,11 @@ from gpuk._array.device import cupy_module, default_module
 
 def get_array_module(*arrays):
     """Return ``cupy`` if any argument is a CuPy array, else ``numpy`` (as Chainer does)."""
-    cupy = cupy_module() if any(_looks_like_cupy(a) for a in arrays) else None
-    if cupy is not None:
-        for a in arrays:
-            if isinstance(a, cupy.ndarray):
+    ndarray = np.ndarray
+    for a in arrays:  # hot: once per op; NumPy arrays skip the module-name test
+        if type(a) is not ndarray and _looks_like_cupy(a):
+            cupy = cupy_module()
+            if cupy is not None and isinstance(a, cupy.ndarray):
                 return cupy
     return np
 

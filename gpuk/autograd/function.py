@@ -76,33 +76,56 @@ class Function:
 
         Returns one Tensor, or a tuple of Tensors when ``forward`` returns several arrays.
         """
-        like = next((i.data for i in inputs if isinstance(i, Tensor)), None)
-        # Python numbers follow the first array even when no input is a Tensor (a raw device
-        # array), so that on the GPU they stay kernel arguments instead of being uploaded.
-        number_like = like if like is not None else next(filter(is_array, inputs), None)
-        tensors = [
-            i
-            if isinstance(i, Tensor)
-            else Tensor(as_array(i, number_like if isinstance(i, _NUMBERS) else like))
-            for i in inputs
-        ]
+        # Hot path (every op): plain loops, no generator or any(); nothing recorded outside
+        # a tape, so predict and training=False calls only run forward.
+        like = None
+        convert = False
+        for i in inputs:
+            if isinstance(i, Tensor):
+                if like is None:
+                    like = i.data
+            else:
+                convert = True
+        if convert:
+            # Python numbers follow the first array even when no input is a Tensor (a raw
+            # device array), so that on the GPU they stay kernel arguments, not uploads.
+            number_like = like if like is not None else next(filter(is_array, inputs), None)
+            tensors = [
+                i
+                if isinstance(i, Tensor)
+                else Tensor(as_array(i, number_like if isinstance(i, _NUMBERS) else like))
+                for i in inputs
+            ]
+        else:
+            tensors = inputs
         cast_to = getattr(_AUTOCAST, "dtype", None)
         if cast_to is not None and cls is not _AutocastRead:
             tensors = [_autocast(t, cast_to) for t in tensors]
         function = cls(**params)
-        record = recording.is_recording() and any(t.requires_grad for t in tensors)
+        record = False
+        if recording.is_recording():
+            for t in tensors:
+                if t.requires_grad:
+                    record = True
+                    break
         if record:
             function.needs_input_grad = tuple(t.requires_grad for t in tensors)
         outputs = function.forward(*_same_device([t.data for t in tensors]))
-        single = not isinstance(outputs, tuple)
-        results = [Tensor(o) for o in ((outputs,) if single else outputs)]
+        if not isinstance(outputs, tuple):
+            result = Tensor(outputs)
+            if record:
+                node = Node(function, tensors, (result,))
+                result.requires_grad = True
+                result.node = node
+            return result
+        results = [Tensor(o) for o in outputs]
         if record:
             node = Node(function, tensors, results)
             for index, result in enumerate(results):
                 result.requires_grad = True
                 result.node = node
                 result.index = index
-        return results[0] if single else tuple(results)
+        return tuple(results)
 
 
 def _same_device(arrays):
@@ -111,6 +134,11 @@ def _same_device(arrays):
     Host tensors are legitimate: ``K.shape``, the optimizer's counter and learning rate, and
     anything a user builds from NumPy. On the CPU this is one cheap module check per input.
     """
+    for a in arrays:
+        if type(a) is not np.ndarray:
+            break
+    else:
+        return arrays
     xp = get_array_module(*arrays)
     if xp is np:
         return arrays

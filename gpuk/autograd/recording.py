@@ -3,20 +3,22 @@
 import contextlib
 import threading
 
-_local = threading.local()
+
+class _Local(threading.local):
+    tapes = 0
+    paused = 0
+
+
+_local = _Local()
 
 
 def _state():
-    if not hasattr(_local, "tapes"):
-        _local.tapes = 0
-        _local.paused = 0
     return _local
 
 
 def is_recording():
     """True inside an active GradientTape and outside ``no_grad``."""
-    state = _state()
-    return state.tapes > 0 and state.paused == 0
+    return _local.tapes > 0 and _local.paused == 0
 
 
 @contextlib.contextmanager

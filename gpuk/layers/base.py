@@ -51,6 +51,15 @@ __all__ = [
     "unique_name",
 ]
 
+
+def _plain_kwargs(kwargs):
+    """True when no keyword argument can hold a symbolic tensor (flags, None, Tensors)."""
+    for value in kwargs.values():
+        if value is not None and type(value) is not bool and not isinstance(value, Tensor):
+            return False
+    return True
+
+
 # ----------------------------------------------------------------------------- dtypes
 
 
@@ -459,6 +468,8 @@ class Layer(LayerNodes):
                 args = (kwargs.pop("inputs"),)
             else:
                 raise ValueError(f"Layer {self.name!r} was called without inputs.")
+        if len(args) == 1 and isinstance(args[0], Tensor) and _plain_kwargs(kwargs):
+            return self._eager_call(args, kwargs)  # the common eager call: nothing symbolic
         leaves = flatten([list(args), kwargs])
         if any(is_keras_tensor(leaf) for leaf in leaves):
             return self._symbolic_call(args, kwargs)
@@ -586,7 +597,7 @@ class Layer(LayerNodes):
     def _convert_input(self, value):
         cast = self._convert_input_args
         if isinstance(value, Tensor):
-            if cast and _is_float_dtype(value.dtype) and value.dtype.name != self.compute_dtype:
+            if cast and value.dtype.kind == "f" and value.dtype != self.compute_dtype:
                 return _cast(value, self.compute_dtype)
             return value
         if is_array(value) or isinstance(value, (np.generic, float, int)):
@@ -604,10 +615,13 @@ class Layer(LayerNodes):
             and all(isinstance(v, (int, float)) for v in flatten(first))
         ):
             first = np.asarray(first)
-        first = map_structure(self._convert_input, first)
+        single = isinstance(first, Tensor)
+        first = self._convert_input(first) if single else map_structure(self._convert_input, first)
         args = (first, *args[1:])
-        input_shape = map_structure(lambda t: tuple(t.shape) if hasattr(t, "shape") else t, first)
         if not self.built:
+            input_shape = map_structure(
+                lambda t: tuple(t.shape) if hasattr(t, "shape") else t, first
+            )
             self._check_input_spec(input_shape)
             self._maybe_build(input_shape)
         training = kwargs.pop("training", None)
@@ -615,9 +629,12 @@ class Layer(LayerNodes):
             training = current_training()
         mask = kwargs.pop("mask", None)
         if mask is None:
-            masks = [getattr(t, "_keras_mask", None) for t in flatten(first)]
-            if any(m is not None for m in masks):
-                mask = pack_like(first, masks)
+            if single:
+                mask = getattr(first, "_keras_mask", None)
+            else:
+                masks = [getattr(t, "_keras_mask", None) for t in flatten(first)]
+                if any(m is not None for m in masks):
+                    mask = pack_like(first, masks)
         call_kwargs = dict(kwargs)
         if self._call_has_training or self._call_varkw and training is not None:
             if self._call_has_training or training is not None:
@@ -628,7 +645,8 @@ class Layer(LayerNodes):
             if outermost:
                 self._clear_losses()
             outputs = self.call(*args, **call_kwargs)
-        outputs = map_structure(_wrap_output, outputs)
+        if not isinstance(outputs, Tensor):
+            outputs = map_structure(_wrap_output, outputs)
         if self.activity_regularizer is not None:
             for output in flatten(outputs):
                 if isinstance(output, Tensor):

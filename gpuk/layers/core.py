@@ -12,6 +12,7 @@ from gpuk import activations, constraints, initializers, ops, regularizers
 from gpuk.autograd import Tensor, as_array
 from gpuk.layers.base import InputSpec, Layer, normalize_shape
 from gpuk.ops._util import xp_of
+from gpuk.ops.linalg import affine
 
 _LINEAR = getattr(activations, "linear", None)
 
@@ -24,6 +25,18 @@ def _check_built_dim(layer, input_shape, axis=-1):
             f"input to be known, received input shape {tuple(input_shape)}."
         )
     return size
+
+
+def _affine_applies(inputs, kernel, bias):
+    """The fused Dense op covers float inputs of at least 2 dims and the kernel's dtype."""
+    data = inputs.data if isinstance(inputs, Tensor) else None
+    return (
+        data is not None
+        and data.ndim >= 2
+        and data.dtype == kernel.dtype
+        and bias.dtype == kernel.dtype
+        and kernel.ndim == 2
+    )
 
 
 class Dense(Layer):
@@ -99,9 +112,12 @@ class Dense(Layer):
         self.built = True
 
     def call(self, inputs):
-        x = ops.matmul(inputs, self.kernel)
-        if self.use_bias:
-            x = ops.add(x, self.bias)
+        if self.use_bias and _affine_applies(inputs, self.kernel, self.bias):
+            x = affine(inputs, self.kernel, self.bias)  # one op instead of matmul + add
+        else:
+            x = ops.matmul(inputs, self.kernel)
+            if self.use_bias:
+                x = ops.add(x, self.bias)
         if self.activation is not None and self.activation is not _LINEAR:
             x = self.activation(x)
         return x

@@ -249,6 +249,7 @@ class Functional(Model):
         self._output_structure = outputs
         self._inputs = flatten(inputs)
         self._outputs = flatten(outputs)
+        object.__setattr__(self, "_plan", None)
         ordered = _map_graph(self, self._inputs, self._outputs)
         self._network_nodes, self._nodes_by_depth, ordered_layers = ordered
         object.__setattr__(self, "_layers", ordered_layers)
@@ -299,6 +300,8 @@ class Functional(Model):
 
     def _standardize_inputs(self, inputs):
         """Real input values as a flat list in :attr:`inputs` order."""
+        if not isinstance(inputs, (dict, list, tuple)) and len(self._inputs) == 1:
+            return [inputs]  # the common single-input call: no name lists built
         names = self.input_names
         if isinstance(inputs, dict):
             missing = [n for n in names if n not in inputs]
@@ -366,30 +369,61 @@ class Functional(Model):
         outputs = self._execute(values, lambda layer, a, k: layer(*a, **k), kwargs)
         return pack_like(self._output_structure, outputs)
 
-    def _execute(self, values, operation, extra_kwargs):
+    def _execution_plan(self):
+        """The graph's nodes in execution order, resolved once: ``(layer, args, kwargs,
+        output ids)`` where ``args``/``kwargs`` hold ids of the KerasTensors they read
+        (:class:`_Ref`). Running the model then walks this list; no per-call graph traversal."""
+        plan = self.__dict__.get("_plan")
+        if plan is not None:
+            return plan
         input_ids = {id(t) for t in self._inputs}
+        available = set(input_ids)
+        plan = []
         for depth in sorted(self._nodes_by_depth, reverse=True):
             for node in self._nodes_by_depth[depth]:
                 if node.is_input or all(id(t) in input_ids for t in node.output_tensors):
                     continue
-                if any(id(t) not in values for t in node.input_tensors):
+                if any(id(t) not in available for t in node.input_tensors):
                     continue
 
-                def resolve(item):
-                    return values[id(item)] if is_keras_tensor(item) else item
+                def ref(item):
+                    return _Ref(id(item)) if is_keras_tensor(item) else item
 
-                args = map_structure(resolve, list(node.call_args))
-                kwargs = map_structure(resolve, dict(node.call_kwargs))
-                for key, value in extra_kwargs.items():
-                    if key == "training":
-                        # As Keras: the model's training flag beats one recorded on the node
-                        # (Keras records the call default, e.g. training=True for augmentation).
-                        kwargs[key] = value
-                    else:
-                        kwargs.setdefault(key, value)
-                results = operation(node.layer, args, kwargs)
-                for tensor, result in zip(node.output_tensors, flatten(results)):
-                    values[id(tensor)] = result
+                args = map_structure(ref, list(node.call_args))
+                kwargs = map_structure(ref, dict(node.call_kwargs))
+                simple_args = all(type(a) is _Ref for a in args)
+                simple_kwargs = not any(type(v) is _Ref for v in flatten(kwargs))
+                outputs = [id(t) for t in node.output_tensors]
+                plan.append((node.layer, args, simple_args, kwargs, simple_kwargs, outputs))
+                available.update(outputs)
+        object.__setattr__(self, "_plan", plan)
+        return plan
+
+    def _execute(self, values, operation, extra_kwargs):
+        for layer, args, simple_args, kwargs, simple_kwargs, outputs in self._execution_plan():
+            if simple_args:
+                call_args = [values[a.id] for a in args]
+            else:
+                call_args = map_structure(lambda r: values[r.id] if type(r) is _Ref else r, args)
+            if simple_kwargs:
+                call_kwargs = dict(kwargs)
+            else:
+                call_kwargs = map_structure(
+                    lambda r: values[r.id] if type(r) is _Ref else r, kwargs
+                )
+            for key, value in extra_kwargs.items():
+                if key == "training":
+                    # As Keras: the model's training flag beats one recorded on the node
+                    # (Keras records the call default, e.g. training=True for augmentation).
+                    call_kwargs[key] = value
+                else:
+                    call_kwargs.setdefault(key, value)
+            results = operation(layer, call_args, call_kwargs)
+            if len(outputs) == 1 and not isinstance(results, (list, tuple, dict)):
+                values[outputs[0]] = results
+            else:
+                for tensor_id, result in zip(outputs, flatten(results)):
+                    values[tensor_id] = result
         return [values[id(t)] for t in self._outputs]
 
     def call(self, inputs, training=None, mask=None):
@@ -484,6 +518,15 @@ class Functional(Model):
         if "layers" not in config and cls is not Functional:
             return cls(**config)
         return _functional_from_config(cls, config, custom_objects)
+
+
+class _Ref:
+    """A graph edge in an execution plan: the id of the KerasTensor whose value goes here."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, tensor_id):
+        self.id = tensor_id
 
 
 def _to_tensor(value, dtype):

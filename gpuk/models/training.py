@@ -19,6 +19,7 @@ that only look at epochs, the steady-state training step makes no host sync.
 import copy
 import inspect
 import warnings
+import weakref
 
 from gpuk import ops
 from gpuk import optimizers as optimizers_module
@@ -30,6 +31,9 @@ from gpuk.models import training_data as data_module
 from gpuk.models.training_loops import TrainingLoops
 from gpuk.models.training_losses import CompiledLoss, CompiledMetrics
 from gpuk.utils.packing import unpack_x_y_sample_weight
+
+#: compute_loss function -> whether it takes ``training`` (see Trainer._compute_loss).
+_TAKES_TRAINING = weakref.WeakKeyDictionary()
 
 
 class _CompiledMetricsShim:
@@ -259,8 +263,16 @@ class Trainer(TrainingLoops):
 
     def _compute_loss(self, x, y, y_pred, sample_weight, training):
         """Call :meth:`compute_loss`, also when an override has no ``training`` argument."""
-        params = inspect.signature(self.compute_loss).parameters
-        if "training" in params or any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        compute_loss = self.compute_loss
+        key = getattr(compute_loss, "__func__", compute_loss)
+        takes_training = _TAKES_TRAINING.get(key)
+        if takes_training is None:  # inspect.signature costs ~20 us: once per function
+            params = inspect.signature(compute_loss).parameters
+            takes_training = "training" in params or any(
+                p.kind is p.VAR_KEYWORD for p in params.values()
+            )
+            _TAKES_TRAINING[key] = takes_training
+        if takes_training:
             return self.compute_loss(x, y, y_pred, sample_weight, training=training)
         return self.compute_loss(x, y, y_pred, sample_weight)
 

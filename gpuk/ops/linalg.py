@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from gpuk._array import threads_for_product
 from gpuk.autograd import Function, Tensor, as_array, as_tensor
 from gpuk.ops._util import unbroadcast, xp_of
 from gpuk.ops.math import multiply
@@ -18,7 +19,9 @@ class MatMul(Function):
                 "(inner dimensions must match)"
             )
         self.a, self.b = a, b
-        return xp_of(a).matmul(a, b)
+        xp = xp_of(a)
+        threads_for_product(_multiply_adds(a, b), xp)
+        return xp.matmul(a, b)
 
     def backward(self, g):
         xp = xp_of(g)
@@ -29,6 +32,7 @@ class MatMul(Function):
         lead = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
         g2 = g.reshape(lead + (a2.shape[-2], b2.shape[-1]))
         ga = gb = None
+        threads_for_product(_multiply_adds(a, b), xp)
         if self.needs_input_grad[0]:
             ga = xp.matmul(g2, xp.swapaxes(b2, -1, -2))
             ga = unbroadcast(ga, a2.shape).reshape(a.shape)
@@ -36,6 +40,52 @@ class MatMul(Function):
             gb = xp.matmul(xp.swapaxes(a2, -1, -2), g2)
             gb = unbroadcast(gb, b2.shape).reshape(b.shape)
         return ga, gb
+
+
+class Affine(Function):
+    """``x @ kernel + bias`` as one op (Dense's body): one output array, bias added in place.
+
+    ``x (..., k)``, ``kernel (k, n)``, ``bias (n,)``; the forward values equal ``matmul`` then
+    ``add``. The kernel gradient is one product over all leading axes flattened.
+    """
+
+    def forward(self, x, kernel, bias):
+        xp = xp_of(x)
+        threads_for_product(x.size * kernel.shape[-1], xp)
+        out = xp.matmul(x, kernel)
+        if out.dtype == bias.dtype:
+            out += bias
+        else:
+            out = out + bias
+        self.x, self.kernel = x, kernel
+        return out
+
+    def backward(self, g):
+        x, kernel = self.x, self.kernel
+        xp = xp_of(g)
+        need = self.needs_input_grad
+        threads_for_product(x.size * kernel.shape[-1], xp)
+        g2 = g.reshape(-1, g.shape[-1])
+        gx = gk = gb = None
+        if need[0]:
+            gx = xp.matmul(g, kernel.T)
+        if need[1]:
+            gk = xp.matmul(x.reshape(-1, x.shape[-1]).T, g2).astype(kernel.dtype, copy=False)
+        if need[2]:
+            gb = g2.sum(axis=0)
+        return gx, gk, gb
+
+
+def affine(x, kernel, bias):
+    """``x @ kernel + bias`` for a 2-D ``kernel`` and 1-D ``bias`` (Dense's body) as one op."""
+    return Affine.apply(x, kernel, bias)
+
+
+def _multiply_adds(a, b):
+    """Multiply-adds of ``a @ b`` (each of its backward products costs the same)."""
+    n = b.shape[-1] if b.ndim > 1 else 1
+    m = a.shape[-2] if a.ndim > 1 else 1
+    return max(a.size * n, b.size * m)
 
 
 def matmul(a, b):

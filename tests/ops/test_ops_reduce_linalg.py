@@ -100,6 +100,20 @@ def test_matmul_value_and_gradient(shapes, xp):
     assert_gradients_match(ops.matmul, [a, b], xp)
 
 
+@pytest.mark.parametrize("x_shape", [(5, 4), (2, 3, 4)])
+def test_affine_value_and_gradient(x_shape, xp):
+    """Dense's fused op equals matmul then add, and has the same float64 gradients."""
+    from gpuk.ops.linalg import affine
+
+    rng = np.random.default_rng(4)
+    x, kernel, bias = rng.normal(size=x_shape), rng.normal(size=(4, 3)), rng.normal(size=(3,))
+    args = [xp.asarray(a) for a in (x, kernel, bias)]
+    np.testing.assert_array_equal(
+        affine(*args).numpy(), ops.add(ops.matmul(*args[:2]), args[2]).numpy()
+    )
+    assert_gradients_match(affine, [x, kernel, bias], xp)
+
+
 def test_matmul_incompatible_shapes(xp):
     with pytest.raises(ValueError, match=r"matmul.*\(3, 4\).*\(5, 2\)"):
         ops.matmul(xp.ones((3, 4)), xp.ones((5, 2)))

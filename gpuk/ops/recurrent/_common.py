@@ -32,6 +32,23 @@ _FORWARD = {
     "hard_sigmoid_legacy": lambda xp, x: _clip01(xp, 0.2 * x + 0.5),
 }
 
+
+def _sigmoid_in_place(xp, x):
+    x *= 0.5
+    xp.tanh(x, out=x)
+    x *= 0.5
+    x += 0.5
+    return x
+
+
+#: The activations above computed in place (same operations, same order: identical values).
+_FORWARD_INPLACE = {
+    "tanh": lambda xp, x: xp.tanh(x, out=x),
+    "sigmoid": _sigmoid_in_place,
+    "relu": lambda xp, x: xp.maximum(x, 0, out=x),
+    "linear": lambda xp, x: x,
+}
+
 _DERIVATIVE = {
     "tanh": lambda y: 1 - y * y,
     "sigmoid": lambda y: y * (1 - y),

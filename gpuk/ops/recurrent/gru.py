@@ -10,6 +10,7 @@ from gpuk.ops.linalg import matmul
 from gpuk.ops.recurrent._common import (
     _DERIVATIVE,
     _FORWARD,
+    _FORWARD_INPLACE,
     _batch_major,
     _carry,
     _check_activation,
@@ -62,6 +63,13 @@ class GRUSequence(Function):
                 proj += bias
         mask_tm = _time_major_mask(mask, self.go_backwards)
         u2 = 2 * units
+        if (
+            self.reset_after
+            and mask_tm is None
+            and self.activation in _FORWARD_INPLACE
+            and self.recurrent_activation in _FORWARD_INPLACE
+        ):
+            return self._forward_in_place(xp, x_tm, proj, kernel, recurrent_kernel, rec_bias, h0)
         h_prev = xp.empty((timesteps, batch, units), dtype=proj.dtype)
         z_all, r_all, hh_all = (xp.empty_like(h_prev) for _ in range(3))
         aux = xp.empty_like(h_prev)  # reset_after: h @ U_h + b_rh; else: r * h
@@ -93,6 +101,53 @@ class GRUSequence(Function):
         self.mask_tm = mask_tm
         outputs = _sequence_outputs(xp, h_new_all, mask_tm)
         return _batch_major(xp, outputs), h
+
+    def _forward_in_place(self, xp, x_tm, proj, kernel, recurrent_kernel, rec_bias, h0):
+        """The unmasked reset_after loop with preallocated buffers: nothing allocated per
+        step, and nothing kept for backward when the call is not recorded (predict). Same
+        operations in the same order as the general loop, so the values are identical."""
+        timesteps, batch, _ = proj.shape
+        units = recurrent_kernel.shape[0]
+        u2 = 2 * units
+        dtype = proj.dtype
+        act = _FORWARD_INPLACE[self.activation]
+        ract = _FORWARD_INPLACE[self.recurrent_activation]
+        keep = bool(self.needs_input_grad)  # recorded: backward needs the per-step values
+        h_new_all = xp.empty((timesteps, batch, units), dtype=dtype)
+        if keep:
+            h_prev, z_all, r_all, hh_all, aux = (xp.empty_like(h_new_all) for _ in range(5))
+        hu = xp.empty((batch, 3 * units), dtype=dtype)
+        zr = xp.empty((batch, u2), dtype=dtype)
+        hh = xp.empty((batch, units), dtype=dtype)
+        tmp = xp.empty((batch, units), dtype=dtype)
+        z, r = zr[:, :units], zr[:, units:]
+        h = h0.astype(dtype, copy=False)
+        for t in range(timesteps):
+            if keep:
+                h_prev[t] = h
+            xg = proj[t]
+            xp.matmul(h, recurrent_kernel, out=hu)
+            if rec_bias is not None:
+                hu += rec_bias
+            xp.add(xg[:, :u2], hu[:, :u2], out=zr)
+            ract(xp, zr)
+            xp.multiply(r, hu[:, u2:], out=hh)
+            xp.add(xg[:, u2:], hh, out=hh)
+            act(xp, hh)
+            # h_new = z * h + (1 - z) * hh, as in the general loop
+            h_new = h_new_all[t]
+            xp.multiply(z, h, out=h_new)
+            xp.subtract(1, z, out=tmp)
+            tmp *= hh
+            h_new += tmp
+            if keep:
+                z_all[t], r_all[t], hh_all[t], aux[t] = z, r, hh, hu[:, u2:]
+            h = h_new
+        if keep:
+            self.saved = (x_tm, kernel, recurrent_kernel, h_prev, z_all, r_all, hh_all, aux)
+        self.shape = (batch, timesteps, units)
+        self.mask_tm = None
+        return _batch_major(xp, h_new_all), h.copy()
 
     @_serial_blas_loop
     def backward(self, gy_seq, gy_last):
