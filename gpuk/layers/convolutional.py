@@ -75,6 +75,63 @@ def apply_activation(activation, x):
     return x
 
 
+def positive_int(layer, value, name):
+    """``value`` as an int > 0, or a ValueError naming the layer and the argument."""
+    if not _is_int(value) or value <= 0:
+        raise ValueError(
+            f"{type(layer).__name__} {layer.name!r}: invalid value for argument `{name}`. "
+            f"Expected a strictly positive integer. Received {name}={value!r}."
+        )
+    return int(value)
+
+
+def set_window_args(layer, kernel_size, strides, dilation_rate, padding, data_format, causal):
+    """Validate and set a convolution's window arguments on ``layer`` (``rank`` from it)."""
+    rank = layer.rank
+    layer.kernel_size = positive_tuple(layer, kernel_size, rank, "kernel_size")
+    layer.strides = positive_tuple(layer, strides, rank, "strides")
+    layer.dilation_rate = positive_tuple(layer, dilation_rate, rank, "dilation_rate")
+    layer.padding = layer_padding(layer, padding, allow_causal=causal)
+    layer.data_format = layer_data_format(layer, data_format)
+    if max(layer.strides) > 1 and max(layer.dilation_rate) > 1:
+        raise ValueError(
+            f"{type(layer).__name__} {layer.name!r}: `strides > 1` not supported in conjunction "
+            f"with `dilation_rate > 1`. Received: strides={layer.strides} and "
+            f"dilation_rate={layer.dilation_rate}"
+        )
+
+
+def conv_output_spatial(layer, input_shape):
+    """``(input_shape, input channels, output spatial sizes)`` of a strided convolution."""
+    input_shape = check_rank(layer, input_shape, layer.rank)
+    spatial, channels = split_channels(input_shape, layer.data_format)
+    out = []
+    for n, k, s, d in zip(spatial, layer.kernel_size, layer.strides, layer.dilation_rate):
+        length = W.output_length(n, k, s, d, layer.padding)
+        if length is not None and length <= 0:
+            raise ValueError(
+                f"Layer {layer.name!r} ({type(layer).__name__}): the kernel "
+                f"(kernel_size={layer.kernel_size}, dilation_rate={layer.dilation_rate}) is "
+                f"larger than the input with padding={layer.padding!r}: input shape "
+                f"{input_shape} would give a non-positive output size."
+            )
+        out.append(length)
+    return input_shape, channels, out
+
+
+def bias_weight(layer, size):
+    """The layer's ``bias`` weight of shape ``(size,)``, or None without ``use_bias``."""
+    if not layer.use_bias:
+        return None
+    return layer.add_weight(
+        name="bias",
+        shape=(size,),
+        initializer=layer.bias_initializer,
+        regularizer=layer.bias_regularizer,
+        constraint=layer.bias_constraint,
+    )
+
+
 class BaseConv(Layer):
     """Shared machinery of ``Conv1D/2D/3D``; subclasses set ``rank``."""
 
@@ -123,16 +180,7 @@ class BaseConv(Layer):
             )
         self.filters = None if filters is None else int(filters)
         self.groups = int(groups)
-        self.kernel_size = positive_tuple(self, kernel_size, rank, "kernel_size")
-        self.strides = positive_tuple(self, strides, rank, "strides")
-        self.dilation_rate = positive_tuple(self, dilation_rate, rank, "dilation_rate")
-        self.padding = layer_padding(self, padding, allow_causal=rank == 1)
-        self.data_format = layer_data_format(self, data_format)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(
-                f"{label}: `strides > 1` not supported in conjunction with `dilation_rate > 1`. "
-                f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}"
-            )
+        set_window_args(self, kernel_size, strides, dilation_rate, padding, data_format, rank == 1)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -175,15 +223,7 @@ class BaseConv(Layer):
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(
-                name="bias",
-                shape=(self.filters,),
-                initializer=self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
+        self.bias = bias_weight(self, self.filters)
         self.input_spec = InputSpec(min_ndim=self.rank + 2, axes={self._channel_axis(): channels})
         self.built = True
 
@@ -218,19 +258,7 @@ class BaseConv(Layer):
         return x if relu else apply_activation(self.activation, x)
 
     def compute_output_shape(self, input_shape):
-        input_shape = check_rank(self, input_shape, self.rank)
-        spatial, _ = split_channels(input_shape, self.data_format)
-        out = []
-        for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate):
-            length = W.output_length(n, k, s, d, self.padding)
-            if length is not None and length <= 0:
-                raise ValueError(
-                    f"Layer {self.name!r} ({type(self).__name__}): the kernel "
-                    f"(kernel_size={self.kernel_size}, dilation_rate={self.dilation_rate}) is "
-                    f"larger than the input with padding={self.padding!r}: input shape "
-                    f"{input_shape} would give a non-positive output size."
-                )
-            out.append(length)
+        input_shape, _, out = conv_output_spatial(self, input_shape)
         return join_channels(input_shape[0], out, self.filters, self.data_format)
 
     def get_config(self):
@@ -342,12 +370,7 @@ class BaseConvTranspose(Layer):
         label = f"{type(self).__name__} {self.name!r}"
         if groups not in (1, None):
             raise ValueError(f"{label}: transposed convolutions support only groups=1")
-        if not _is_int(filters) or filters <= 0:
-            raise ValueError(
-                f"{label}: invalid value for argument `filters`. Expected a strictly positive "
-                f"integer. Received filters={filters!r}."
-            )
-        self.filters = int(filters)
+        self.filters = positive_int(self, filters, "filters")
         self.kernel_size = positive_tuple(self, kernel_size, rank, "kernel_size")
         self.strides = positive_tuple(self, strides, rank, "strides")
         self.dilation_rate = positive_tuple(self, dilation_rate, rank, "dilation_rate")
@@ -390,15 +413,7 @@ class BaseConvTranspose(Layer):
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(
-                name="bias",
-                shape=(self.filters,),
-                initializer=self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
+        self.bias = bias_weight(self, self.filters)
         self.input_spec = InputSpec(min_ndim=self.rank + 2, axes={axis: channels})
         self.built = True
 

@@ -4,17 +4,16 @@ arguments, weights and configs), computed by ``gpuk.ops.depthwise_conv``/``separ
 from gpuk import activations, constraints, initializers, ops, regularizers
 from gpuk.layers.base import InputSpec, Layer
 from gpuk.layers.convolutional import (
-    _is_int,
     add_bias,
     apply_activation,
+    bias_weight,
     check_rank,
+    conv_output_spatial,
     join_channels,
-    layer_data_format,
-    layer_padding,
-    positive_tuple,
+    positive_int,
+    set_window_args,
     split_channels,
 )
-from gpuk.ops import _windows as W
 
 # Keys tf.keras 2 wrote into these layers' configs (inherited from its Conv), not arguments here.
 _LEGACY_KEYS = ("groups", "kernel_initializer", "kernel_regularizer", "kernel_constraint")
@@ -34,23 +33,8 @@ class _DepthwiseBase(Layer):
     rank = 2
 
     def _setup(self, kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier):
-        label = f"{type(self).__name__} {self.name!r}"
-        if not _is_int(depth_multiplier) or depth_multiplier <= 0:
-            raise ValueError(
-                f"{label}: invalid value for argument `depth_multiplier`. Expected a strictly "
-                f"positive integer. Received depth_multiplier={depth_multiplier!r}."
-            )
-        self.depth_multiplier = int(depth_multiplier)
-        self.kernel_size = positive_tuple(self, kernel_size, self.rank, "kernel_size")
-        self.strides = positive_tuple(self, strides, self.rank, "strides")
-        self.dilation_rate = positive_tuple(self, dilation_rate, self.rank, "dilation_rate")
-        self.padding = layer_padding(self, padding)
-        self.data_format = layer_data_format(self, data_format)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(
-                f"{label}: `strides > 1` not supported in conjunction with `dilation_rate > 1`. "
-                f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}"
-            )
+        self.depth_multiplier = positive_int(self, depth_multiplier, "depth_multiplier")
+        set_window_args(self, kernel_size, strides, dilation_rate, padding, data_format, False)
         self.input_spec = InputSpec(min_ndim=self.rank + 2)
 
     def _channels(self, input_shape):
@@ -72,19 +56,7 @@ class _DepthwiseBase(Layer):
         raise NotImplementedError
 
     def compute_output_shape(self, input_shape):
-        input_shape = check_rank(self, input_shape, self.rank)
-        spatial, channels = split_channels(input_shape, self.data_format)
-        out = []
-        for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate):
-            length = W.output_length(n, k, s, d, self.padding)
-            if length is not None and length <= 0:
-                raise ValueError(
-                    f"Layer {self.name!r} ({type(self).__name__}): the kernel "
-                    f"(kernel_size={self.kernel_size}, dilation_rate={self.dilation_rate}) is "
-                    f"larger than the input with padding={self.padding!r}: input shape "
-                    f"{input_shape} would give a non-positive output size."
-                )
-            out.append(length)
+        input_shape, channels, out = conv_output_spatial(self, input_shape)
         return join_channels(input_shape[0], out, self._output_channels(channels), self.data_format)
 
     def _base_config(self):
@@ -146,15 +118,7 @@ class BaseDepthwiseConv(_DepthwiseBase):
             regularizer=self.depthwise_regularizer,
             constraint=self.depthwise_constraint,
         )
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(
-                name="bias",
-                shape=(channels * self.depth_multiplier,),
-                initializer=self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
+        self.bias = bias_weight(self, channels * self.depth_multiplier)
         self._channel_spec(channels)
         self.built = True
 
@@ -237,12 +201,7 @@ class BaseSeparableConv(_DepthwiseBase):
         **kwargs,
     ):
         super().__init__(activity_regularizer=activity_regularizer, **_drop_legacy(kwargs, False))
-        if not _is_int(filters) or filters <= 0:
-            raise ValueError(
-                f"{type(self).__name__} {self.name!r}: invalid value for argument `filters`. "
-                f"Expected a strictly positive integer. Received filters={filters!r}."
-            )
-        self.filters = int(filters)
+        self.filters = positive_int(self, filters, "filters")
         self._setup(kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
@@ -275,15 +234,7 @@ class BaseSeparableConv(_DepthwiseBase):
             regularizer=self.pointwise_regularizer,
             constraint=self.pointwise_constraint,
         )
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(
-                name="bias",
-                shape=(self.filters,),
-                initializer=self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
+        self.bias = bias_weight(self, self.filters)
         self._channel_spec(channels)
         self.built = True
 
