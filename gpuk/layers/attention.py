@@ -272,6 +272,39 @@ def _expand_mask(mask, scores, norm_axes):
     return mask
 
 
+def _sliding_band(mask, query, value, window):
+    """``mask`` and-ed with the ``|query step - key step| < window`` band (``sliding_window``)."""
+    xp = xp_of(query.data)
+    rows = xp.arange(query.shape[1])[:, None]
+    cols = xp.arange(value.shape[1])[None, :]
+    band = (xp.abs(rows - cols) < window)[None]
+    return band if mask is None else mask & band
+
+
+def _with_causal(attention_mask, query, value):
+    causal = causal_mask(query.shape[1], value.shape[1], xp_of(query.data))
+    return causal if attention_mask is None else attention_mask & causal
+
+
+def _scored_attention(layer, query, key, value, attention_mask, training, scale, key_first):
+    """The unfused path: scores through the layer's Softmax and Dropout sub-layers."""
+    query = query * scale
+    pair = (key, query) if key_first else (query, key)
+    scores = einsum(layer._dot_product_equation, *pair)
+    scores = layer._masked_softmax(scores, attention_mask)
+    final = layer._dropout_layer(scores, training=training) if layer._dropout_rate else scores
+    return einsum(layer._combine_equation, final, value), scores
+
+
+def _gate_and_project(layer, output, gate, scores, return_attention_scores):
+    if gate is not None:
+        output = output * gate
+    output = layer.output_dense(output)
+    if return_attention_scores:
+        return output, scores
+    return output
+
+
 class MultiHeadAttention(_HeadsAttention):
     """Multi-head attention (Vaswani et al., 2017) as Keras 3 builds it.
 
@@ -493,22 +526,13 @@ class MultiHeadAttention(_HeadsAttention):
             query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask
         )
         if self._sliding_window is not None:
-            xp = xp_of(query.data)
-            rows = xp.arange(query.shape[1])[:, None]
-            cols = xp.arange(value.shape[1])[None, :]
-            band = (xp.abs(rows - cols) < self._sliding_window)[None]
-            mask = band if mask is None else mask & band
+            mask = _sliding_band(mask, query, value, self._sliding_window)
         gate = self.gate_dense(query) if self._use_gate else None
         q = self.query_dense(query)
         k = self.key_dense(key)
         v = self.value_dense(value)
         output, scores = self._compute_attention(q, k, v, mask, training, return_attention_scores)
-        if gate is not None:
-            output = output * gate
-        output = self.output_dense(output)
-        if return_attention_scores:
-            return output, scores
-        return output
+        return _gate_and_project(self, output, gate, scores, return_attention_scores)
 
     def _masked_softmax(self, attention_scores, attention_mask=None):
         """The Softmax sub-layer on the scores, the mask broadcast as Keras does."""
@@ -531,8 +555,7 @@ class MultiHeadAttention(_HeadsAttention):
         ``self._combine_equation``, ``self._masked_softmax``, ``self._dropout_layer``).
         """
         if use_causal_mask:
-            causal = causal_mask(query.shape[1], value.shape[1], xp_of(query.data))
-            attention_mask = causal if attention_mask is None else attention_mask & causal
+            attention_mask = _with_causal(attention_mask, query, value)
         fast = not (self._dropout_rate > 0 or return_attention_scores or query.ndim != 4)
         if fast:
             output = _fast_attention(
@@ -547,11 +570,8 @@ class MultiHeadAttention(_HeadsAttention):
                 key_first=True,
             )
             return output, None
-        query = query * self._inverse_sqrt_key_dim
-        scores = einsum(self._dot_product_equation, key, query)
-        scores = self._masked_softmax(scores, attention_mask)
-        final = self._dropout_layer(scores, training=training) if self._dropout_rate else scores
-        return einsum(self._combine_equation, final, value), scores
+        scale = self._inverse_sqrt_key_dim
+        return _scored_attention(self, query, key, value, attention_mask, training, scale, True)
 
     def compute_mask(self, inputs, mask=None):
         return getattr(inputs, "_keras_mask", None)

@@ -13,13 +13,14 @@ from gpuk.layers.attention import (
     _common_sublayer_kwargs,
     _expand_mask,
     _fast_attention,
+    _gate_and_project,
     _HeadsAttention,
     _init_common,
+    _scored_attention,
+    _sliding_band,
+    _with_causal,
 )
 from gpuk.layers.einsum_dense import EinsumDense
-from gpuk.ops._util import xp_of
-from gpuk.ops.attention import causal_mask
-from gpuk.ops.contraction import einsum
 
 __all__ = ["GroupQueryAttention", "GroupedQueryAttention"]
 
@@ -171,23 +172,14 @@ class GroupedQueryAttention(_HeadsAttention):
             query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask
         )
         if self.sliding_window is not None:
-            xp = xp_of(query.data)
-            rows = xp.arange(query.shape[1])[:, None]
-            cols = xp.arange(value.shape[1])[None, :]
-            band = (xp.abs(rows - cols) < self.sliding_window)[None]
-            mask = band if mask is None else mask & band
+            mask = _sliding_band(mask, query, value, self.sliding_window)
         gate = self.gate_dense(query) if self.use_gate else None
         q = self.query_dense(query)
         k = ops.repeat(self.key_dense(key), self.num_repeats, axis=2)
         v = ops.repeat(self.value_dense(value), self.num_repeats, axis=2)
         self._return_attention_scores = return_attention_scores
         output, scores = self._compute_attention(q, k, v, attention_mask=mask, training=training)
-        if gate is not None:
-            output = output * gate
-        output = self.output_dense(output)
-        if return_attention_scores:
-            return output, scores
-        return output
+        return _gate_and_project(self, output, gate, scores, return_attention_scores)
 
     def _masked_softmax(self, scores, attention_mask=None):
         return self._softmax(scores, mask=_expand_mask(attention_mask, scores, (-1,)))
@@ -197,8 +189,7 @@ class GroupedQueryAttention(_HeadsAttention):
     ):
         """Attention on projected tensors; returns ``(output, scores)`` (Keras's hook)."""
         if use_causal_mask:
-            causal = causal_mask(query.shape[1], value.shape[1], xp_of(query.data))
-            attention_mask = causal if attention_mask is None else attention_mask & causal
+            attention_mask = _with_causal(attention_mask, query, value)
         if not (self._dropout_rate > 0 or self._return_attention_scores):
             output = _fast_attention(
                 query,
@@ -212,11 +203,8 @@ class GroupedQueryAttention(_HeadsAttention):
                 key_first=False,
             )
             return output, None
-        query = query * self._inverse_sqrt_head_dim
-        scores = einsum(self._dot_product_equation, query, key)
-        scores = self._masked_softmax(scores, attention_mask)
-        final = self._dropout_layer(scores, training=training) if self._dropout_rate else scores
-        return einsum(self._combine_equation, final, value), scores
+        scale = self._inverse_sqrt_head_dim
+        return _scored_attention(self, query, key, value, attention_mask, training, scale, False)
 
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
         if value_shape is not None:
