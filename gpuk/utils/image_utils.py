@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 
+from gpuk._array import to_numpy
 from gpuk._config import floatx, image_data_format
 
 #: Pillow resampling filters by Keras's names for ``load_img``.
@@ -206,12 +207,8 @@ def save_img(path, x, data_format=None, file_format=None, scale=True, **kwargs):
 
 
 def _host(x):
-    """NumPy view of a host array, a gpuk Tensor or a device array (explicit copy)."""
-    if hasattr(x, "numpy") and callable(x.numpy):
-        return x.numpy()
-    if hasattr(x, "get") and callable(x.get) and not isinstance(x, dict):
-        return x.get()
-    return x
+    """NumPy copy of a host array, a gpuk Tensor or a device array."""
+    return to_numpy(getattr(x, "data", x))
 
 
 def _centre_crop_box(height, width, target_height, target_width):
