@@ -35,6 +35,7 @@ from gpuk.autograd import Tensor, Variable, autocast_dtype, autocast_scope, no_g
 from gpuk.layers.call_context import _calling, current_training
 from gpuk.layers.input_spec import InputSpec
 from gpuk.layers.keras_tensor import KerasTensor, LayerNodes, Node
+from gpuk.layers.layer_state import LayerState
 from gpuk.metrics.base import Metric
 from gpuk.utils.dtypes import standardize_layer_dtype as standardize_dtype
 from gpuk.utils.naming import clear_session, to_snake_case, unique_name
@@ -87,7 +88,7 @@ _IGNORED_WEIGHT_KWARGS = (
 )
 
 
-class Layer(LayerNodes):
+class Layer(LayerNodes, LayerState):
     """Base class of all layers, Keras's way: ``__init__`` -> ``build`` -> ``call``.
 
     Subclass it and write ``build(input_shape)`` (create weights with :meth:`add_weight`) and

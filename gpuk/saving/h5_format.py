@@ -462,20 +462,21 @@ def _walk(obj, path, visit):
 
 
 def write_w3(h5file, model, include_optimizer=True):
-    """Keras 3's ``.weights.h5`` layout (section 2.2) into an open h5py file."""
+    """Keras 3's ``.weights.h5`` layout (section 2.2) into an open h5py file.
+
+    Every object's ``vars`` group is filled by its ``save_own_variables(store)`` (Keras 3's
+    hook, which every layer has), so a layer that overrides it chooses its own keys.
+    """
 
     def visit(path, obj):
         group = h5file.require_group(f"{path}/vars" if path else "vars")
         group.attrs["name"] = getattr(obj, "name", "")
+        store = _WriteStore(group)
         if hasattr(obj, "save_own_variables"):
-            # Keras's protocol: layers with state beyond variables (lookup tables) fill a store.
-            store = {}
             obj.save_own_variables(store)
-            for key, value in store.items():
-                group.create_dataset(str(key), data=np.asarray(value))
             return
         for i, variable in enumerate(_own_variables(obj)):
-            group.create_dataset(str(i), data=to_host(variable))
+            store[str(i)] = variable
 
     _walk(model, "", visit)
     optimizer = getattr(model, "optimizer", None)
@@ -503,33 +504,47 @@ def write_w3(h5file, model, include_optimizer=True):
 
 
 def read_w3(h5file, model, filename, skip_mismatch=False, load_optimizer=False):
-    """Assign a Keras 3 ``.weights.h5`` layout to ``model`` (by object path, as Keras 3)."""
+    """Assign a Keras 3 ``.weights.h5`` layout to ``model`` (by object path, as Keras 3).
+
+    Each object receives its ``vars`` group through ``load_own_variables(store)``. For layers
+    that keep Keras's default hook the count and shapes are checked here first, so errors
+    name the file and the group and ``skip_mismatch`` skips the layer with a warning; a layer
+    that overrides the hook gets the group's arrays as they are (with ``skip_mismatch``, an
+    error it raises becomes a warning).
+    """
+    from gpuk.layers.base import Layer
 
     def visit(path, obj):
-        variables = _own_variables(obj)
         key = f"{path}/vars" if path else "vars"
         group = h5_group(h5file, key, filename, root="/")
-        if hasattr(obj, "load_own_variables"):
-            store = {}
-            if group is not None:
-                for k in _store_keys(group, filename):
-                    store[k] = check_dataset(h5_get(group, k, filename), filename).read()
-            obj.load_own_variables(store)
-            return
-        stored = [] if group is None else _numbered_keys(group, filename)
         label = getattr(obj, "name", path)
-        if len(stored) != len(variables):
+        loader = getattr(type(obj), "load_own_variables", None)
+        if loader is not None and loader is not Layer.load_own_variables:
+            store = _ReadStore(group, filename, _store_keys)
+            try:
+                obj.load_own_variables(store)
+            except Exception as error:
+                if not skip_mismatch:
+                    raise
+                warnings.warn(
+                    f"Skipping: {filename}: {type(obj).__name__} {label!r} could not load "
+                    f"'{key}': {error}",
+                    stacklevel=4,
+                )
+            return
+        variables = _own_variables(obj)
+        store = _ReadStore(group, filename, _numbered_keys)
+        if len(store) != len(variables):
             message = (
                 f"{filename}: {type(obj).__name__} {label!r} expects {len(variables)} variables "
-                f"at '{key}', the file has {len(stored)}"
+                f"at '{key}', the file has {len(store)}"
             )
             if skip_mismatch or (not variables and group is None):
                 if variables:
                     warnings.warn(f"Skipping: {message}", stacklevel=4)
                 return
             raise ValueError(message)
-        arrays = [check_dataset(h5_get(group, k, filename), filename) for k in stored]
-        for variable, array in zip(variables, arrays):
+        for variable, array in zip(variables, store.stored()):
             if tuple(variable.shape) != array.shape:
                 message = (
                     f"{filename}: shape mismatch for {variable.path!r} of {label!r} at '{key}': "
@@ -540,7 +555,10 @@ def read_w3(h5file, model, filename, skip_mismatch=False, load_optimizer=False):
                     warnings.warn(f"Skipping: {message}", stacklevel=4)
                     return
                 raise ValueError(message)
-        for variable, array in zip(variables, arrays):
+        if loader is not None:
+            obj.load_own_variables(store)
+            return
+        for variable, array in zip(variables, store.stored()):
             variable.assign(array.read().astype(variable.dtype, copy=False))
 
     _walk(model, "", visit)
@@ -549,6 +567,87 @@ def read_w3(h5file, model, filename, skip_mismatch=False, load_optimizer=False):
         keys = _numbered_keys(group, filename)
         arrays = [check_dataset(h5_get(group, k, filename), filename) for k in keys]
         restore_optimizer(model, arrays, filename)
+
+
+class _WriteStore:
+    """The ``store`` a ``save_own_variables`` fills: each value becomes a dataset of the
+    object's ``vars`` group (variables and device arrays are copied to the host)."""
+
+    def __init__(self, group):
+        self._group = group
+
+    def __setitem__(self, key, value):
+        self._group.create_dataset(str(key), data=_host_value(value))
+
+    def __contains__(self, key):
+        return str(key) in self._group
+
+    def __len__(self):
+        return len(self._group)
+
+    def keys(self):
+        return list(self._group.keys())
+
+
+def _host_value(value):
+    if isinstance(value, np.ndarray):
+        return value
+    from gpuk.autograd import Tensor
+
+    if isinstance(value, Tensor):
+        return to_host(value)
+    from gpuk._array import to_numpy
+
+    return np.asarray(to_numpy(value))
+
+
+class _ReadStore:
+    """The read-only ``store`` a ``load_own_variables`` receives: the datasets of one ``vars``
+    group (none when the group is missing), each checked (file_safety) and read to a NumPy
+    array when asked for."""
+
+    def __init__(self, group, filename, list_keys):
+        self._filename = filename
+        self._keys = [] if group is None else list_keys(group, filename)
+        self._group = group
+        self._arrays = {}
+
+    def _stored(self, key):
+        if key not in self._arrays:
+            self._arrays[key] = check_dataset(
+                h5_get(self._group, key, self._filename), self._filename
+            )
+        return self._arrays[key]
+
+    def stored(self):
+        """The checked, not yet read datasets, in key order."""
+        return [self._stored(k) for k in self._keys]
+
+    def keys(self):
+        return list(self._keys)
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __len__(self):
+        return len(self._keys)
+
+    def __contains__(self, key):
+        return key in self._keys
+
+    def __getitem__(self, key):
+        if key not in self._keys:
+            raise KeyError(key)
+        return self._stored(key).read()
+
+    def get(self, key, default=None):
+        return self[key] if key in self._keys else default
+
+    def items(self):
+        return [(k, self[k]) for k in self._keys]
+
+    def values(self):
+        return [self[k] for k in self._keys]
 
 
 def walk_assets(model, visit):
