@@ -18,6 +18,12 @@ def register_layer_class(cls, *names):
     return cls
 
 
+def registered_layer_class(name):
+    """The class registered as ``name`` (built-in layers, and the model classes once
+    ``gpuk.models`` is imported), or None."""
+    return _LAYER_CLASSES.get(name)
+
+
 def serialize(layer):
     """``{"class_name", "config"}`` of a layer (``module``/``registered_name`` as Keras 3)."""
     config = serialize_keras_object(layer)

@@ -25,9 +25,10 @@ from gpuk.layers.base import (
 from gpuk.layers.input_layer import InputLayer
 from gpuk.layers.serialization import register_layer_class
 from gpuk.models import subclassing
-from gpuk.models.functional_config import _functional_from_config
+from gpuk.models.functional_config import _functional_from_config, _keras3_node, _plain_kwargs
 from gpuk.models.summary import print_summary
 from gpuk.models.training import Trainer
+from gpuk.saving import saving_api
 from gpuk.utils.serialization import get_registered_name
 
 
@@ -207,6 +208,33 @@ class Model(Trainer, Layer):
     ):
         """Print the layer table: name (type), output shape, parameter count (and inputs)."""
         print_summary(self, line_length, positions, print_fn, show_trainable)
+
+    # ------------------------------------------------------------------ saving (gpuk.saving)
+
+    def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
+        """Save the model: ``.keras`` (Keras 3 archive) or ``.h5``/``.hdf5`` (legacy HDF5).
+
+        An alias for :func:`gpuk.saving.save_model`, as in Keras.
+        """
+        saving_api.save_model(
+            self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, **kwargs
+        )
+
+    def save_weights(self, filepath, overwrite=True, **kwargs):
+        """Save the weights (``.weights.h5``: Keras 3 layout; ``.h5``: legacy layout); see
+        :func:`gpuk.saving.save_weights`."""
+        saving_api.save_weights(self, filepath, overwrite=overwrite, **kwargs)
+
+    def load_weights(self, filepath, by_name=False, skip_mismatch=False, **kwargs):
+        """Load weights saved by gpuk or Keras; see :func:`gpuk.saving.load_weights`."""
+        saving_api.load_weights(
+            self, filepath, by_name=by_name, skip_mismatch=skip_mismatch, **kwargs
+        )
+
+    def to_json(self, **kwargs):
+        """The model's config as JSON (loads in Keras 3 and tf.keras 2); see
+        :func:`gpuk.saving.to_json`."""
+        return saving_api.to_json(self, **kwargs)
 
 
 class Functional(Model):
@@ -539,42 +567,6 @@ def _to_tensor(value, dtype):
     if array.dtype.kind == "f" and np.dtype(dtype).kind == "f" and array.dtype != dtype:
         array = array.astype(dtype)
     return Tensor(array)
-
-
-def _keras3_node(node, node_index_map):
-    """``{"args", "kwargs"}`` with ``__keras_tensor__`` references, as Keras 3 writes nodes."""
-
-    def ser(item):
-        if is_keras_tensor(item):
-            producer, node_index, tensor_index = item._keras_history
-            index = node_index_map[id(producer._inbound_nodes[node_index])]
-            return {
-                "class_name": "__keras_tensor__",
-                "config": {
-                    "shape": list(item.shape),
-                    "dtype": item.dtype,
-                    "keras_history": [producer.name, index, tensor_index],
-                },
-            }
-        if isinstance(item, (list, tuple)):
-            return [ser(v) for v in item]
-        if isinstance(item, dict):
-            return {k: ser(v) for k, v in item.items()}
-        if isinstance(item, (bool, int, float, str, type(None))):
-            return item
-        return None
-
-    return {"args": ser(list(node.call_args)), "kwargs": ser(dict(node.call_kwargs))}
-
-
-def _plain_kwargs(kwargs):
-    out = {}
-    for key, value in kwargs.items():
-        if any(is_keras_tensor(t) for t in flatten(value)):
-            continue
-        if isinstance(value, (bool, int, float, str, type(None), list, dict)):
-            out[key] = value
-    return out
 
 
 # ----------------------------------------------------------------------------- graph ordering

@@ -1,7 +1,9 @@
 """Rebuilding a functional model's graph from its config (Keras 3's and Keras 2's node forms):
-the inverse of ``Functional.get_config``."""
+the inverse of ``Functional.get_config``, and the node forms that method writes."""
 
+from gpuk._tree import flatten
 from gpuk.layers.serialization import deserialize as deserialize_layer
+from gpuk.utils.symbolic import is_keras_tensor
 
 
 def _is_ref(value):
@@ -125,3 +127,42 @@ def _clean_call_kwargs(kwargs):
     if not kwargs.get("training"):
         kwargs.pop("training", None)
     return kwargs
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def _keras3_node(node, node_index_map):
+    """``{"args", "kwargs"}`` with ``__keras_tensor__`` references, as Keras 3 writes nodes."""
+
+    def ser(item):
+        if is_keras_tensor(item):
+            producer, node_index, tensor_index = item._keras_history
+            index = node_index_map[id(producer._inbound_nodes[node_index])]
+            return {
+                "class_name": "__keras_tensor__",
+                "config": {
+                    "shape": list(item.shape),
+                    "dtype": item.dtype,
+                    "keras_history": [producer.name, index, tensor_index],
+                },
+            }
+        if isinstance(item, (list, tuple)):
+            return [ser(v) for v in item]
+        if isinstance(item, dict):
+            return {k: ser(v) for k, v in item.items()}
+        if isinstance(item, (bool, int, float, str, type(None))):
+            return item
+        return None
+
+    return {"args": ser(list(node.call_args)), "kwargs": ser(dict(node.call_kwargs))}
+
+
+def _plain_kwargs(kwargs):
+    out = {}
+    for key, value in kwargs.items():
+        if any(is_keras_tensor(t) for t in flatten(value)):
+            continue
+        if isinstance(value, (bool, int, float, str, type(None), list, dict)):
+            out[key] = value
+    return out

@@ -12,6 +12,7 @@ import numpy as np
 
 from gpuk import _config
 from gpuk.layers import serialization as layer_serialization
+from gpuk.layers.base import Layer
 from gpuk.saving import file_safety
 from gpuk.utils.dtypes import policy_dtype_name
 from gpuk.utils.serialization import custom_object_scope
@@ -188,17 +189,27 @@ def prepare_model_config(model_config, filename, keras_version=None, weight_shap
     return class_name, config
 
 
+def _registered(name):
+    """A class of the layer registry by name: ``gpuk.saving`` sits below ``gpuk.models``
+    (ARCHITECTURE.md), and the model classes register there when ``gpuk.models`` is imported."""
+    cls = layer_serialization.registered_layer_class(name)
+    if cls is None:  # pragma: no cover - gpuk/__init__.py imports gpuk.models
+        raise RuntimeError(f"{name} is not registered; import gpuk (or gpuk.models) first")
+    return cls
+
+
+def _model_classes():
+    """``(Model, Functional, Sequential)``, found through the registry."""
+    functional = _registered("Functional")
+    model = next(c for c in functional.__mro__ if c.__name__ == "Model")
+    return model, functional, _registered("Sequential")
+
+
 def _model_class(class_name, filename):
-    from gpuk.models import Functional, Sequential
-
-    if class_name in ("Functional", "Model"):
-        return Functional
-    if class_name == "Sequential":
-        return Sequential
+    if class_name in ("Functional", "Model", "Sequential"):
+        return _registered(class_name)
     if class_name == "FeatureSpace":  # Keras saves keras.utils.FeatureSpace as a model
-        from gpuk.layers.preprocessing import FeatureSpace
-
-        return FeatureSpace
+        return _registered("FeatureSpace")
     return None
 
 
@@ -279,8 +290,6 @@ def _check_call_kwargs(layer, kwargs, filename):
 
 
 def _accepts_custom_objects(method):
-    import inspect
-
     params = inspect.signature(method).parameters
     return "custom_objects" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
@@ -387,8 +396,7 @@ def model_envelope(model, flavor="legacy"):
     ``to_json(flavor="tf_keras")``), or ``"hybrid"`` (Keras 3's top-level keys around legacy
     layer entries; loads in Keras 3 and tf.keras 2).
     """
-    from gpuk.models import Functional, Sequential
-
+    _, Functional, Sequential = _model_classes()  # noqa: N806 - the classes, by name
     if type(model) not in (Functional, Sequential) and not isinstance(model, Sequential):
         return _subclass_envelope(model, flavor)
     class_name = "Sequential" if type(model).__name__ == "Sequential" else "Functional"
@@ -410,11 +418,7 @@ def _subclass_envelope(model, flavor):
     """A ``Model`` subclass: its class (found again through ``register_keras_serializable``
     or ``custom_objects``) and its ``get_config()``; a functional subclass that keeps the
     base ``get_config`` stores its graph."""
-    import inspect
-
-    from gpuk.layers.base import Layer
-    from gpuk.models import Functional, Model
-
+    Model, Functional, _ = _model_classes()  # noqa: N806 - the classes, by name
     cls = type(model)
     registered = cls.__dict__.get("_registered_name") or cls.__name__
     custom_config = cls.get_config not in (
@@ -456,10 +460,7 @@ def _functional_like_constructor(cls):
     """Whether ``cls(inputs=..., outputs=..., name=...)`` rebuilds the model (Keras's test,
     widened to constructors that pass ``*args, **kwargs`` on); otherwise a functional
     subclass is saved by its constructor arguments, as Keras 3 does."""
-    import inspect
-
-    from gpuk.models import Functional
-
+    Functional = _registered("Functional")  # noqa: N806 - the class, by name
     spec = inspect.getfullargspec(cls.__init__)
     if spec.args[1:] == inspect.getfullargspec(Functional.__init__).args[1:]:
         return True
