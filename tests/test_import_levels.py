@@ -176,35 +176,27 @@ def _module_edges(path, source=None):
     """The gpuk modules ``path`` imports (module level, in functions, and ``import_module``).
 
     ``from gpuk.a import b`` targets ``gpuk.a.b`` when that is a module, else ``gpuk.a``.
-    Imports of the module's own enclosing packages from inside a function are left out: they
-    are call-time lookups in the package's registry (``from gpuk.metrics import get`` in
-    ``metrics/base.py``, ``from gpuk.optimizers import deserialize`` in the wrappers), and a
-    submodule only ever runs after its package has been imported.
+    There is no exemption: a submodule that needs its package's registry at call time imports
+    the registry's own module (``metrics/serialization.py``, ``optimizers/serialization.py``,
+    ``layers/serialization.py``), which its package fills on import.
     """
     source = path.read_text() if source is None else source
     tree = ast.parse(source, filename=str(path))
     name = _module_name(path)
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
-    ancestors = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)}
-    in_function = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            in_function.update(id(n) for n in ast.walk(node) if n is not node)
     edges = set()
 
-    def add(module, node):
+    def add(module):
         while module and module not in MODULES:
             module = module.rpartition(".")[0]
         if not module or module == name:
-            return
-        if module in ancestors and id(node) in in_function:
             return
         edges.add(module)
 
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                add(alias.name, node)
+                add(alias.name)
         elif isinstance(node, ast.ImportFrom):
             module = node.module or ""
             if node.level:
@@ -213,9 +205,9 @@ def _module_edges(path, source=None):
                 module = ".".join(base + ([node.module] if node.module else []))
             for alias in node.names:
                 full = f"{module}.{alias.name}"
-                add(full if full in MODULES else module, node)
+                add(full if full in MODULES else module)
         elif _import_module_target(node):
-            add(_import_module_target(node), node)
+            add(_import_module_target(node))
     return edges
 
 
@@ -276,3 +268,9 @@ def test_circle_finder_sees_function_level_circles():
     graph = {"gpuk.models.functional": edges_a, "gpuk.models.summary": edges_b}
     assert _cycles(graph) == [["gpuk.models.functional", "gpuk.models.summary"]]
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": set()}) == []
+
+
+def test_circle_finder_counts_a_call_time_import_of_the_own_package():
+    # The exemption this test suite used to make (issue 16 removed the last such imports).
+    source = "def from_config(config):\n    from gpuk.metrics import get\n"
+    assert _module_edges(PACKAGE / "metrics" / "base.py", source) == {"gpuk.metrics"}

@@ -62,7 +62,7 @@ from gpuk.losses.more import (
     dice,
     tversky,
 )
-from gpuk.utils.serialization import deserialize_keras_object, serialize_keras_object
+from gpuk.losses.serialization import deserialize, register_builtins, serialize
 
 # Aliases are the same function objects, as in Keras.
 mse = MSE = mean_squared_error
@@ -155,20 +155,11 @@ _CLASSES.update(
     }
 )
 _BUILTINS = {**_FUNCTIONS, **_ALIASES, **_CLASSES}
+register_builtins(_BUILTINS)
 
 __all__ = sorted(
     list(_BUILTINS) + ["Reduction", "deserialize", "get", "reduce_weighted_values", "serialize"]
 )
-
-
-def serialize(loss):
-    """The config of a loss: its name for a function, ``{'class_name', 'config'}`` for a class."""
-    return serialize_keras_object(loss)
-
-
-def deserialize(config, custom_objects=None):
-    """Rebuild a loss from a name or a config dict (Keras 2 or Keras 3 form)."""
-    return deserialize_keras_object(config, _BUILTINS, custom_objects, "loss function")
 
 
 def get(identifier):

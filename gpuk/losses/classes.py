@@ -2,6 +2,7 @@
 
 from gpuk.losses import functions as F
 from gpuk.losses.loss import Loss, squeeze_or_expand_to_same_rank
+from gpuk.losses.serialization import deserialize
 from gpuk.utils.serialization import get_registered_name
 
 
@@ -38,8 +39,6 @@ class LossFunctionWrapper(Loss):
     def from_config(cls, config):
         config = dict(config)
         if cls is LossFunctionWrapper and isinstance(config.get("fn"), str):
-            from gpuk.losses import deserialize
-
             config["fn"] = deserialize(config["fn"])
         return cls(**config)
 

@@ -81,6 +81,7 @@ from gpuk.metrics.scores import (
     concordance_correlation,
     pearson_correlation,
 )
+from gpuk.metrics.serialization import deserialize, register_builtins, serialize
 from gpuk.metrics.thresholds import (
     FalseNegatives,
     FalsePositives,
@@ -92,7 +93,6 @@ from gpuk.metrics.thresholds import (
     TruePositives,
 )
 from gpuk.utils.naming import to_snake_case
-from gpuk.utils.serialization import deserialize_keras_object, serialize_keras_object
 
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
@@ -148,19 +148,10 @@ for _name, _obj in _losses._BUILTINS.items():
         _BUILTINS.setdefault(_name, _obj)
 for _name in ("mean", "sum", "metric", "mean_metric_wrapper"):
     _BUILTINS.pop(_name, None)
+register_builtins(_BUILTINS)
 
 _ACCURACY = ("accuracy", "acc")
 _CROSSENTROPY = ("crossentropy", "ce")
-
-
-def serialize(metric):
-    """The config of a metric: a name for a function, ``{'class_name', 'config'}`` otherwise."""
-    return serialize_keras_object(metric)
-
-
-def deserialize(config, custom_objects=None):
-    """Rebuild a metric from a name or a config dict."""
-    return deserialize_keras_object(config, _BUILTINS, custom_objects, "metric")
 
 
 def get(identifier, y_true_shape=None, y_pred_shape=None, loss=None):

@@ -10,6 +10,7 @@ import numpy as np
 from gpuk import _config
 from gpuk._array import default_module, get_array_module
 from gpuk.autograd import Tensor, Variable, as_array, no_grad
+from gpuk.metrics.serialization import deserialize
 from gpuk.utils.naming import to_snake_case
 from gpuk.utils.serialization import get_registered_name
 
@@ -303,9 +304,10 @@ class MeanMetricWrapper(Mean):
     def from_config(cls, config):
         config = dict(config)
         if cls is MeanMetricWrapper and isinstance(config.get("fn"), str):
-            from gpuk.metrics import get
-
-            config["fn"] = get(config["fn"])
+            # A saved name is a function's name: Keras's table resolves it as
+            # gpuk.metrics.get does (get differs only for the shape-dependent
+            # 'crossentropy'/'ce' shorthands, which name no function).
+            config["fn"] = deserialize(config["fn"])
             if isinstance(config["fn"], MeanMetricWrapper):
                 config["fn"] = config["fn"]._fn
         return cls(**config)

@@ -12,6 +12,7 @@ import numpy as np
 from gpuk._array import get_array_module
 from gpuk.autograd import as_array, no_grad
 from gpuk.optimizers.base import Optimizer
+from gpuk.optimizers.serialization import deserialize, serialize
 
 _BASE_DEFAULTS = {
     "weight_decay": None,
@@ -149,8 +150,6 @@ class LossScaleOptimizer(Optimizer):
         self.inner_optimizer.finalize_variable_values(var_list)
 
     def get_config(self):
-        from gpuk.optimizers import serialize
-
         return {
             "name": self.name,
             "inner_optimizer": serialize(self.inner_optimizer),
@@ -160,8 +159,6 @@ class LossScaleOptimizer(Optimizer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from gpuk.optimizers import deserialize
-
         config = dict(config)
         inner = deserialize(config.pop("inner_optimizer"), custom_objects=custom_objects)
         return cls(inner, **config)

@@ -7,6 +7,7 @@ import numpy as np
 
 from gpuk.optimizers.base import Optimizer
 from gpuk.optimizers.loss_scale_optimizer import LossScaleOptimizer
+from gpuk.optimizers.serialization import deserialize, serialize
 
 
 class OptimizerMap(MutableMapping):
@@ -74,8 +75,6 @@ class OptimizerMap(MutableMapping):
         return self[variable.path]
 
     def get_config(self):
-        from gpuk.optimizers import serialize
-
         return {
             "default_optimizer": serialize(self._default_optimizer),
             "optimizer_map": {k: serialize(v) for k, v in self._optimizer_map.items()},
@@ -83,8 +82,6 @@ class OptimizerMap(MutableMapping):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from gpuk.optimizers import deserialize
-
         default = deserialize(config["default_optimizer"], custom_objects=custom_objects)
         mapping = {
             k: deserialize(v, custom_objects=custom_objects)
