@@ -16,6 +16,9 @@ import warnings
 
 import numpy as np
 
+from gpuk._array import to_numpy
+from gpuk.autograd import Tensor
+from gpuk.layers.base import Layer
 from gpuk.saving import file_safety
 from gpuk.saving.file_safety import StoredArray, check_dataset, h5_get, h5_group, reading
 from gpuk.utils.naming import to_snake_case
@@ -198,8 +201,6 @@ def layer_weight_variables(layer):
 
 
 def to_host(variable):
-    from gpuk._array import to_numpy
-
     return np.asarray(to_numpy(variable.data if hasattr(variable, "data") else variable))
 
 
@@ -419,8 +420,6 @@ def _own_variables(obj):
 
 def _children(obj):
     """``[(attribute, layer or list of layers)]`` as Keras 3 walks a saveable (sorted)."""
-    from gpuk.layers.base import Layer
-
     if hasattr(obj, "_input_structure") or type(obj).__name__ in ("Sequential", "Functional"):
         return [("layers", list(obj.layers))]
     if hasattr(obj, "_w3_children"):
@@ -512,7 +511,6 @@ def read_w3(h5file, model, filename, skip_mismatch=False, load_optimizer=False):
     that overrides the hook gets the group's arrays as they are (with ``skip_mismatch``, an
     error it raises becomes a warning).
     """
-    from gpuk.layers.base import Layer
 
     def visit(path, obj):
         key = f"{path}/vars" if path else "vars"
@@ -592,12 +590,8 @@ class _WriteStore:
 def _host_value(value):
     if isinstance(value, np.ndarray):
         return value
-    from gpuk.autograd import Tensor
-
     if isinstance(value, Tensor):
         return to_host(value)
-    from gpuk._array import to_numpy
-
     return np.asarray(to_numpy(value))
 
 
