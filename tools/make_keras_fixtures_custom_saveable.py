@@ -6,10 +6,20 @@ Writes ``tests/fixtures/keras/custom_saveable/``: ``model.keras``, ``model.weigh
 
 Run by hand:
     KERAS_BACKEND=jax /work/kvenv/bin/python tools/make_keras_fixtures_custom_saveable.py
+
+The other direction (Keras loads gpuk's files with the custom keys): write them with gpuk, then
+check them in Keras::
+
+    python -c "import sys, numpy as np; sys.path.insert(0, '.'); \
+        from tests.saving.test_own_variables import write_gpuk_files as w; \
+        w('/tmp/gpuk_saveable', dict(np.load('tests/fixtures/keras/custom_saveable/values.npz')))"
+    KERAS_BACKEND=jax /work/kvenv/bin/python tools/make_keras_fixtures_custom_saveable.py \
+        check /tmp/gpuk_saveable
 """
 
 import json
 import os
+import sys
 
 import h5py
 import keras
@@ -103,5 +113,22 @@ def main():
     print(json.dumps(layout, indent=1, sort_keys=True))
 
 
+def check(folder):
+    """Load gpuk's ``m.keras`` and ``m.weights.h5`` in Keras; outputs and ``scale`` must match."""
+    values = np.load(os.path.join(OUT, "values.npz"))
+    objects = {"ScaledLinear": ScaledLinear}
+    model = keras.models.load_model(os.path.join(folder, "m.keras"), custom_objects=objects)
+    inputs = keras.Input((4,), name="x")
+    other = keras.Model(inputs, ScaledLinear(2, name="scaled")(keras.layers.Dense(3)(inputs)))
+    other.load_weights(os.path.join(folder, "m.weights.h5"))
+    for label, loaded in (("m.keras", model), ("m.weights.h5", other)):
+        assert loaded.get_layer("scaled").scale == 2.5, label
+        np.testing.assert_allclose(loaded.predict(values["x"], verbose=0), values["y"], rtol=1e-6)
+        print(f"ok: Keras {keras.__version__} loads gpuk's {label}")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["check"]:
+        check(sys.argv[2])
+    else:
+        main()

@@ -102,13 +102,19 @@ def test_keras_weights_file_with_custom_keys_loads_through_the_layer_hook(values
     _check(model, values)
 
 
-def test_gpuk_writes_the_custom_keys_where_keras_does(tmp_path, values):
+def write_gpuk_files(folder, values):
+    """gpuk's ``m.keras`` and ``m.weights.h5`` of the fixture's model (Keras loads them too:
+    ``tools/make_keras_fixtures_custom_saveable.py check <folder>``)."""
     model = _model()
     model.set_weights([values[f"w{i}"] for i in range(5)])
     model.get_layer("scaled").scale = 2.5
     model.get_layer("scaled").calls.assign(7.0)
-    model.save_weights(tmp_path / "m.weights.h5")
-    model.save(tmp_path / "m.keras")
+    model.save_weights(os.path.join(folder, "m.weights.h5"))
+    model.save(os.path.join(folder, "m.keras"))
+
+
+def test_gpuk_writes_the_custom_keys_where_keras_does(tmp_path, values):
+    write_gpuk_files(tmp_path, values)
     assert _layout(tmp_path / "m.weights.h5") == json.loads(str(values["layout"]))
     again = _model()
     again.load_weights(tmp_path / "m.weights.h5")
