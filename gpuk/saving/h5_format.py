@@ -519,6 +519,7 @@ def read_w3(h5file, model, filename, skip_mismatch=False, load_optimizer=False):
         loader = getattr(type(obj), "load_own_variables", None)
         if loader is not None and loader is not Layer.load_own_variables:
             store = _ReadStore(group, filename, _store_keys)
+            store.stored()  # refuse unsafe datasets whatever skip_mismatch says
             try:
                 obj.load_own_variables(store)
             except Exception as error:
