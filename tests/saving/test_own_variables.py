@@ -171,3 +171,18 @@ def test_default_load_checks_count_and_shapes_before_assigning():
     unbuilt = layers.Dense(2, name="u")
     with pytest.raises(ValueError, match="'u' was never built"):
         unbuilt.load_own_variables({"0": np.zeros((3, 2))})
+
+
+def test_skip_mismatch_never_skips_an_unsafe_dataset_of_a_custom_layer(tmp_path, values):
+    write_gpuk_files(tmp_path, values)
+    raw = tmp_path / "secret.bin"
+    raw.write_bytes(np.arange(6, dtype="float32").tobytes())
+    with h5py.File(tmp_path / "m.weights.h5", "a") as f:
+        group = f["layers/scaled_linear/vars"]
+        del group["kernel"]
+        group.create_dataset("kernel", shape=(3, 2), dtype="float32", external=[(str(raw), 0, 24)])
+    model = _model()
+    for skip in (False, True):
+        with pytest.raises(ValueError, match="external file"):
+            model.load_weights(tmp_path / "m.weights.h5", skip_mismatch=skip)
+    assert model.get_layer("scaled").loads == 0
