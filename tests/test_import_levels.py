@@ -151,6 +151,8 @@ def test_table_has_the_documented_levels():
     assert LEVELS["autograd"] == LEVELS["utils"] == 2
     assert LEVELS["ops"] == 3 and LEVELS["backend"] == 4
     assert LEVELS["__init__"] == TOP
+    # Saving below models, as in Keras 3 (issue 16): Model's saving methods call gpuk.saving.
+    assert LEVELS["layers"] < LEVELS["saving"] < LEVELS["models"]
 
 
 def test_checker_sees_function_level_relative_and_importlib_imports():
