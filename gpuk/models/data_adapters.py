@@ -339,6 +339,15 @@ def _convert(structure, xp):
 def convert_batch(item, class_weight=None):
     """One batch (``x``, ``(x, y)`` or ``(x, y, sample_weight)``) as a packed batch of device
     Tensors: floats in ``floatx``, arrays already on the device with that dtype not copied."""
+    if (
+        class_weight is None
+        and type(item) is tuple
+        and len(item) == 2
+        and is_array(item[0])
+        and is_array(item[1])
+    ):
+        xp = default_module()  # (x, y) arrays: the common case, without the structure walks
+        return (_wrap(to_device(item[0], xp)), _wrap(to_device(item[1], xp)))
     x, y, sample_weight = unpack_x_y_sample_weight(item)
     if class_weight is not None and y is not None:
         check_class_weight(y, sample_weight, class_weight)

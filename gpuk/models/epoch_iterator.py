@@ -158,9 +158,13 @@ class EpochIterator:
 def single_batch(x, y=None, sample_weight=None, class_weight=None):
     """The packed batch of one ``*_on_batch`` call: the conversion of a generator's item,
     after the checks array data gets (same sample counts, ``class_weight``)."""
-    if sample_weight is None and class_weight is None:
-        if y is None and data_adapters.is_array(x):
-            return data_adapters.convert_batch(x)  # predict_on_batch's common case
+    is_array = data_adapters.is_array
+    if sample_weight is None and class_weight is None and is_array(x):
+        # The common cases (one input array, one target array) skip the structure walks.
+        if y is None:
+            return data_adapters.convert_batch(x)
+        if is_array(y) and (not x.ndim or not y.ndim or x.shape[0] == y.shape[0]):
+            return data_adapters.convert_batch((x, y))
     x = data_adapters.standardize(x)
     y = data_adapters.standardize(y)
     sample_weight = data_adapters.standardize(sample_weight)
