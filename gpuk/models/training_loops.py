@@ -58,7 +58,9 @@ class TrainingLoops:
                 ``gpuk.utils.PyDataset``/``Sequence``.
             y: targets like ``x`` (a list or dict for several outputs); omitted with a
                 generator or data set, and for models trained through ``add_loss`` alone.
-            batch_size: samples per gradient update (32 when None); not for generators.
+            batch_size: samples per gradient update for array data (None: 32, or
+                ``ceil(samples / steps_per_epoch)`` with ``steps_per_epoch``); generators and
+                data sets decide their own.
             epochs: index of the last epoch (training runs from ``initial_epoch`` to it).
             verbose: 0 silent, 1 progress bar, 2 one line per epoch; ``"auto"`` is 1.
             callbacks: a list of ``gpuk.callbacks.Callback``.
@@ -66,11 +68,14 @@ class TrainingLoops:
                 the end before shuffling (as Keras does); not with generators.
             validation_data: ``(x_val, y_val)``, ``(x_val, y_val, sample_weight)``, or a
                 generator/data set, evaluated at the end of each epoch.
-            shuffle: shuffle array data before each epoch (``"batch"`` shuffles batch order).
-            class_weight: ``{class_index: weight}`` scaling each sample's loss by its class.
+            shuffle: shuffle array data before each pass (``"batch"`` permutes the samples
+                within each batch, as Keras does); ignored for generators.
+            class_weight: ``{class_index: weight}`` scaling each sample's loss by its class
+                (array data and ``PyDataset`` batches).
             sample_weight: per-sample loss weights, shape ``(samples,)``.
             initial_epoch: epoch to start from (to resume a run).
-            steps_per_epoch: batches per epoch (default: one pass over the data).
+            steps_per_epoch: batches per epoch (default: one pass over the data); the next
+                epoch continues where the last stopped. See docs/data-path.md.
             validation_steps: batches of validation data per evaluation.
             validation_batch_size: batch size for validation (default ``batch_size``).
             validation_freq: validate every N epochs, or on the epochs listed (1-based).
