@@ -277,6 +277,11 @@ class ArrayDataAdapter(DataAdapter):
             sample_weight = class_weights_to_sample_weights(y, class_weight)
         self.structures = (x, y, sample_weight)
         flat = leaves(x) + leaves(y) + leaves(sample_weight)
+        for name, value in (("x", x), ("y", y), ("sample_weight", sample_weight)):
+            if any(leaf is not None and not hasattr(leaf, "shape") for leaf in leaves(value)):
+                raise ValueError(
+                    f"Unrecognized data type: {name}={value!r} (of type {type(value)})"
+                )
         self.size = num_samples(flat, "inputs and targets")
         if self.size == 0 and leaves(x):
             # An empty epoch would never advance ``step``: refuse instead of looping forever.

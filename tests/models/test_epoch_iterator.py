@@ -365,3 +365,10 @@ def test_fit_adapts_the_data_once_per_call_not_per_batch(monkeypatch):
     assert counts["to_device"] == 4  # x and y of each, once
     # one look per hook and callback at each loop's start (fit, and each validation run)
     assert counts["implements"] < 2 * 5 * 4
+
+
+def test_data_that_is_not_array_like_is_keras_error():
+    with pytest.raises(ValueError, match="Unrecognized data type: x="):
+        EpochIterator("not data")
+    with pytest.raises(ValueError, match="Unrecognized data type: y="):
+        EpochIterator(X, [Y, object()])
