@@ -372,3 +372,18 @@ def test_data_that_is_not_array_like_is_keras_error():
         EpochIterator("not data")
     with pytest.raises(ValueError, match="Unrecognized data type: y="):
         EpochIterator(X, [Y, object()])
+
+
+def test_tensor_inputs_are_used_without_conversion():
+    x = keras.ops.convert_to_tensor(X)
+    (batch,) = _epoch(EpochIterator(x, Y, batch_size=10))
+    assert batch[0].data is x.data or np.shares_memory(batch[0].data, x.data)
+
+
+def test_validation_data_from_a_pydataset_and_batch_size_ignored_for_generators():
+    model = _recorder()
+    history = model.fit(
+        generator(2), batch_size=7, validation_data=Batches(), epochs=1, verbose=0, shuffle=False
+    )
+    assert sorted(history.history) == ["loss", "val_loss"]
+    assert model.seen == [[0, 1], [2, 3], ["t", 0, 1, 2], ["t", 3, 4, 5], ["t", 6, 7, 8]]
