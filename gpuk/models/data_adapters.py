@@ -384,15 +384,22 @@ class GeneratorDataAdapter(DataAdapter):
 class PyDatasetAdapter(DataAdapter):
     """Batches ``data[0] ... data[len(data) - 1]`` of a ``PyDataset``/``Sequence`` (loaded
     ahead by its workers, see ``gpuk.utils.data.iterate_batches``); ``class_weight`` is
-    applied to each batch's targets, as Keras 3 does."""
+    applied to each batch's targets, as Keras 3 does.
 
-    def __init__(self, data, class_weight=None):
+    With ``shuffle``, a user's data set is read in a new random batch order each pass, as
+    Keras 3 does. gpuk's own data sets (``image_dataset_from_directory``, ... ) stand for
+    Keras's ``tf.data.Dataset``s, which ``fit`` does not shuffle: they keep their order.
+    """
+
+    def __init__(self, data, class_weight=None, shuffle=False):
         self.data = data
         self.class_weight = class_weight
         self.num_batches = len(data)
+        self.shuffle = bool(shuffle) and not type(data).__module__.startswith("gpuk.")
 
     def get_iterator(self):
-        for item in iterate_batches(self.data):
+        order = generator(np).permutation(self.num_batches) if self.shuffle else None
+        for item in iterate_batches(self.data, order=order):
             yield convert_batch(item, self.class_weight)
 
     def on_epoch_end(self):

@@ -59,7 +59,7 @@ def get_data_adapter(
     if sample_weight is not None:
         raise _unsupported("sample_weights", "the sample weights", kind)
     if indexable:
-        return data_adapters.PyDatasetAdapter(x, class_weight)
+        return data_adapters.PyDatasetAdapter(x, class_weight, shuffle)
     if class_weight is not None:
         raise ValueError(
             "Argument `class_weight` is not supported for Python generator inputs. "

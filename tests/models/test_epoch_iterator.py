@@ -387,3 +387,22 @@ def test_validation_data_from_a_pydataset_and_batch_size_ignored_for_generators(
     )
     assert sorted(history.history) == ["loss", "val_loss"]
     assert model.seen == [[0, 1], [2, 3], ["t", 0, 1, 2], ["t", 3, 4, 5], ["t", 6, 7, 8]]
+
+
+def test_shuffle_permutes_the_batch_order_of_a_user_pydataset_each_pass():
+    def orders(seed, shuffle, data=None):
+        keras.utils.set_random_seed(seed)
+        iterator = EpochIterator(data or Batches(), shuffle=shuffle)
+        return [[_first_feature(b)[0] for b in _epoch(iterator)] for _ in range(4)]
+
+    shuffled = orders(0, True)
+    assert shuffled == orders(0, True)
+    assert all(sorted(epoch) == [0, 3, 6] for epoch in shuffled)
+    assert any(epoch != [0, 3, 6] for epoch in shuffled)
+    assert orders(0, False) == [[0, 3, 6]] * 4
+    # gpuk's own data sets stand for tf.data.Dataset, which fit does not shuffle
+    windows = keras.utils.timeseries_dataset_from_array(X, None, sequence_length=1, batch_size=3)
+    keras.utils.set_random_seed(0)
+    iterator = EpochIterator(windows, shuffle=True)
+    firsts = [int(keras.ops.convert_to_numpy(b)[0, 0, 0]) for b in _epoch(iterator)]
+    assert firsts == [0, 3, 6, 9]
