@@ -69,7 +69,8 @@ class TrainingLoops:
             validation_data: ``(x_val, y_val)``, ``(x_val, y_val, sample_weight)``, or a
                 generator/data set, evaluated at the end of each epoch.
             shuffle: shuffle array data before each pass (``"batch"`` permutes the samples
-                within each batch, as Keras does); ignored for generators.
+                within each batch, as Keras does) and a ``PyDataset``'s batch order; ignored
+                for generators.
             class_weight: ``{class_index: weight}`` scaling each sample's loss by its class
                 (array data and ``PyDataset`` batches).
             sample_weight: per-sample loss weights, shape ``(samples,)``.
