@@ -217,6 +217,7 @@ class CallbackList(Callback):
     def append(self, callback):
         """Add a callback at the end (it gets the list's model and params)."""
         self.callbacks.append(callback)
+        self._callers = {}
         if self.model is not None:
             callback.set_model(self.model)
         if self.params:
@@ -247,14 +248,21 @@ class CallbackList(Callback):
     # user callbacks written either way (``def on_epoch_end(self, epoch, logs)``,
     # ``def on_batch_end(self, batch, **kwargs)``) depend on it.
     def _positional(self, hook, args, logs):
+        if hook.endswith("_begin") and not args:
+            self._callers = {}  # on_train/test/predict_begin: look at the callbacks again
         logs = logs_to_host(logs)
         for callback in self.callbacks:
             getattr(callback, hook)(*args, logs)
 
     def _keyword(self, hook, batch, logs):
         # Batch hooks go only to the callbacks that implement them (Keras 3 skips the rest);
-        # with none, the device logs are not copied to the host at all.
-        callers = [c for c in self.callbacks if _implements(c, _BATCH_HOOKS[hook])]
+        # with none, the device logs are not copied to the host at all. Which callbacks
+        # implement the hook is decided once per fit/evaluate/predict (``_positional``).
+        cache = self.__dict__.setdefault("_callers", {})
+        callers = cache.get(hook)
+        if callers is None:
+            callers = [c for c in self.callbacks if _implements(c, _BATCH_HOOKS[hook])]
+            cache[hook] = callers
         if not callers:
             return
         logs = _logs(logs) if hook.startswith("on_predict") else logs_to_host(logs)

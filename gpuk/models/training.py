@@ -27,7 +27,7 @@ from gpuk._array import get_array_module
 from gpuk.autograd import GradientTape, Tensor, no_grad
 from gpuk.layers.base import flatten
 from gpuk.metrics.base import Mean
-from gpuk.models import training_data as data_module
+from gpuk.models import data_adapters
 from gpuk.models.training_loops import TrainingLoops
 from gpuk.models.training_losses import CompiledLoss, CompiledMetrics
 from gpuk.utils.packing import unpack_x_y_sample_weight
@@ -226,7 +226,7 @@ class Trainer(TrainingLoops):
         loss = self.compute_loss(x=None, y=y, y_pred=y_pred, sample_weight=sample_weight)
         if self._loss_tracker is not None:
             self._loss_tracker.update_state(
-                Tensor(loss.data), sample_weight=data_module.batch_size_of(y_pred)
+                Tensor(loss.data), sample_weight=data_adapters.batch_size_of(y_pred)
             )
         return loss
 
@@ -299,7 +299,7 @@ class Trainer(TrainingLoops):
     def _track_loss(self, loss, x):
         if self._loss_tracker is not None:
             value = Tensor(loss.data) if isinstance(loss, Tensor) else loss
-            self._loss_tracker.update_state(value, sample_weight=data_module.batch_size_of(x))
+            self._loss_tracker.update_state(value, sample_weight=data_adapters.batch_size_of(x))
 
     # ------------------------------------------------------------------ steps
     def train_step(self, data):

@@ -1,8 +1,11 @@
 """The loops of ``fit``, ``evaluate``, ``predict`` and ``*_on_batch``, mixed into ``Trainer``.
 
-They turn the user's data into packed batches (:mod:`gpuk.models.training_data`), call the
-step methods ``Trainer`` defines (``train_step``/``test_step``/``predict_step``, overridable),
-and drive the callbacks. Logs stay device values; they are copied to the host once per epoch,
+They take their data through one :class:`~gpuk.models.epoch_iterator.EpochIterator` per call
+(``*_on_batch`` through :func:`~gpuk.models.epoch_iterator.single_batch`, the same
+conversion of one batch), call the step methods ``Trainer`` defines
+(``train_step``/``test_step``/``predict_step``, overridable), and drive the callbacks. What
+does not change between batches (the step function, the distribution, the data's structure)
+is decided once per call. Logs stay device values; they are copied to the host once per epoch,
 per batch only for callbacks that implement a batch hook, and at the end of ``evaluate`` and
 ``*_on_batch`` (see ``gpuk.callbacks.base.logs_to_host``).
 """
@@ -17,9 +20,10 @@ from gpuk.autograd import Tensor, no_grad
 from gpuk.callbacks import CallbackList
 from gpuk.callbacks.base import logs_to_host
 from gpuk.layers.base import flatten, pack_like
-from gpuk.models import training_data as data_module
+from gpuk.models import data_adapters
 from gpuk.models import training_distributed as distributed
-from gpuk.utils.packing import pack_x_y_sample_weight, unpack_x_y_sample_weight
+from gpuk.models.epoch_iterator import EpochIterator, single_batch
+from gpuk.utils.packing import unpack_x_y_sample_weight
 
 
 class TrainingLoops:
@@ -54,7 +58,9 @@ class TrainingLoops:
                 ``gpuk.utils.PyDataset``/``Sequence``.
             y: targets like ``x`` (a list or dict for several outputs); omitted with a
                 generator or data set, and for models trained through ``add_loss`` alone.
-            batch_size: samples per gradient update (32 when None); not for generators.
+            batch_size: samples per gradient update for array data (None: 32, or
+                ``ceil(samples / steps_per_epoch)`` with ``steps_per_epoch``); generators and
+                data sets decide their own.
             epochs: index of the last epoch (training runs from ``initial_epoch`` to it).
             verbose: 0 silent, 1 progress bar, 2 one line per epoch; ``"auto"`` is 1.
             callbacks: a list of ``gpuk.callbacks.Callback``.
@@ -62,11 +68,15 @@ class TrainingLoops:
                 the end before shuffling (as Keras does); not with generators.
             validation_data: ``(x_val, y_val)``, ``(x_val, y_val, sample_weight)``, or a
                 generator/data set, evaluated at the end of each epoch.
-            shuffle: shuffle array data before each epoch (``"batch"`` shuffles batch order).
-            class_weight: ``{class_index: weight}`` scaling each sample's loss by its class.
+            shuffle: shuffle array data before each pass (``"batch"`` permutes the samples
+                within each batch, as Keras does) and a ``PyDataset``'s batch order; ignored
+                for generators.
+            class_weight: ``{class_index: weight}`` scaling each sample's loss by its class
+                (array data and ``PyDataset`` batches).
             sample_weight: per-sample loss weights, shape ``(samples,)``.
             initial_epoch: epoch to start from (to resume a run).
-            steps_per_epoch: batches per epoch (default: one pass over the data).
+            steps_per_epoch: batches per epoch (default: one pass over the data); the next
+                epoch continues where the last stopped. See docs/data-path.md.
             validation_steps: batches of validation data per evaluation.
             validation_batch_size: batch size for validation (default ``batch_size``).
             validation_freq: validate every N epochs, or on the epochs listed (1-based).
@@ -79,9 +89,12 @@ class TrainingLoops:
             raise TypeError(f"fit() got unexpected keyword arguments {sorted(kwargs)}")
         self._require_compiled("fit")
         verbose = 1 if verbose == "auto" else int(verbose)
-        epochs = min(epochs, _config.max_epochs() or epochs)
+        max_epochs = _config.max_epochs()
+        if max_epochs and max_epochs < epochs:
+            warnings.warn(f"Limiting epochs to {max_epochs}", stacklevel=2)
+            epochs = max_epochs
         callbacks, verbose = distributed.chief_callbacks(callbacks, verbose)
-        train, validation = self._make_fit_data(
+        train, validation = self._fit_iterators(
             x,
             y,
             batch_size,
@@ -104,7 +117,7 @@ class TrainingLoops:
                 model=self,
                 verbose=verbose,
                 epochs=epochs,
-                steps=len(train),
+                steps=train.num_batches,
             )
         )
         self.stop_training = False
@@ -113,21 +126,19 @@ class TrainingLoops:
         initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch
         self._initial_epoch = None
         initial_epoch = distributed.start(self, initial_epoch)
+        # Decided once per fit, not per batch: the step function and the distribution.
+        step_function = self._distributed_train_step if distributed.active() else self.train_step
+        batches = distributed.shard if distributed.active() else EpochIterator.epoch
         training_logs = None
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             callback_list.on_epoch_begin(epoch)
             logs = None
-            for step, batch in enumerate(distributed.shard(train)):
+            for step, batch in enumerate(batches(train)):
                 callback_list.on_train_batch_begin(step)
-                if distributed.empty_shard():
-                    distributed.empty_train_step(self)
-                    logs = self.get_metrics_result()
-                else:
-                    logs = self.train_step(batch)
-                logs = distributed.metrics_logs(self, logs)
+                logs = step_function(batch)
                 callback_list.on_train_batch_end(step, logs)
-                if self.stop_training or step + 1 == _config.max_steps_per_epoch():
+                if self.stop_training:
                     break
             if logs is None:
                 warnings.warn("fit(): the training data produced no batches", stacklevel=2)
@@ -143,19 +154,48 @@ class TrainingLoops:
             training_logs = epoch_logs
             self.stop_training = distributed.any_process(self.stop_training)
             if self.stop_training or train.exhausted:
-                if train.exhausted and epoch + 1 < epochs:
-                    warnings.warn(
-                        "fit(): the generator ran out of data; give steps_per_epoch or a "
-                        "PyDataset to train several epochs",
-                        stacklevel=2,
-                    )
+                if train.exhausted and epoch + 1 < epochs and not train.steps_per_epoch:
+                    warnings.warn(data_adapters.RAN_OUT_WARNING, stacklevel=2)
                 break
         if self.optimizer is not None and epochs > initial_epoch:
             self.optimizer.finalize_variable_values(self.trainable_weights)
         callback_list.on_train_end(training_logs)
         return callback_list.history
 
-    def _make_fit_data(
+    def _distributed_train_step(self, batch):
+        """``train_step`` on this process's shard; logs from the metrics of all processes."""
+        if distributed.empty_shard():
+            distributed.empty_train_step(self)
+            logs = self.get_metrics_result()
+        else:
+            logs = self.train_step(batch)
+        return distributed.metrics_logs(self, logs)
+
+    def _distributed_test_step(self, batch):
+        logs = self.get_metrics_result() if distributed.empty_shard() else self.test_step(batch)
+        return distributed.metrics_logs(self, logs)
+
+    def _epoch_iterator(
+        self,
+        x,
+        y=None,
+        sample_weight=None,
+        batch_size=None,
+        steps=None,
+        shuffle=False,
+        class_weight=None,
+    ):
+        """The :class:`EpochIterator` of one call; builds a model that has no input shape yet
+        from the array data."""
+        if x is None:
+            raise ValueError(f"Model {self.name!r}: no input data given (x is None)")
+        iterator = EpochIterator(x, y, sample_weight, batch_size, steps, shuffle, class_weight)
+        adapter = iterator.data_adapter
+        if isinstance(adapter, data_adapters.ArrayDataAdapter):
+            self._maybe_build_from_data(adapter.structures[0])
+        return iterator
+
+    def _fit_iterators(
         self,
         x,
         y,
@@ -169,99 +209,62 @@ class TrainingLoops:
         validation_steps,
         validation_batch_size,
     ):
-        if data_module.is_generator_like(x):
-            if y is not None:
-                raise ValueError("fit(): y must not be given when x is a generator or data set")
-            if validation_split:
+        """The training and the validation :class:`EpochIterator` of one ``fit``."""
+        if validation_split and validation_data is None:
+            if data_adapters.is_generator_like(x):
                 raise ValueError(
-                    "fit(): validation_split is only supported for array data, not for "
-                    "generators or data sets; pass validation_data instead"
+                    "Argument `validation_split` is only supported for tensors or NumPy "
+                    f"arrays. Found incompatible type in the input: [{type(x)}]"
                 )
-            if batch_size is not None:
-                raise ValueError(
-                    "fit(): batch_size must not be given with a generator; "
-                    "the generator decides the batch size"
-                )
-            train = data_module.GeneratorBatches(x, steps_per_epoch)
-        else:
-            x, y, sample_weight = self._array_data(x, y, sample_weight, class_weight)
-            validation_from_split = None
-            if validation_split and validation_data is None:
-                (x, y, sample_weight), validation_from_split = data_module.split_validation(
-                    x, y, sample_weight, validation_split
-                )
-            train = data_module.ArrayBatches(
-                x, y, sample_weight, batch_size or 32, shuffle, steps_per_epoch
+            x, y, sample_weight = (data_adapters.standardize(v) for v in (x, y, sample_weight))
+            (x, y, sample_weight), validation_data = data_adapters.split_validation(
+                x, y, sample_weight, validation_split
             )
-            if validation_from_split is not None:
-                vx, vy, vsw = validation_from_split
-                return train, data_module.ArrayBatches(
-                    vx, vy, vsw, validation_batch_size or batch_size or 32, False, validation_steps
-                )
+        train = self._epoch_iterator(
+            x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight
+        )
         if validation_data is None:
             return train, None
-        return train, self._validation_batches(
-            validation_data, validation_batch_size or batch_size or 32, validation_steps
-        )
-
-    def _validation_batches(self, validation_data, batch_size, steps):
-        if data_module.is_generator_like(validation_data):
-            return data_module.GeneratorBatches(validation_data, steps)
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        if not data_adapters.is_generator_like(validation_data) and (
+            not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3)
+        ):
             raise ValueError(
                 "validation_data must be (x_val, y_val), (x_val, y_val, sample_weight) or a "
                 f"generator; got {type(validation_data).__name__} of length "
                 f"{len(validation_data) if hasattr(validation_data, '__len__') else '?'}"
             )
-        vx, vy, vsw = unpack_x_y_sample_weight(tuple(validation_data))
-        vx, vy, vsw = self._array_data(vx, vy, vsw, None)
-        return data_module.ArrayBatches(vx, vy, vsw, batch_size, False, steps)
-
-    def _array_data(self, x, y, sample_weight, class_weight):
-        """Check array data and fold ``class_weight`` into ``sample_weight``."""
-        if x is None:
-            raise ValueError(f"Model {self.name!r}: no input data given (x is None)")
-        x = data_module.standardize(x)
-        y = data_module.standardize(y)
-        self._maybe_build_from_data(x)
-        if class_weight is not None:
-            if y is None:
-                raise ValueError("class_weight needs targets (y)")
-            if sample_weight is not None:
-                raise ValueError(
-                    "Arguments `sample_weight` and `class_weight` cannot be specified at the "
-                    "same time."
-                )
-            sample_weight = data_module.class_weights_to_sample_weights(y, class_weight)
-        elif sample_weight is not None:
-            sample_weight = data_module.standardize(sample_weight)
-        arrays = data_module.leaves(x) + data_module.leaves(y)
-        data_module.num_samples(arrays + data_module.leaves(sample_weight), "inputs and targets")
-        return x, y, sample_weight
+        vx, vy, vsw = unpack_x_y_sample_weight(
+            validation_data
+            if data_adapters.is_generator_like(validation_data)
+            else tuple(validation_data)
+        )
+        validation = self._epoch_iterator(
+            vx, vy, vsw, validation_batch_size or batch_size, validation_steps
+        )
+        return train, validation
 
     def _maybe_build_from_data(self, x):
         ensure_graph = getattr(self, "_ensure_graph", None)
         if ensure_graph is not None and not ensure_graph():
             # A Sequential model without an input shape is built from the first data it sees.
-            first = data_module.leaves(x)[0]
+            first = data_adapters.leaves(x)[0]
             self.build(
                 (None,) + tuple(np.shape(first) if not hasattr(first, "shape") else first.shape)[1:]
             )
 
     # ------------------------------------------------------------- evaluate
-    def _evaluation_loop(self, batches, callbacks):
-        """Run ``test_step`` over ``batches``; returns the logs (device values)."""
+    def _evaluation_loop(self, iterator, callbacks):
+        """Run ``test_step`` over one epoch of ``iterator``; returns the logs (host values)."""
         callbacks.on_test_begin()
         self.reset_metrics()
+        iterator.reset()  # every evaluation starts at the beginning of the data, as in Keras
+        step_function = self._distributed_test_step if distributed.active() else self.test_step
+        batches = distributed.shard if distributed.active() else EpochIterator.epoch
         logs = None
         self.stop_evaluating = False
-        for step, batch in enumerate(distributed.shard(batches)):
+        for step, batch in enumerate(batches(iterator)):
             callbacks.on_test_batch_begin(step)
-            if distributed.empty_shard():
-                logs = self.get_metrics_result()
-            else:
-                logs = self.test_step(batch)
-            logs = distributed.metrics_logs(self, logs)
+            logs = step_function(batch)
             callbacks.on_test_batch_end(step, logs)
             if self.stop_evaluating:
                 break
@@ -291,11 +294,7 @@ class TrainingLoops:
         if kwargs:
             raise TypeError(f"evaluate() got unexpected keyword arguments {sorted(kwargs)}")
         self._require_compiled("evaluate")
-        if data_module.is_generator_like(x):
-            batches = data_module.GeneratorBatches(x, steps)
-        else:
-            x, y, sample_weight = self._array_data(x, y, sample_weight, None)
-            batches = data_module.ArrayBatches(x, y, sample_weight, batch_size or 32, False, steps)
+        iterator = self._epoch_iterator(x, y, sample_weight, batch_size, steps)
         verbose = 1 if verbose == "auto" else int(verbose)
         callbacks, verbose = distributed.chief_callbacks(callbacks, verbose)
         distributed.start(self, optimizer=False)
@@ -308,10 +307,10 @@ class TrainingLoops:
                 model=self,
                 verbose=verbose,
                 epochs=1,
-                steps=len(batches),
+                steps=iterator.num_batches,
             )
         )
-        return self._format_logs(self._evaluation_loop(batches, callback_list), return_dict)
+        return self._format_logs(self._evaluation_loop(iterator, callback_list), return_dict)
 
     # -------------------------------------------------------------- predict
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
@@ -320,12 +319,7 @@ class TrainingLoops:
         Returns NumPy arrays in the structure of the model's outputs (one array, a list, or
         a dict).
         """
-        if data_module.is_generator_like(x):
-            batches = data_module.GeneratorBatches(x, steps)
-        else:
-            x = data_module.standardize(x)
-            self._maybe_build_from_data(x)
-            batches = data_module.ArrayBatches(x, None, None, batch_size or 32, False, steps)
+        iterator = self._epoch_iterator(x, batch_size=batch_size, steps=steps)
         verbose = 1 if verbose == "auto" else int(verbose)
         callbacks, verbose = distributed.chief_callbacks(callbacks, verbose)
         distributed.start(self, optimizer=False)
@@ -335,18 +329,25 @@ class TrainingLoops:
             model=self,
             verbose=verbose,
             epochs=1,
-            steps=len(batches),
+            steps=iterator.num_batches,
         )
         callback_list.on_predict_begin()
+        active = distributed.active()
+        batches = distributed.shard if active else EpochIterator.epoch
+        predict_step = self.predict_step
         structure, per_batch = None, []
-        for step, batch in enumerate(distributed.shard(batches)):
+        for step, batch in enumerate(batches(iterator)):
             callback_list.on_predict_batch_begin(step)
-            if distributed.empty_shard():
+            if active and distributed.empty_shard():
                 per_batch.append(None)
                 continue
             with no_grad():
-                outputs = self.predict_step(batch)
-            flat = [_raw(o) for o in flatten(outputs)]
+                outputs = predict_step(batch)
+            flat = (
+                [outputs.data]
+                if isinstance(outputs, Tensor)
+                else [_raw(o) for o in flatten(outputs)]
+            )
             if structure is None:
                 structure = outputs
             per_batch.append(flat)
@@ -386,19 +387,28 @@ class TrainingLoops:
     def _on_batch(self, step, x, y, sample_weight, class_weight, reset_metrics, return_dict):
         if reset_metrics:
             self.reset_metrics()
-        x, y, sample_weight = self._array_data(x, y, sample_weight, class_weight)
-        arrays = data_module.leaves(x) + data_module.leaves(y)
-        size = max(1, data_module.num_samples(arrays))
-        (batch,) = data_module.ArrayBatches(x, y, sample_weight, size, False).epoch()
+        batch = self._single_batch(x, y, sample_weight, class_weight)
         logs = step(batch)
         return self._format_logs(logs_to_host(logs), return_dict)
 
+    def _single_batch(self, x, y=None, sample_weight=None, class_weight=None):
+        """The packed batch of a ``*_on_batch`` call (:func:`single_batch`); builds a model
+        that has no input shape yet from it."""
+        if x is None:
+            raise ValueError(f"Model {self.name!r}: no input data given (x is None)")
+        batch = single_batch(x, y, sample_weight, class_weight)
+        ensure_graph = getattr(self, "_ensure_graph", None)
+        if ensure_graph is not None and not ensure_graph():
+            self._maybe_build_from_data(unpack_x_y_sample_weight(batch)[0])
+        return batch
+
     def predict_on_batch(self, x):
         """The model's outputs for one batch, as NumPy arrays."""
-        x = data_module.standardize(x)
-        self._maybe_build_from_data(x)
+        batch = self._single_batch(x)
         with no_grad():
-            outputs = self.predict_step(data_module.convert_batch(pack_x_y_sample_weight(x)))
+            outputs = self.predict_step(batch)
+        if isinstance(outputs, Tensor):
+            return to_numpy(outputs.data)
         return pack_like(outputs, [to_numpy(_raw(o)) for o in flatten(outputs)])
 
     def _format_logs(self, logs, return_dict):

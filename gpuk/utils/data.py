@@ -109,15 +109,17 @@ def _load(dataset, index):
     return dataset[index]
 
 
-def iterate_batches(dataset, steps=None):
-    """Yield ``dataset[0] ... dataset[steps - 1]`` in order, loading ahead in the background
-    when the data set asks for workers (Keras's rule: ``workers > 1``, or ``workers > 0`` with
-    ``use_multiprocessing``). At most ``max_queue_size`` batches wait in memory."""
+def iterate_batches(dataset, steps=None, order=None):
+    """Yield ``dataset[0] ... dataset[steps - 1]`` in order (or ``dataset[i]`` for each ``i``
+    of ``order``), loading ahead in the background when the data set asks for workers (Keras's
+    rule: ``workers > 1``, or ``workers > 0`` with ``use_multiprocessing``). At most
+    ``max_queue_size`` batches wait in memory."""
     steps = len(dataset) if steps is None else min(steps, len(dataset))
+    order = range(steps) if order is None else [int(i) for i in order][:steps]
     workers = getattr(dataset, "workers", 1) or 0
     processes = bool(getattr(dataset, "use_multiprocessing", False))
     if not (workers > 1 or (workers > 0 and processes)):
-        for index in range(steps):
+        for index in order:
             yield dataset[index]
         return
     ahead = max(1, int(getattr(dataset, "max_queue_size", 10) or 1))
@@ -128,7 +130,7 @@ def iterate_batches(dataset, steps=None):
     )
     with pool_class(max_workers=workers) as pool:
         pending = collections.deque()
-        indices = iter(range(steps))
+        indices = iter(order)
         for index in itertools.islice(indices, ahead):
             pending.append(pool.submit(_load, dataset, index))
         while pending:
