@@ -1,6 +1,7 @@
 """Fused multi-tensor Adam: one kernel launch updates every parameter and slot of a model.
 
-Generic twin: :func:`adam_step_reference` (Keras 3's ``Adam.update_step``, in xp). Kernel:
+Generic twin: ``gpuk.optimizers.adam.adam_update``, the optimizer's own per-variable update
+(Keras 3's ``Adam.update_step``); the tests compare the kernel with it. Kernel:
 ``adam_multi_tensor`` in ``kernels/adam.cu``: a table maps each block to a chunk of one tensor
 (:func:`gpuk.ops.fused.launch.adam_chunks`); loads are vectorised (4 floats / 2 doubles) when
 the chunk is aligned. Weight decay, gradient clipping and loss scaling are applied by the
@@ -15,69 +16,52 @@ Keras 3 numerics, with ``t`` the 1-based step::
     p -= alpha * m / (sqrt(v_used) + epsilon)
 """
 
-import math
+import dataclasses
 
 import numpy as np
 
 from gpuk import _array
 from gpuk.ops.fused import launch
+from gpuk.ops.fused.protocol import device_reason, dtype_reason, require
 
 KERNEL_FILE = "adam.cu"
 
 
-def _alpha(learning_rate, beta_1, beta_2, step):
-    return learning_rate * math.sqrt(1.0 - beta_2**step) / (1.0 - beta_1**step)
+@dataclasses.dataclass(frozen=True)
+class AdamConfig:
+    """One optimizer step over a group of parameters as :func:`supports` reads it."""
+
+    xp: object
+    dtypes: tuple
+    contiguous: bool
+    amsgrad: bool = False
 
 
-def adam_supports(params, xp):
-    """Whether :func:`adam_step_fused` applies to these arrays, and why not.
-
-    Returns:
-        ``(True, "")`` or ``(False, reason)``.
-    """
-    if xp is np and launch._provider["function"] is None:
-        return False, "Fused kernels run on a GPU only, and these are NumPy (CPU) arrays."
-    dtypes = {np.dtype(p.dtype) for p in params}
-    if len(dtypes) != 1 or next(iter(dtypes)) not in launch.SCALAR_TYPES:
-        return False, f"Fused Adam needs all parameters float32 or all float64; got {dtypes}."
-    if not all(p.flags.c_contiguous for p in params):
-        return False, "Fused Adam needs contiguous parameter arrays."
-    return True, ""
+def adam_config(params, amsgrad=False):
+    """The :class:`AdamConfig` of a step over ``params`` (arrays); NumPy if any is NumPy."""
+    modules = {_array.get_array_module(p) for p in params}
+    return AdamConfig(
+        xp=np if np in modules or not modules else modules.pop(),
+        dtypes=tuple(sorted({np.dtype(p.dtype).name for p in params})),
+        contiguous=all(p.flags.c_contiguous for p in params),
+        amsgrad=bool(amsgrad),
+    )
 
 
-def adam_step_reference(
-    params,
-    grads,
-    ms,
-    vs,
-    vhats=None,
-    *,
-    learning_rate,
-    beta_1,
-    beta_2,
-    epsilon,
-    step,
-    amsgrad=False,
-):
-    """Keras 3's Adam step over lists of arrays, in place, in xp (the generic twin).
-
-    Args:
-        params, grads, ms, vs: lists of arrays of equal shapes (parameters, their gradients,
-            first and second moments); ``vhats`` the AMSGrad maxima (needed if ``amsgrad``).
-        learning_rate, beta_1, beta_2, epsilon: Python floats.
-        step: the 1-based iteration number (Keras's ``iterations + 1``).
-        amsgrad: use ``vhat = max(vhat, v)`` in the denominator.
-    """
-    alpha = _alpha(learning_rate, beta_1, beta_2, step)
-    for index, (p, g) in enumerate(zip(params, grads)):
-        xp = _array.get_array_module(p)
-        m, v = ms[index], vs[index]
-        m += (g - m) * (1 - beta_1)
-        v += (g * g - v) * (1 - beta_2)
-        if amsgrad:
-            xp.maximum(vhats[index], v, out=vhats[index])
-            v = vhats[index]
-        p -= (m * alpha) / (xp.sqrt(v) + epsilon)
+def supports(config):
+    """None when :func:`adam_multi_tensor` runs ``config``, else why not: parameters of one
+    float type (float32 or float64), contiguous, on the GPU."""
+    reason = device_reason(config.xp)
+    if reason is not None:
+        return reason
+    if len(config.dtypes) != 1:
+        return f"dtypes: fused Adam needs all parameters of one dtype; got {list(config.dtypes)}"
+    reason = dtype_reason(config.dtypes[0], "Fused Adam kernels", "dtypes")
+    if reason is not None:
+        return reason
+    if not config.contiguous:
+        return "contiguous: fused Adam needs contiguous parameter arrays"
+    return None
 
 
 _tables = {}
@@ -121,41 +105,6 @@ def _staged_grads(grads, sizes, dtype, xp):
     return views
 
 
-def adam_step_fused(
-    params,
-    grads,
-    ms,
-    vs,
-    vhats=None,
-    *,
-    learning_rate,
-    beta_1,
-    beta_2,
-    epsilon,
-    step,
-    amsgrad=False,
-):
-    """Keras 3's Adam step for all tensors in one kernel launch (twin: adam_step_reference).
-
-    Same arguments as :func:`adam_step_reference`. Arrays are updated in place; they must be
-    contiguous, of one dtype (float32 or float64), on the GPU. Gradients may be any layout
-    convertible without copy; non-contiguous ones are copied first.
-
-    Raises:
-        RuntimeError: when the arrays are not on a GPU (see :func:`adam_supports`).
-    """
-    if not params:
-        return
-    xp = _array.get_array_module(params[0])
-    ok, reason = adam_supports(params, xp)
-    if not ok:
-        raise RuntimeError(f"adam_step_fused: {reason}")
-    if amsgrad and vhats is None:
-        raise ValueError("adam_step_fused: amsgrad=True needs vhats (the AMSGrad maxima).")
-    alpha = _alpha(learning_rate, beta_1, beta_2, step)
-    _launch_adam(params, grads, ms, vs, vhats, alpha, beta_1, beta_2, epsilon, amsgrad)
-
-
 def _launch_adam(params, grads, ms, vs, vhats, alpha, beta_1, beta_2, epsilon, amsgrad):
     """One launch of ``adam_multi_tensor`` with the bias-corrected step size ``alpha``.
 
@@ -196,14 +145,26 @@ def _launch_adam(params, grads, ms, vs, vhats, alpha, beta_1, beta_2, epsilon, a
     del grads
 
 
-def adam_multi_tensor(params, grads, ms, vs, vhats, *, lr, beta_1, beta_2, epsilon, amsgrad, alpha):
-    """The hook ``gpuk.optimizers.Adam`` calls on CuPy variables (see its module docstring).
+def adam_multi_tensor(params, grads, ms, vs, vhats, *, alpha, beta_1, beta_2, epsilon, amsgrad):
+    """Keras 3's Adam step for every tensor in one launch, in place (twin: ``adam_update``).
 
-    Updates everything in one launch and returns True, or returns False (nothing touched) when
-    :func:`adam_supports` declines, so the optimizer's per-variable loop runs instead.
+    What ``gpuk.optimizers.Adam`` calls for a group of variables of one dtype once
+    :func:`gpuk.ops.fused.registry.select` accepted their :class:`AdamConfig`.
+
+    Args:
+        params, grads, ms, vs: lists of arrays of equal shapes (parameters, their gradients,
+            first and second moments); ``vhats`` the AMSGrad maxima, or None.
+        alpha: the bias-corrected step size ``lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``,
+            a host scalar of the parameters' dtype (the optimizer's ``adam_alpha``).
+        beta_1, beta_2: the optimizer's Python floats; epsilon: a host scalar.
+        amsgrad: use ``max(vhat, v)`` in the denominator (needs ``vhats``).
+
+    Raises:
+        FusedUnsupported: when :func:`supports` declines (nothing is touched then).
     """
-    xp = _array.get_array_module(params[0])
-    if not adam_supports(params, xp)[0]:
-        return False
+    if not params:
+        return
+    require("adam_multi_tensor", supports, adam_config(params, amsgrad))
+    if amsgrad and vhats is None:
+        raise ValueError("adam_multi_tensor: amsgrad=True needs vhats (the AMSGrad maxima).")
     _launch_adam(params, grads, ms, vs, vhats, alpha, beta_1, beta_2, epsilon, amsgrad)
-    return True
