@@ -184,3 +184,16 @@ def test_adam_multi_tensor_refuses_what_supports_declines():
             epsilon=1e-7,
             amsgrad=False,
         )
+
+
+def test_adam_caches_keep_what_a_step_just_added():
+    """A nearly full cache used to be emptied while one step added its pointer tables, so
+    the next steps uploaded them again (an order-dependent upload in the GPU budget test)."""
+    cache = {("old", i): i for i in range(fused_adam._POINTER_TABLES_KEPT - 2)}
+    for key in ("params", "grads", "ms", "vs"):
+        fused_adam._cached(cache, key, lambda: object(), fused_adam._POINTER_TABLES_KEPT)
+    assert {"params", "grads", "ms", "vs"} <= set(cache)
+    assert len(cache) == fused_adam._POINTER_TABLES_KEPT
+    made = []
+    fused_adam._cached(cache, "vs", lambda: made.append(1), fused_adam._POINTER_TABLES_KEPT)
+    assert made == []

@@ -69,6 +69,20 @@ _tables = {}
 
 _pointer_tables = {}
 _grad_buffers = {}
+#: Entries each cache keeps; the oldest goes first. (Emptying a full cache dropped the tables
+#: a step had just added, so the next steps uploaded them again.)
+_POINTER_TABLES_KEPT = 64
+_GRAD_BUFFERS_KEPT = 16
+
+
+def _cached(cache, key, make, kept):
+    """``cache[key]``, made by ``make()`` when missing; the oldest entry leaves a full cache."""
+    value = cache.get(key)
+    if value is None:
+        while len(cache) >= kept:
+            del cache[next(iter(cache))]
+        value = cache[key] = make()
+    return value
 
 
 def _device_key(xp):
@@ -81,22 +95,21 @@ def _pointer_table(arrays, xp):
     if xp is np:
         return np.asarray([a.ctypes.data for a in arrays], np.uint64)
     addresses = _device_key(xp) + tuple(int(a.data.ptr) for a in arrays)
-    if addresses not in _pointer_tables:
-        if len(_pointer_tables) > 64:
-            _pointer_tables.clear()
-        _pointer_tables[addresses] = xp.asarray(np.asarray(addresses[2:], np.uint64))
-    return _pointer_tables[addresses]
+    return _cached(
+        _pointer_tables,
+        addresses,
+        lambda: xp.asarray(np.asarray(addresses[2:], np.uint64)),
+        _POINTER_TABLES_KEPT,
+    )
 
 
 def _staged_grads(grads, sizes, dtype, xp):
     """The gradients copied (one launch) into a flat buffer kept per device, dtype and sizes:
     fresh gradient arrays live at new addresses every step, the buffer's views do not."""
     key = _device_key(xp) + (np.dtype(dtype).str, tuple(sizes))
-    if key not in _grad_buffers:
-        if len(_grad_buffers) > 16:
-            _grad_buffers.clear()
-        _grad_buffers[key] = xp.empty((sum(sizes),), dtype=dtype)
-    buffer = _grad_buffers[key]
+    buffer = _cached(
+        _grad_buffers, key, lambda: xp.empty((sum(sizes),), dtype=dtype), _GRAD_BUFFERS_KEPT
+    )
     xp.concatenate([g.reshape(-1) for g in grads], out=buffer)
     views, offset = [], 0
     for size in sizes:
