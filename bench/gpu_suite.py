@@ -132,6 +132,7 @@ def bench_gru_kernel(cp, timer, quick):
     import numpy as np
 
     from gpuk.ops.fused import gru as fused_gru
+    from gpuk.ops.recurrent import Activation
 
     batch, steps = 32, 500 if quick else 2000
     for units in (24, 48, 96, 128):
@@ -142,8 +143,8 @@ def bench_gru_kernel(cp, timer, quick):
         b = cp.zeros((2, 3 * units), np.float32)
         h0 = cp.zeros((batch, units), np.float32)
         fn = fused_gru.GRUFused(
-            activation="relu",
-            recurrent_activation="sigmoid",
+            act=int(Activation.RELU),
+            ract=int(Activation.SIGMOID),
             reset_after=True,
             go_backwards=False,
             has_mask=False,
@@ -169,6 +170,7 @@ def bench_adam(cp, timer, bandwidth):
     import numpy as np
 
     from gpuk.ops.fused import adam
+    from gpuk.optimizers.adam import adam_alpha
 
     for total, shapes in (
         (
@@ -198,10 +200,10 @@ def bench_adam(cp, timer, bandwidth):
         grads = [cp.ones(s, np.float32) for s in shapes]
         ms_ = [cp.zeros(s, np.float32) for s in shapes]
         vs = [cp.zeros(s, np.float32) for s in shapes]
-        options = dict(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7, step=1)
-        ms = timer(
-            functools.partial(adam.adam_step_fused, params, grads, ms_, vs, **options), repeat=20
-        )
+        alpha = adam_alpha(1e-3, 0.9, 0.999, 1, np.dtype(np.float32))
+        options = dict(alpha=alpha, beta_1=0.9, beta_2=0.999, epsilon=np.float32(1e-7))
+        step = functools.partial(adam.adam_multi_tensor, params, grads, ms_, vs, None)
+        ms = timer(functools.partial(step, amsgrad=False, **options), repeat=20)
         achieved = 7 * n * 4 / (ms * 1e-3) / 1e9
         if total > 1e6:
             row(

@@ -1,5 +1,8 @@
 """``gpuk info``: what this machine gives gpuk — versions, the device chosen and why, kernels.
 
+The ``fused <op>`` lines say, per fused kernel, whether arrays of the chosen device reach it
+(``gpuk.ops.fused.registry.select`` then asks the op's ``supports`` per call).
+
 Run it as ``gpuk info`` (console script) or ``python -m gpuk info``. It never raises: every
 probe that fails is reported as a line saying why, so it is safe on a machine without a GPU,
 without CuPy, or without NVRTC.
@@ -12,6 +15,7 @@ import sys
 from gpuk import _array, _config
 from gpuk._array import kernels
 from gpuk._version import __version__
+from gpuk.ops.fused import registry
 
 
 def _version(distribution):
@@ -78,6 +82,16 @@ def _kernel_lines():
     return lines
 
 
+def _fused_lines():
+    """One line per fused op of ``gpuk.ops.fused.registry``: its kernel, its generic twin and
+    whether arrays of the chosen device reach it (else the reason it declines)."""
+    try:
+        xp = _array.default_module()
+        return [(f"fused {op}", line) for op, line in registry.describe(xp)]
+    except Exception as error:  # a bad GPUK_DEVICE, no GPU behind 'gpu': report, never raise
+        return [("fused ops", f"unknown ({type(error).__name__}: {error})")]
+
+
 def report():
     """The report as a list of ``(label, value)`` pairs (every probe guarded)."""
     lines = [
@@ -92,6 +106,7 @@ def report():
     lines += _device_lines()
     lines.append(("floatx", _config.floatx()))
     lines += _kernel_lines()
+    lines += _fused_lines()
     return lines
 
 

@@ -46,8 +46,8 @@ enum GpukActivation {
   GPUK_TANH = 1,
   GPUK_SIGMOID = 2,
   GPUK_RELU = 3,
-  GPUK_HARD_SIGMOID = 4,     // Keras 3: relu6(x + 3) / 6
-  GPUK_HARD_SIGMOID_TF = 5,  // tf.keras 2: clip(0.2 x + 0.5, 0, 1)
+  GPUK_HARD_SIGMOID = 4,         // Keras 3: relu6(x + 3) / 6
+  GPUK_HARD_SIGMOID_LEGACY = 5,  // Keras 2, tf.keras: clip(0.2 x + 0.5, 0, 1)
 };
 
 template <typename T>
@@ -57,7 +57,7 @@ __device__ __forceinline__ T gpuk_activate(T x, int code) {
     case GPUK_SIGMOID: return T(1) / (T(1) + gpuk_exp(-x));
     case GPUK_RELU: return x > T(0) ? x : T(0);
     case GPUK_HARD_SIGMOID: return gpuk_min(gpuk_max(x + T(3), T(0)), T(6)) / T(6);
-    case GPUK_HARD_SIGMOID_TF: return gpuk_min(gpuk_max(T(0.2) * x + T(0.5), T(0)), T(1));
+    case GPUK_HARD_SIGMOID_LEGACY: return gpuk_min(gpuk_max(T(0.2) * x + T(0.5), T(0)), T(1));
     default: return x;
   }
 }
@@ -70,7 +70,7 @@ __device__ __forceinline__ T gpuk_activate_grad(T y, int code) {
     case GPUK_SIGMOID: return y * (T(1) - y);
     case GPUK_RELU: return y > T(0) ? T(1) : T(0);
     case GPUK_HARD_SIGMOID: return (y > T(0) && y < T(1)) ? T(1) / T(6) : T(0);
-    case GPUK_HARD_SIGMOID_TF: return (y > T(0) && y < T(1)) ? T(0.2) : T(0);
+    case GPUK_HARD_SIGMOID_LEGACY: return (y > T(0) && y < T(1)) ? T(0.2) : T(0);
     default: return T(1);
   }
 }

@@ -136,18 +136,21 @@ def test_bfloat16_is_refused_clearly_without_a_numpy_type():
 
 def test_fused_kernels_decline_float16_with_a_reason():
     cupy = pytest.importorskip("cupy")
-    from gpuk.ops.fused import gru, lstm, simple_rnn, softmax_xent
-    from gpuk.ops.fused.adam import adam_supports
+    from gpuk.ops.fused import adam, gru, lstm, simple_rnn, softmax_xent
+    from gpuk.ops.fused._recurrent import RecurrentConfig
 
-    checks = [
-        softmax_xent.supports(10, np.float16, cupy),
-        lstm.supports(8, "tanh", "sigmoid", np.float16, cupy),
-        simple_rnn.supports(8, "tanh", np.float16, cupy),
-        gru.supports(8, "tanh", "sigmoid", True, np.float16, cupy),
-        adam_supports([np.zeros(3, np.float16)], cupy),
+    def recurrent(cell, **activations):
+        return RecurrentConfig(cell, cupy, np.dtype(np.float16), 2, 3, 4, 8, **activations)
+
+    reasons = [
+        softmax_xent.supports(softmax_xent.SoftmaxCrossEntropyConfig(cupy, np.float16, 2, 10)),
+        lstm.supports(recurrent("lstm", recurrent_activation="sigmoid")),
+        simple_rnn.supports(recurrent("simple_rnn")),
+        gru.supports(recurrent("gru", recurrent_activation="sigmoid", reset_after=True)),
+        adam.supports(adam.AdamConfig(cupy, ("float16",), True)),
     ]
-    for ok, reason in checks:
-        assert not ok and "float16" in reason
+    for reason in reasons:
+        assert reason is not None and "float16" in reason
 
 
 def test_files_keep_the_policy_and_the_loss_scale_state(tmp_path):

@@ -433,8 +433,8 @@ class LayerNormalization(_GammaBetaConfig, Layer):
         self.built = True
 
     def call(self, inputs):
-        return norm_ops.layer_normalization(
-            inputs, self.gamma, self.beta, self.axis, self.epsilon, rms_scaling=self.rms_scaling
+        return norm_ops._layer_normalization(
+            inputs, self.gamma, self.beta, self.axis, self.epsilon, self.rms_scaling
         )
 
     def compute_output_shape(self, input_shape):

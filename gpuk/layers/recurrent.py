@@ -23,18 +23,13 @@ from gpuk.autograd import Tensor, as_array
 from gpuk.layers.base import InputSpec, Layer
 from gpuk.layers.serialization import register_layer_class
 from gpuk.ops import recurrent as recurrent_ops
+from gpuk.ops.recurrent import Activation
 
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "SimpleRNN", "SimpleRNNCell"]
 
-# Built-in activation functions the whole-sequence ops differentiate by hand.
-_OP_NAMES = {
-    activations.tanh: "tanh",
-    activations.sigmoid: "sigmoid",
-    activations.relu: "relu",
-    activations.linear: "linear",
-    activations.hard_sigmoid: "hard_sigmoid",
-    activations.hard_sigmoid_legacy: "hard_sigmoid_legacy",
-}
+# Keras's built-in activation functions that are members of the one enumeration of
+# hand-differentiated activations (``gpuk.activations.tanh`` -> ``"tanh"``, ...).
+_OP_NAMES = {getattr(activations, member.op_name): member.op_name for member in Activation}
 
 # Keys older Keras versions wrote that gpuk accepts and ignores.
 _LEGACY_KEYS = ("time_major", "implementation", "cell", "use_cudnn")

@@ -13,6 +13,8 @@ from gpuk import _config, ops
 from gpuk._array import get_array_module
 from gpuk.autograd import Tensor, as_array
 from gpuk.losses.loss import cast_like, float_tensor, squeeze_or_expand_to_same_rank
+from gpuk.ops.fused import registry as fused_registry
+from gpuk.ops.fused import softmax_xent
 
 
 def _shape(value):
@@ -215,21 +217,13 @@ def categorical_focal_crossentropy(
     return ops.sum((1.0 - output) ** gamma * alpha * cce, axis=axis)
 
 
-def _fused_xent(y_true, y_pred, axis, sparse):
-    """The fused softmax-cross-entropy kernel when it applies (GPU, last axis), else None."""
-    xp = get_array_module(y_pred.data)
-    if xp is np or getattr(y_true, "requires_grad", False):
-        return None
-    if y_pred.ndim < 1 or axis not in (-1, y_pred.ndim - 1):
-        return None
-    try:
-        from gpuk.ops.fused import softmax_xent
-    except ImportError:  # pragma: no cover - the fused package is optional
-        return None
-    ok, _ = softmax_xent.supports(y_pred.shape[-1], y_pred.dtype, xp, -1)
-    if not ok:
-        return None
-    return softmax_xent.softmax_cross_entropy_fused
+def _fused_xent(y_true, y_pred, axis, sparse, from_logits):
+    """The fused softmax-cross-entropy kernel when :func:`gpuk.ops.fused.registry.select`
+    accepts this call (GPU, last axis, float32/float64, no target gradient), else None."""
+    config = softmax_xent.softmax_cross_entropy_config(
+        y_true, y_pred, axis=axis, sparse=sparse, from_logits=from_logits
+    )
+    return fused_registry.select("softmax_cross_entropy", config)[0]
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
@@ -248,7 +242,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     if label_smoothing:
         num_classes = y_true.shape[axis]
         y_true = y_true * (1.0 - label_smoothing) + label_smoothing / num_classes
-    fused = _fused_xent(y_true, y_pred, axis, sparse=False)
+    fused = _fused_xent(y_true, y_pred, axis, sparse=False, from_logits=from_logits)
     if fused is not None:
         return fused(y_true, y_pred, from_logits=from_logits, sparse=False)
     return ops.categorical_crossentropy(y_true, y_pred, from_logits=from_logits, axis=axis)
@@ -281,7 +275,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
         valid = labels != ignore_class
         labels = labels * valid
     labels = labels.astype(np.int64) if labels.dtype.kind == "f" else labels
-    fused = _fused_xent(None, y_pred, axis, sparse=True)
+    fused = _fused_xent(None, y_pred, axis, sparse=True, from_logits=from_logits)
     if fused is not None:
         result = fused(Tensor(labels), y_pred, from_logits=from_logits, sparse=True)
     else:

@@ -1,14 +1,22 @@
-"""``einsum`` with a hand-written backward, over NumPy's or CuPy's ``einsum`` (BLAS-backed).
+"""``einsum`` (Keras's ``ops.einsum``, the one implementation) with a hand-written backward.
+
+Two-operand contractions run as one (batched) BLAS/cuBLAS matrix product; others through
+NumPy's or CuPy's ``einsum``. Dimensions of size 1 broadcast against the same subscript's size
+in other operands, as NumPy's ``einsum`` broadcasts ``...`` dimensions.
 
 The gradient of operand ``i`` is itself an einsum: the output gradient contracted with the
 other operands onto operand ``i``'s subscripts. Subscripts that appear only in operand ``i``
-(summed away without meeting anything) get the gradient broadcast back along them.
+(summed away without meeting anything) get the gradient broadcast back along them; dimensions
+operand ``i`` broadcast (size 1 against a larger size) get it summed back.
 """
 
 import string
 
+import numpy as np
+
 from gpuk._array.blas import serial_blas
-from gpuk.autograd import Function
+from gpuk.autograd import Function, as_tensor
+from gpuk.ops._util import xp_of
 
 # Products below this many multiply-adds run on one BLAS thread.
 _SERIAL_BLAS_MACS = 1 << 24
@@ -111,22 +119,38 @@ def _pairwise(xp, a, ta, b, tb, out):
     return result.transpose([produced.index(c) for c in out])
 
 
-def _same_sizes(terms, arrays):
+def _letter_sizes(terms, arrays):
+    """Each subscript's size; a size 1 gives way to the other operands' size (broadcasting)."""
     sizes = {}
     for term, array in zip(terms, arrays):
         for c, n in zip(term, array.shape):
-            if sizes.setdefault(c, n) != n:
-                return False
-    return True
+            known = sizes.get(c, 1)
+            if known == 1:
+                sizes[c] = n
+            elif n not in (1, known):
+                raise ValueError(
+                    f"einsum: subscript {c!r} has size {known} in one operand and {n} in "
+                    f"another (terms {','.join(terms)})"
+                )
+    return sizes
+
+
+def _broadcast(xp, terms, arrays, sizes):
+    """The operands broadcast to the full size of every subscript (views, no copies)."""
+    out = []
+    for term, array in zip(terms, arrays):
+        full = tuple(sizes[c] for c in term)
+        out.append(array if tuple(array.shape) == full else xp.broadcast_to(array, full))
+    return out
 
 
 def _contract(xp, terms, arrays, out):
+    arrays = _broadcast(xp, terms, arrays, _letter_sizes(terms, arrays))
     simple = (
         len(arrays) == 2
         and all(len(set(t)) == len(t) for t in terms)
         and set(out) <= set(terms[0]) | set(terms[1])
         and len(set(out)) == len(out)
-        and _same_sizes(terms, arrays)
     )
     if simple:
         return _pairwise(xp, arrays[0], terms[0], arrays[1], terms[1], out)
@@ -136,53 +160,60 @@ def _contract(xp, terms, arrays, out):
 
 class Einsum(Function):
     def forward(self, *arrays):
-        from gpuk.ops._util import xp_of
-
         self.inputs, self.output = parse_einsum(self.equation, [a.shape for a in arrays])
         self.arrays = arrays
-        xp = xp_of(*arrays)
-        result = _contract(xp, self.inputs, arrays, self.output)
-        if result.dtype != arrays[0].dtype and arrays[0].dtype.kind == "f":
-            result = result.astype(arrays[0].dtype)
-        return result
+        result = _contract(xp_of(*arrays), self.inputs, arrays, self.output)
+        dtype = np.result_type(*[a.dtype for a in arrays])
+        return result if result.dtype == dtype else result.astype(dtype)
 
     def backward(self, g):
-        from gpuk.ops._util import xp_of
-
         xp = xp_of(g)
+        sizes = _letter_sizes(self.inputs, self.arrays)
         grads = []
-        for i, term in enumerate(self.inputs):
+        for i, (term, array) in enumerate(zip(self.inputs, self.arrays)):
             if self.needs_input_grad and not self.needs_input_grad[i]:
                 grads.append(None)
                 continue
+            if len(set(term)) != len(term):
+                raise NotImplementedError(
+                    f"einsum: no gradient for an operand with a repeated subscript ({term!r})"
+                )
             others = [a for j, a in enumerate(self.arrays) if j != i]
             other_terms = [t for j, t in enumerate(self.inputs) if j != i]
             present = set(self.output).union(*other_terms)
             # Letters of operand i that meet nothing else were summed away: broadcast back.
-            target = "".join(c for c in dict.fromkeys(term) if c in present)
+            target = "".join(c for c in term if c in present)
             grad = _contract(xp, [self.output, *other_terms], [g, *others], target)
-            shape = self.arrays[i].shape
+            # Dimensions operand i broadcast (size 1 against a larger size): sum them back.
+            stretched = tuple(
+                k for k, c in enumerate(target) if array.shape[term.index(c)] == 1 != sizes[c]
+            )
+            if stretched:
+                grad = grad.sum(axis=stretched, keepdims=True)
             if target != term:
-                if len(set(term)) != len(term):
-                    raise NotImplementedError(
-                        f"einsum: no gradient for repeated subscripts in {term!r}"
-                    )
-                sizes = dict(zip(term, shape))
-                order = [target.index(c) for c in term if c in target]
-                grad = grad.transpose(order) if order != sorted(order) else grad
-                kept = [c for c in term if c in target]
-                view = tuple(sizes[c] if c in kept else 1 for c in term)
-                grad = xp.broadcast_to(grad.reshape(view), shape).copy()
-            grads.append(grad.astype(self.arrays[i].dtype, copy=False))
+                view = tuple(n if c in target else 1 for c, n in zip(term, array.shape))
+                grad = xp.broadcast_to(grad.reshape(view), array.shape).copy()
+            grads.append(grad.astype(array.dtype, copy=False))
         return tuple(grads)
 
 
-def einsum(equation, *operands):
-    """Einstein summation: ``einsum("bqd,bkd->bqk", q, k)``, differentiable in every operand.
+def einsum(subscripts, *operands, **kwargs):
+    """Einstein summation: ``einsum("bqd,bkd->bqk", q, k)``, differentiable in every operand
+    without a repeated subscript.
 
-    Accepts ``...`` and implicit outputs as NumPy does. Two-operand contractions run as one
-    BLAS matrix product where NumPy/CuPy can arrange it.
+    NumPy's notation: ``...`` and implicit outputs; dimensions of size 1 broadcast. The result
+    has the operands' promoted dtype. ``kwargs`` (Keras's backend options) are accepted and
+    ignored.
+
+    Raises:
+        TypeError: when ``subscripts`` is not a string.
+        ValueError: naming the equation when the operand count or a rank does not match.
     """
-    if not isinstance(equation, str):
-        raise TypeError(f"einsum: the equation must be a string, received {equation!r}")
-    return Einsum.apply(*operands, equation=equation)
+    del kwargs
+    if not isinstance(subscripts, str):
+        raise TypeError(
+            f"einsum: subscripts must be a string, received {type(subscripts).__name__}"
+        )
+    tensors = [as_tensor(o) for o in operands]
+    parse_einsum(subscripts, [t.shape for t in tensors])  # early, clear errors
+    return Einsum.apply(*tensors, equation=subscripts)

@@ -1,5 +1,6 @@
 """Keras 3's ``keras.ops.nn`` functions beyond the classic activations: shrink and sparse
-activations, ``glu``, ``sparsemax``, normalizations, ``moments``, ``multi_hot``, ``psnr``,
+activations, ``glu``, ``sparsemax``, the normalizations and ``moments`` (implemented in
+:mod:`gpuk.ops.normalization`), ``multi_hot``, ``psnr``,
 ``depth_to_space``/``space_to_depth``, ``unfold``/``fold``, ``in_top_k``, ``polar`` and
 ``dot_product_attention``, with Keras's formulas, composed from differentiable ops.
 """
@@ -8,7 +9,6 @@ import math
 
 import numpy as np
 
-from gpuk._config import epsilon as _epsilon
 from gpuk._config import floatx
 from gpuk.autograd import Function, Tensor, as_tensor
 from gpuk.ops._util import normalize_axis, xp_of
@@ -28,8 +28,15 @@ from gpuk.ops.math import (
     where,
 )
 from gpuk.ops.nn import relu6, sigmoid, softmax, softplus
+from gpuk.ops.normalization import (
+    batch_normalization,
+    layer_normalization,
+    moments,
+    normalize,
+    rms_normalization,
+)
 from gpuk.ops.reduce import max as _max
-from gpuk.ops.reduce import mean, var
+from gpuk.ops.reduce import mean
 from gpuk.ops.reduce import sum as _sum
 from gpuk.ops.shaping import cast, cumsum, one_hot, pad, reshape, split, transpose
 
@@ -168,89 +175,6 @@ def sparsemax(x, axis=-1):
     k = Tensor(support.data.sum(axis=a, keepdims=True).astype(x.dtype))
     tau = divide(subtract(_sum(where(support, csum, 0.0), axis=a, keepdims=True), 1.0), k)
     return maximum(subtract(x, tau), 0.0)
-
-
-def moments(x, axes, keepdims=False, synchronized=False):
-    """``(mean, variance)`` of ``x`` over ``axes`` (population variance)."""
-    x = _f(x)
-    return mean(x, axis=axes, keepdims=keepdims), var(x, axis=axes, keepdims=keepdims)
-
-
-def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
-    """``(x - mean) / sqrt(variance + epsilon) * scale + offset`` with the 1-D statistics
-    laid along ``axis``."""
-    x = _f(x)
-    (a,) = normalize_axis(axis, x.ndim)
-    shape = [1] * x.ndim
-    shape[a] = x.shape[a]
-
-    def lay(v):
-        return reshape(as_tensor(v, x.data), tuple(shape))
-
-    inv = divide(1.0, sqrt(add(lay(variance), epsilon)))
-    if scale is not None:
-        inv = multiply(inv, lay(scale))
-    res = multiply(multiply(lay(mean), -1.0), inv)
-    if offset is not None:
-        res = add(res, lay(offset))
-    return add(multiply(x, inv), res)
-
-
-def _broadcast_param(v, x, axes):
-    v = as_tensor(v, x.data)
-    if v.ndim != x.ndim and list(axes) != [x.ndim - 1]:
-        shape = [1] * x.ndim
-        for a in axes:
-            shape[a] = x.shape[a]
-        v = reshape(v, tuple(shape))
-    return v
-
-
-def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
-    """Normalize over ``axis`` to zero mean and unit variance, then scale by ``gamma`` and
-    shift by ``beta`` (Keras 3's formula)."""
-    if kwargs.pop("rms_scaling", False):
-        raise ValueError("layer_normalization: rms_scaling is deprecated; use rms_normalization")
-    if kwargs:
-        raise TypeError(f"layer_normalization: unexpected arguments {sorted(kwargs)}")
-    x = _f(x)
-    eps = _epsilon() if epsilon is None else epsilon
-    axes = sorted(normalize_axis(axis, x.ndim))
-    m, v = moments(x, axes, keepdims=True)
-    inv = divide(1.0, sqrt(add(v, eps)))
-    if gamma is not None:
-        inv = multiply(inv, _broadcast_param(gamma, x, axes))
-    res = multiply(multiply(m, -1.0), inv)
-    if beta is not None:
-        res = add(res, _broadcast_param(beta, x, axes))
-    return add(multiply(x, inv), res)
-
-
-def rms_normalization(x, scale=None, axis=-1, epsilon=None):
-    """``x / sqrt(mean(x**2) + epsilon) * scale`` over ``axis``."""
-    x = _f(x)
-    if x.ndim == 0:
-        x = reshape(x, (1,))
-    eps = _epsilon() if epsilon is None else epsilon
-    rrms = divide(1.0, sqrt(add(mean(multiply(x, x), axis=axis, keepdims=True), eps)))
-    out = multiply(x, rrms)
-    return out if scale is None else multiply(out, as_tensor(scale, x.data))
-
-
-def normalize(x, axis=-1, order=2, epsilon=None):
-    """``x`` divided by its ``order``-norm over ``axis`` (the norm floored at ``epsilon``)."""
-    if not isinstance(order, int) or order < 1:
-        raise ValueError(f"normalize: order must be an int >= 1, got {order!r}")
-    x = _f(x)
-    if x.ndim == 0:
-        x = reshape(x, (1,))
-    eps = _epsilon() if epsilon is None else epsilon
-    if order == 2:
-        inv = divide(1.0, sqrt(_sum(multiply(x, x), axis=axis, keepdims=True)))
-        return multiply(x, minimum(inv, 1.0 / eps))
-    from gpuk.ops.decompositions import norm
-
-    return divide(x, maximum(norm(x, ord=order, axis=axis, keepdims=True), eps))
 
 
 def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwargs):

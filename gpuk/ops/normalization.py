@@ -1,8 +1,15 @@
 """Normalization ops with Keras 3's formulas: ``moments``, ``batch_normalization``,
-``layer_normalization``, ``rms_normalization``, ``normalize``, and the fused
-``normalize_moments`` the layers use (one graph node, analytic backward).
+``layer_normalization``, ``rms_normalization``, ``normalize`` (the public ``keras.ops``
+functions, re-exported by :mod:`gpuk.ops.nn_extra`; the one implementation the layers use
+too), and the fused ``normalize_moments`` (one graph node, analytic backward).
+
+Integer inputs are cast to ``floatx()`` first, as Keras's ops compute in floats.
 """
 
+import warnings
+
+from gpuk._config import epsilon as default_epsilon
+from gpuk._config import floatx
 from gpuk.autograd import Function, as_tensor
 from gpuk.ops import math as _math
 from gpuk.ops import reduce as _reduce
@@ -17,6 +24,11 @@ __all__ = [
     "normalize_moments",
     "rms_normalization",
 ]
+
+
+def _float(x):
+    x = as_tensor(x)
+    return _shaping.cast(x, floatx()) if x.dtype.kind in "biu" else x
 
 
 class _NormalizeMoments(Function):
@@ -86,7 +98,7 @@ def normalize_moments(x, axes, scale=None, offset=None, epsilon=1e-3):
 
 def moments(x, axes, keepdims=False, synchronized=False):
     """``(mean, variance)`` of ``x`` over ``axes`` (population variance, as Keras)."""
-    x = as_tensor(x)
+    x = _float(x)
     axes = normalize_axis(axes, x.ndim)
     mean = _reduce.mean(x, axis=axes, keepdims=True)
     variance = _reduce.mean(
@@ -107,7 +119,7 @@ def _rsqrt(x):
 def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
     """Keras's ``ops.batch_normalization``: ``(x - mean) * rsqrt(variance + eps) * scale +
     offset`` with the 1-D statistics laid along ``axis``."""
-    x = as_tensor(x)
+    x = _float(x)
     axis = normalize_axis(axis, x.ndim)[0]
     shape = [1] * x.ndim
     shape[axis] = x.shape[axis]
@@ -136,11 +148,28 @@ def _broadcast_param(v, x, axes):
     return _shaping.reshape(v, shape)
 
 
-def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, rms_scaling=False):
-    """Keras's ``ops.layer_normalization`` over ``axis`` (an int or a list of axes)."""
-    from gpuk._config import epsilon as default_epsilon
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
+    """Keras's ``ops.layer_normalization`` over ``axis`` (an int or a list of axes).
 
-    x = as_tensor(x)
+    ``rms_scaling=True`` (deprecated in Keras 3, which warns) scales by
+    ``rsqrt(variance + epsilon)`` without centering; use :func:`rms_normalization`.
+    """
+    rms_scaling = kwargs.pop("rms_scaling", False)
+    if kwargs:
+        raise TypeError(f"layer_normalization: unexpected arguments {sorted(kwargs)}")
+    if rms_scaling:
+        warnings.warn(
+            "layer_normalization: rms_scaling=True is deprecated (as in Keras 3); use "
+            "rms_normalization",
+            stacklevel=2,
+        )
+    return _layer_normalization(x, gamma, beta, axis, epsilon, rms_scaling)
+
+
+def _layer_normalization(x, gamma, beta, axis, epsilon, rms_scaling):
+    """:func:`layer_normalization` without the deprecation warning (for LayerNormalization,
+    whose ``rms_scaling`` argument warns once, when the layer is created)."""
+    x = _float(x)
     epsilon = default_epsilon() if epsilon is None else float(epsilon)
     axes = tuple(sorted(normalize_axis(axis, x.ndim)))
     gamma = _broadcast_param(gamma, x, axes)
@@ -154,9 +183,9 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, rms_sca
 
 def rms_normalization(x, scale=None, axis=-1, epsilon=None):
     """``x * rsqrt(mean(x**2, axis) + epsilon) * scale`` (Keras's ``ops.rms_normalization``)."""
-    from gpuk._config import epsilon as default_epsilon
-
-    x = as_tensor(x)
+    x = _float(x)
+    if x.ndim == 0:
+        x = _shaping.expand_dims(x, 0)
     epsilon = default_epsilon() if epsilon is None else float(epsilon)
     axes = tuple(sorted(normalize_axis(axis, x.ndim)))
     rrms = _rsqrt(_reduce.mean(_math.square(x), axis=axes, keepdims=True) + epsilon)
@@ -169,11 +198,9 @@ def rms_normalization(x, scale=None, axis=-1, epsilon=None):
 def normalize(x, axis=-1, order=2, epsilon=None):
     """``x / norm(x, order, axis)`` (Keras's ``ops.normalize``; L2 as ``x * min(rsqrt(sum
     x**2), 1/epsilon)``)."""
-    from gpuk._config import epsilon as default_epsilon
-
     if not isinstance(order, int) or order < 1:
         raise ValueError(f"normalize: order must be an int >= 1, received order={order!r}")
-    x = as_tensor(x)
+    x = _float(x)
     if x.ndim == 0:
         x = _shaping.expand_dims(x, 0)
     epsilon = default_epsilon() if epsilon is None else float(epsilon)

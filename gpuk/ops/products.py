@@ -1,13 +1,13 @@
-"""Keras 3's products beyond matmul: einsum, inner, outer, vdot, kron, cross, cdist, and the
-einops-style ``rearrange``."""
+"""Keras 3's products beyond matmul: einsum (implemented in :mod:`gpuk.ops.contraction`),
+inner, outer, vdot, kron, cross, cdist, and the einops-style ``rearrange``."""
 
 import re
-import string
 
 import numpy as np
 
-from gpuk.autograd import Function, as_tensor
-from gpuk.ops._util import normalize_axis, xp_of
+from gpuk.autograd import as_tensor
+from gpuk.ops._util import normalize_axis
+from gpuk.ops.contraction import einsum
 from gpuk.ops.indexing import moveaxis, ravel
 from gpuk.ops.linalg import tensordot
 from gpuk.ops.math import multiply, sqrt, subtract
@@ -25,86 +25,6 @@ __all__ = [
     "rearrange",
     "vdot",
 ]
-
-
-def _expand_subscripts(subscripts, ndims):
-    """Explicit subscripts (ellipses replaced by letters), as (input list, output)."""
-    spec = subscripts.replace(" ", "")
-    lhs, arrow, out = spec.partition("->")
-    inputs = lhs.split(",")
-    if len(inputs) != len(ndims):
-        raise ValueError(
-            f"einsum: subscripts {subscripts!r} name {len(inputs)} operands, got {len(ndims)}"
-        )
-    used = set(spec) - set(",->.")
-    spare = [c for c in string.ascii_letters if c not in used]
-    ell = 0
-    for s, n in zip(inputs, ndims):
-        if "..." in s:
-            ell = max(ell, n - (len(s) - 3))
-    ell_letters = "".join(spare[:ell])
-    expanded = []
-    for s, n in zip(inputs, ndims):
-        if "..." in s:
-            k = n - (len(s) - 3)
-            s = s.replace("...", ell_letters[ell - k :] if k else "")
-        if len(s) != n:
-            raise ValueError(f"einsum: subscript {s!r} does not fit an operand of rank {n}")
-        expanded.append(s)
-    if arrow:
-        out = out.replace("...", ell_letters)
-    else:
-        counts = {c: "".join(expanded).count(c) for c in set("".join(expanded))}
-        out = ell_letters + "".join(
-            sorted(c for c, k in counts.items() if k == 1 and c not in ell_letters)
-        )
-    return expanded, out
-
-
-class Einsum(Function):
-    def forward(self, *arrays):
-        self.arrays = arrays
-        return xp_of(*arrays).einsum(self.subscripts, *arrays)
-
-    def backward(self, g):
-        xp = xp_of(g)
-        inputs, out = _expand_subscripts(self.subscripts, [a.ndim for a in self.arrays])
-        sizes = {}
-        for s, a in zip(inputs, self.arrays):
-            for c, n in zip(s, a.shape):
-                sizes[c] = max(sizes.get(c, 1), n)
-        full = [xp.broadcast_to(a, tuple(sizes[c] for c in s)) for s, a in zip(inputs, self.arrays)]
-        grads = []
-        for i, (s, a) in enumerate(zip(inputs, self.arrays)):
-            if not self.needs_input_grad[i]:
-                grads.append(None)
-                continue
-            if len(set(s)) != len(s):
-                raise NotImplementedError(
-                    f"einsum: no gradient for an operand with a repeated index ({s!r})"
-                )
-            others = [inputs[j] for j in range(len(inputs)) if j != i]
-            present = set(out).union(*others)
-            target = "".join(c for c in s if c in present)
-            spec = ",".join([out] + others) + "->" + target
-            grad = xp.einsum(spec, g, *[full[j] for j in range(len(inputs)) if j != i])
-            shape = tuple(sizes[c] if c in present else 1 for c in s)
-            grad = xp.broadcast_to(grad.reshape(shape), tuple(sizes[c] for c in s))
-            stretched = tuple(k for k, n in enumerate(a.shape) if n == 1 and grad.shape[k] != 1)
-            if stretched:
-                grad = grad.sum(axis=stretched, keepdims=True)
-            grads.append(grad.astype(a.dtype, copy=False))
-        return tuple(grads)
-
-
-def einsum(subscripts, *operands, **kwargs):
-    """Einstein summation (NumPy's notation, ellipses included), differentiable in every
-    operand that has no repeated index."""
-    if not isinstance(subscripts, str):
-        raise TypeError(f"einsum: subscripts must be a string, got {type(subscripts).__name__}")
-    tensors = [as_tensor(o) for o in operands]
-    _expand_subscripts(subscripts, [t.ndim for t in tensors])  # early, clear errors
-    return Einsum.apply(*tensors, subscripts=subscripts)
 
 
 def inner(x1, x2):

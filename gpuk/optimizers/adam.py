@@ -1,28 +1,26 @@
 """Adam (and AMSGrad), Keras 3's update, with the hook for a fused multi-tensor GPU kernel.
 
 The math of one step for one tensor is :func:`adam_update`; ``Adam.update_step`` is that call plus
-the bookkeeping. Fused hook: when every parameter is a CuPy array, ``Adam._backend_update_step``
-imports ``gpuk.ops.fused.adam`` and calls its ``adam_multi_tensor`` (if the module exists) once
-for all variables of one dtype::
-
-    handled = adam_multi_tensor(
-        params, grads, ms, vs, vhats, *, lr, beta_1, beta_2, epsilon, amsgrad, alpha
-    )
-
-``params``/``grads``/``ms``/``vs`` are lists of CuPy arrays of one dtype, ``vhats`` such a list or
-None (no amsgrad); the kernel updates ``params``, ``ms``, ``vs`` (and ``vhats``) **in place**.
-``lr``, ``alpha`` (= ``lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``) and ``epsilon`` are host
-scalars of that dtype; ``beta_1`` and ``beta_2`` are the Python floats the optimizer was given, so
-the kernel's ``1 - beta`` is rounded from double as in Keras (not ``1 - float32(beta)``); it
-must compute exactly what :func:`adam_update` computes (the generic twin) and return True, or
-return False to decline (the per-variable loop runs instead). ``fused`` (an attribute of the
-instance or the class, not a Keras argument): ``"auto"`` (default) uses the kernel when it can,
-``False`` never, ``True`` always (an error where it cannot run).
+the bookkeeping. Fused kernel: ``Adam._backend_update_step`` groups the variables by dtype and asks
+:func:`gpuk.ops.fused.registry.select` about each group's ``AdamConfig`` (CuPy arrays of one
+float type, contiguous). When every group is accepted it calls the fused implementation
+``adam_multi_tensor(params, grads, ms, vs, vhats, *, alpha, beta_1, beta_2, epsilon, amsgrad)``
+once per group, which updates ``params``, ``ms``, ``vs`` (and ``vhats``) **in place**;
+``alpha`` (= ``lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``, :func:`adam_alpha`) and
+``epsilon`` are host scalars of that dtype, ``beta_1`` and ``beta_2`` the Python floats the
+optimizer was given, so the kernel's ``1 - beta`` is rounded from double as in Keras. It
+computes exactly what :func:`adam_update` computes: that per-variable update is the one
+reference the kernel is tested against. Otherwise nothing is touched and the per-variable loop
+runs. ``fused`` (an attribute of the instance or the class, not a Keras argument): ``"auto"``
+(default) uses the kernel when it can, ``False`` never, ``True`` always (``FusedUnsupported``,
+a RuntimeError, where it cannot run).
 """
 
 import numpy as np
 
 from gpuk._array import get_array_module
+from gpuk.ops.fused import adam as fused_adam
+from gpuk.ops.fused import registry as fused_registry
 from gpuk.optimizers.base import Optimizer, resolve_epsilon
 
 
@@ -65,14 +63,6 @@ def adam_update(xp, param, grad, m, v, vhat, lr, beta_1, beta_2, epsilon, amsgra
         denominator_v = vhat
     param = param - (m * alpha) / (xp.sqrt(denominator_v) + epsilon)
     return param, m, v, vhat
-
-
-def _fused_kernel():
-    try:
-        from gpuk.ops.fused import adam as fused_adam  # noqa: PLC0415 - optional, GPU only
-    except ImportError:
-        return None
-    return getattr(fused_adam, "adam_multi_tensor", None)
 
 
 class Adam(Optimizer):
@@ -143,44 +133,38 @@ class Adam(Optimizer):
         variable.assign(param)
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
-        if self.fused is not False and self._try_fused(grads, trainable_variables, learning_rate):
+        if self._fused_update(grads, trainable_variables, learning_rate):
             return
-        if self.fused is True:
-            raise RuntimeError(
-                f"{type(self).__name__}.fused is True but the fused Adam kernel cannot run here "
-                "(it needs CuPy variables and gpuk.ops.fused.adam); set fused='auto' to fall back"
-            )
         super()._backend_update_step(grads, trainable_variables, learning_rate)
 
-    def _try_fused(self, grads, variables, learning_rate):
-        if any(get_array_module(v.data) is np for v in variables):
-            return False
-        kernel = _fused_kernel()
-        if kernel is None:
-            return False
-        step = self._step_count() + 1
+    def _fused_update(self, grads, variables, learning_rate):
+        """Update every variable with the fused kernel and return True, or touch nothing and
+        return False when :func:`gpuk.ops.fused.registry.select` declines a dtype group."""
         groups = {}
         for grad, variable in zip(grads, variables):
             groups.setdefault(variable.data.dtype, []).append((grad, variable))
-        for dtype, pairs in groups.items():
+        kernels = []
+        for pairs in groups.values():
+            config = fused_adam.adam_config([v.data for _, v in pairs], self.amsgrad)
+            kernel, _ = fused_registry.select("adam", config, self.fused)
+            if kernel is None:
+                return False
+            kernels.append(kernel)
+        step = self._step_count() + 1
+        for kernel, (dtype, pairs) in zip(kernels, groups.items()):
             slots = [self._slots(v) for _, v in pairs]
-            handled = kernel(
+            kernel(
                 [v.data for _, v in pairs],
                 [g for g, _ in pairs],
                 [s[0].data for s in slots],
                 [s[1].data for s in slots],
                 [s[2].data for s in slots] if self.amsgrad else None,
-                lr=dtype.type(learning_rate),
                 beta_1=float(self.beta_1),
                 beta_2=float(self.beta_2),
                 epsilon=dtype.type(self.epsilon),
                 amsgrad=self.amsgrad,
                 alpha=adam_alpha(learning_rate, self.beta_1, self.beta_2, step, dtype),
             )
-            if not handled:
-                if len(groups) > 1:
-                    raise RuntimeError("the fused Adam kernel declined after a partial update")
-                return False
         return True
 
     def get_config(self):

@@ -3,6 +3,8 @@
 Skipped without a CUDA device; the CPU emulator tests cover the same code paths there.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,8 @@ from gpuk import _array, losses
 from gpuk.ops import recurrent
 from gpuk.ops.fused import adam as fused_adam
 from gpuk.ops.fused import gru as fused_gru
-from gpuk.ops.fused import softmax_xent
+from gpuk.ops.fused import registry, softmax_xent
+from gpuk.optimizers.adam import adam_alpha, adam_update
 from tests import cupy_standin
 
 _reason = _array.gpu_unavailable_reason()
@@ -114,12 +117,12 @@ def test_fused_xent_vs_generic(cp, dtype, sparse, from_logits):
 
 def test_loss_functions_take_the_fused_kernel(cp, monkeypatch):
     calls = []
-    original = softmax_xent.softmax_cross_entropy_fused
-    monkeypatch.setattr(
-        softmax_xent,
-        "softmax_cross_entropy_fused",
-        lambda *a, **k: calls.append(k) or original(*a, **k),
+    entry = registry.FUSED_OPS["softmax_cross_entropy"]
+    original = entry.implementation
+    counting = dataclasses.replace(
+        entry, implementation=lambda *a, **k: calls.append(k) or original(*a, **k)
     )
+    monkeypatch.setitem(registry.FUSED_OPS, "softmax_cross_entropy", counting)
     logits = gpuk.Tensor(cp.asarray(np.zeros((4, 10), np.float32)))
     losses.categorical_crossentropy(cp.asarray(np.eye(10, dtype=np.float32)[:4]), logits)
     assert calls, "categorical_crossentropy did not dispatch to the fused kernel on the GPU"
@@ -128,19 +131,43 @@ def test_loss_functions_take_the_fused_kernel(cp, monkeypatch):
 @DTYPES
 @pytest.mark.parametrize("amsgrad", [False, True])
 def test_fused_adam_vs_reference(cp, dtype, amsgrad):
+    """The kernel against the optimizer's own per-variable update, the one Adam reference."""
     rng = np.random.default_rng(0)
     shapes = [(300, 7), (5,), (70000,)]
     state = [[cp.asarray(rng.random(s).astype(dtype)) for s in shapes] for _ in range(4)]
     copy = [[a.copy() for a in group] for group in state]
-    options = dict(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=amsgrad)
     for step in (1, 2):
         grads = [cp.asarray(rng.normal(size=s).astype(dtype)) for s in shapes]
-        fused_adam.adam_step_fused(
-            state[0], grads, state[1], state[2], state[3], step=step, **options
+        alpha = adam_alpha(1e-3, 0.9, 0.999, step, np.dtype(dtype))
+        fused_adam.adam_multi_tensor(
+            state[0],
+            grads,
+            state[1],
+            state[2],
+            state[3] if amsgrad else None,
+            alpha=alpha,
+            beta_1=0.9,
+            beta_2=0.999,
+            epsilon=dtype(1e-7),
+            amsgrad=amsgrad,
         )
-        fused_adam.adam_step_reference(
-            copy[0], grads, copy[1], copy[2], copy[3], step=step, **options
-        )
-    for group_a, group_e in zip(state, copy):
+        for i in range(len(shapes)):
+            updated = adam_update(
+                cp,
+                copy[0][i],
+                grads[i],
+                copy[1][i],
+                copy[2][i],
+                copy[3][i],
+                1e-3,
+                0.9,
+                0.999,
+                dtype(1e-7),
+                amsgrad,
+                step,
+            )
+            for group, value in zip(copy, updated):
+                group[i] = value
+    for group_a, group_e in zip(state if amsgrad else state[:3], copy):
         for a, e in zip(group_a, group_e):
             np.testing.assert_allclose(_array.to_numpy(a), _array.to_numpy(e), **TOL[dtype])

@@ -5,6 +5,8 @@ uses; the reference is the generic twin ``gpuk.ops.recurrent.gru(fused=False)`` 
 forward and backward (through GradientTape), float32 and float64.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,7 @@ import gpuk
 from gpuk.ops import recurrent
 from gpuk.ops.fused import gru as fused_gru
 from gpuk.ops.fused import launch
+from gpuk.ops.fused._recurrent import RecurrentConfig
 from tests import cuda_emulator
 
 pytestmark = [
@@ -25,7 +28,6 @@ pytestmark = [
 ]
 
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-11, atol=1e-12)}
-GENERIC_NAMES = {"hard_sigmoid_tf": "hard_sigmoid_legacy"}
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +64,7 @@ CASES = [
     (8, "tanh", "sigmoid", True, False, False, True),
     (8, "relu", "sigmoid", False, False, False, True),
     (5, "tanh", "hard_sigmoid", True, True, True, True),
-    (16, "linear", "hard_sigmoid_tf", False, True, True, True),
+    (16, "linear", "hard_sigmoid_legacy", False, True, True, True),
     (6, "sigmoid", "sigmoid", True, False, True, False),
     (6, "relu", "hard_sigmoid", False, False, True, False),
 ]
@@ -83,8 +85,7 @@ def test_fused_gru_matches_generic(provider, monkeypatch, case, dtype):
         mask[0, :2] = False  # zeros before the first unmasked step, a non-zero initial state
     options = dict(activation=act, recurrent_activation=ract, reset_after=reset_after)
     options["go_backwards"] = backwards
-    generic_options = dict(options, activation=GENERIC_NAMES.get(act, act))
-    generic_options["recurrent_activation"] = GENERIC_NAMES.get(ract, ract)
+    generic_options = dict(options, activation=act, recurrent_activation=ract)
 
     def generic(*args):
         return recurrent.gru(*args[:5], args[5], fused=False, **generic_options)
@@ -159,15 +160,31 @@ def test_sequence_config_budget():
     assert launch.gru_sequence_config(4, 10**5, 8) is None  # per-step kernels
 
 
+def _config(units=16, activation="tanh", recurrent_activation="sigmoid", dtype="float32", **flags):
+    return RecurrentConfig(
+        cell="gru",
+        xp=np,
+        dtype=np.dtype(dtype),
+        batch_size=1,
+        timesteps=3,
+        input_dim=4,
+        units=units,
+        activation=activation,
+        recurrent_activation=recurrent_activation,
+        **flags,
+    )
+
+
 def test_supports_reasons():
-    ok, reason = fused_gru.supports(16, "tanh", "sigmoid", True, "float32", np)
-    assert not ok and "GPU" in reason
+    reason = fused_gru.supports(_config())
+    assert reason.startswith("xp:") and "GPU" in reason
     with launch.use_kernel_provider(lambda *a: None):
-        assert fused_gru.supports(16, "relu", "hard_sigmoid_tf", False, "float64", np) == (True, "")
-        ok, reason = fused_gru.supports(16, "selu", "sigmoid", True, "float32", np)
-        assert not ok and "selu" in reason
-        ok, reason = fused_gru.supports(16, "tanh", "sigmoid", True, "float16", np)
-        assert not ok and "float16" in reason
+        config = _config(activation="relu", recurrent_activation="hard_sigmoid_legacy")
+        assert fused_gru.supports(dataclasses.replace(config, dtype=np.dtype("float64"))) is None
+        reason = fused_gru.supports(_config(activation="selu"))
+        assert reason.startswith("activation:") and "selu" in reason
+        reason = fused_gru.supports(_config(dtype="float16"))
+        assert reason.startswith("dtype:") and "float16" in reason
 
 
 def test_gru_fused_on_cpu_is_a_clear_error():
@@ -223,11 +240,7 @@ def test_recurrent_dropout_inside_the_kernels(provider, reset_after, dtype):
 
 def test_recurrent_dropout_declines_without_the_persistent_kernels():
     with launch.use_kernel_provider(lambda *a: None):
-        ok, reason = fused_gru.supports(
-            10**5, "tanh", "sigmoid", True, "float32", np, has_recurrent_dropout=True
-        )
-        assert not ok and "shared memory" in reason
-        assert fused_gru.supports(10**5, "tanh", "sigmoid", True, "float32", np) == (True, "")
-        assert fused_gru.supports(
-            160, "tanh", "sigmoid", True, "float32", np, has_recurrent_dropout=True
-        ) == (True, "")
+        reason = fused_gru.supports(_config(10**5, has_recurrent_dropout=True))
+        assert reason.startswith("has_recurrent_dropout:") and "shared memory" in reason
+        assert fused_gru.supports(_config(10**5)) is None
+        assert fused_gru.supports(_config(160, has_recurrent_dropout=True)) is None

@@ -16,6 +16,7 @@ from gpuk.ops import recurrent
 from gpuk.ops.fused import launch
 from gpuk.ops.fused import lstm as fused_lstm
 from gpuk.ops.fused import simple_rnn as fused_rnn
+from gpuk.ops.fused._recurrent import RecurrentConfig
 from tests import cuda_emulator
 
 pytestmark = pytest.mark.skipif(
@@ -38,7 +39,6 @@ def _numpy_arrays():
 
 
 TOL = {np.float32: dict(rtol=3e-5, atol=3e-6), np.float64: dict(rtol=1e-11, atol=1e-12)}
-GENERIC_NAMES = {"hard_sigmoid_tf": "hard_sigmoid_legacy"}
 DTYPES = pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 
 
@@ -95,7 +95,7 @@ LSTM_CASES = [
     # units, activation, recurrent_activation, go_backwards, masked, layout
     (8, "tanh", "sigmoid", False, False, "shared"),
     (5, "relu", "hard_sigmoid", True, True, "global"),
-    (6, "tanh", "hard_sigmoid_tf", False, True, "rows"),
+    (6, "tanh", "hard_sigmoid_legacy", False, True, "rows"),
     (40, "linear", "sigmoid", True, False, "global"),
     (40, "tanh", "sigmoid", False, True, "narrow"),  # 160 columns, 40 units on 32 threads
 ]
@@ -121,7 +121,7 @@ def test_fused_lstm_matches_generic(provider, monkeypatch, case, dtype):
         mask = rng.random((batch, steps)) > 0.35
         mask[0, :2] = False
     options = dict(activation=act, recurrent_activation=ract, go_backwards=backwards)
-    generic_options = dict(options, recurrent_activation=GENERIC_NAMES.get(ract, ract))
+    generic_options = dict(options, recurrent_activation=ract)
     expected = _run(
         lambda *a: recurrent.lstm(*a, mask, fused=False, **generic_options), arrays, seed=1
     )
@@ -146,7 +146,7 @@ RNN_CASES = [
     (8, "tanh", False, False, "shared"),
     (5, "relu", True, True, "global"),
     (6, "sigmoid", False, True, "rows"),
-    (36, "hard_sigmoid_tf", True, False, "narrow"),  # more units than threads
+    (36, "hard_sigmoid_legacy", True, False, "narrow"),  # more units than threads
 ]
 
 
@@ -169,7 +169,7 @@ def test_fused_simple_rnn_matches_generic(provider, monkeypatch, case, dtype):
         mask = rng.random((batch, steps)) > 0.35
         mask[0, :2] = False
     options = dict(activation=act, go_backwards=backwards)
-    generic_options = dict(options, activation=GENERIC_NAMES.get(act, act))
+    generic_options = dict(options, activation=act)
     expected = _run(
         lambda *a: recurrent.simple_rnn(*a, mask, fused=False, **generic_options), arrays, seed=2
     )
@@ -245,17 +245,37 @@ def test_sequence_config():
     assert launch.recurrent_sequence_config(4, 10**6, 1, 8, 2 * 10**6) is None
 
 
+def _config(cell, units=16, dtype="float32", **activations):
+    return RecurrentConfig(
+        cell=cell,
+        xp=np,
+        dtype=np.dtype(dtype),
+        batch_size=1,
+        timesteps=3,
+        input_dim=4,
+        units=units,
+        **activations,
+    )
+
+
 def test_supports_reasons():
-    ok, reason = fused_lstm.supports(16, "tanh", "sigmoid", "float32", np)
-    assert not ok and "GPU" in reason
+    reason = fused_lstm.supports(_config("lstm", recurrent_activation="sigmoid"))
+    assert reason.startswith("xp:") and "GPU" in reason
     with launch.use_kernel_provider(lambda *a: None):
-        assert fused_lstm.supports(16, "relu", "hard_sigmoid_tf", "float64", np) == (True, "")
-        ok, reason = fused_lstm.supports(16, "selu", "sigmoid", "float32", np)
-        assert not ok and "selu" in reason
-        ok, reason = fused_rnn.supports(16, "tanh", "float16", np)
-        assert not ok and "float16" in reason
-        ok, reason = fused_rnn.supports(10**6, "tanh", "float64", np)
-        assert not ok and "shared memory" in reason
+        config = _config(
+            "lstm", dtype="float64", activation="relu", recurrent_activation="hard_sigmoid_legacy"
+        )
+        assert fused_lstm.supports(config) is None
+        reason = fused_lstm.supports(
+            _config("lstm", activation="selu", recurrent_activation="sigmoid")
+        )
+        assert reason.startswith("activation:") and "selu" in reason
+        reason = fused_lstm.supports(_config("lstm", activation="tanh", recurrent_activation=None))
+        assert reason.startswith("recurrent_activation:")
+        reason = fused_rnn.supports(_config("simple_rnn", dtype="float16"))
+        assert reason.startswith("dtype:") and "float16" in reason
+        reason = fused_rnn.supports(_config("simple_rnn", 10**6, "float64"))
+        assert reason.startswith("units:") and "shared memory" in reason
 
 
 def test_fused_on_cpu_is_a_clear_error():

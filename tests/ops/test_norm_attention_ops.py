@@ -1,6 +1,8 @@
 """einsum, the normalization ops and the attention ops: values against NumPy references and
 float64 central-difference gradients, on every backend (the ``xp`` fixture)."""
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -20,6 +22,11 @@ EQUATIONS = [
     ("abc,bd->dca", (2, 3, 4), (3, 5)),
     ("ab,cd->ac", (2, 3), (4, 5)),
     ("aecd,abcd->acbe", (2, 5, 2, 3), (2, 4, 2, 3)),
+    # broadcast ellipsis dimensions (size 1 against a larger size), both ways
+    ("...ij,...jk->...ik", (2, 1, 3, 4), (1, 5, 4, 2)),
+    ("...i,...i->...", (1, 3), (2, 3)),
+    ("b...d,bkd->b...k", (2, 1, 4), (2, 3, 4)),
+    ("...ij,jk->...ik", (3, 1, 2, 4), (4, 2)),
 ]
 
 
@@ -41,6 +48,12 @@ def test_einsum_three_operands_and_errors(xp):
         einsum("ij,jk->ik", a, c)
     with pytest.raises(ValueError, match="operands"):
         einsum("ij,jk->ik", a)
+    with pytest.raises(ValueError, match="subscript 'j' has size 3 in one operand and 2"):
+        einsum("ij,jk->ik", a, a.T[:2])
+
+
+def test_einsum_is_one_implementation():
+    assert inspect.unwrap(gpuk.ops.einsum) is einsum
 
 
 @pytest.mark.parametrize("axes", [(0,), (1, 2), (0, 1)])
@@ -127,3 +140,33 @@ def test_dot_product_attention_matches_reference(xp):
         rtol=1e-5,
         atol=1e-7,
     )
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["moments", "batch_normalization", "layer_normalization", "rms_normalization", "normalize"],
+)
+def test_normalization_ops_are_one_implementation(name):
+    assert inspect.unwrap(getattr(gpuk.ops, name)) is getattr(norm, name)
+    assert inspect.unwrap(getattr(gpuk.ops.nn, name)) is getattr(norm, name)
+
+
+def test_normalization_ops_take_integers_and_scalars():
+    x = np.arange(6).reshape(2, 3)
+    out = norm.layer_normalization(x, epsilon=1e-3).numpy()
+    assert out.dtype == np.float32
+    centered = x - x.mean(-1, keepdims=True)
+    np.testing.assert_allclose(out, centered / np.sqrt(x.var(-1, keepdims=True) + 1e-3), rtol=1e-6)
+    assert norm.rms_normalization(np.float64(2.0), epsilon=0.0).numpy().tolist() == [1.0]
+    mean, var = norm.moments(x, axes=[1])
+    np.testing.assert_allclose(mean.numpy(), [1.0, 4.0])
+    np.testing.assert_allclose(var.numpy(), [2 / 3, 2 / 3], rtol=1e-6)
+
+
+def test_layer_normalization_rms_scaling_is_deprecated_but_computed():
+    x = RNG.normal(size=(2, 4))
+    with pytest.warns(UserWarning, match="rms_scaling=True is deprecated"):
+        out = norm.layer_normalization(x, axis=-1, epsilon=1e-3, rms_scaling=True).numpy()
+    np.testing.assert_allclose(out, x / np.sqrt(x.var(-1, keepdims=True) + 1e-3), rtol=1e-12)
+    with pytest.raises(TypeError, match="unexpected arguments"):
+        norm.layer_normalization(x, center=True)

@@ -1,18 +1,84 @@
 """Shared host-side pieces of the fused recurrent Functions (GRU, LSTM, SimpleRNN).
 
+:class:`RecurrentConfig` is what their ``supports`` read (the protocol of
+:mod:`gpuk.ops.fused.protocol`), built by :func:`recurrent_config` from a call's operands;
+:func:`common_reason` holds the checks all three make.
+
 The kernels run only the recurrence; everything here is a constant number of array operations
 per call (never a loop over time): the input projection of all steps, with Keras's per-gate
 input dropout masks; the weight gradients after backward; dtype unification; masks.
 """
+
+import dataclasses
 
 import numpy as np
 
 from gpuk import _array
 from gpuk.autograd import Tensor
 from gpuk.ops import shaping
-from gpuk.ops.fused import launch
+from gpuk.ops._recurrent_activation import NAMES, Activation
+from gpuk.ops.fused.protocol import device_reason, dtype_reason
 
-GPU_ONLY = "Fused kernels run on a GPU only, and these are NumPy (CPU) arrays."
+
+@dataclasses.dataclass(frozen=True)
+class RecurrentConfig:
+    """One call of a recurrent op (``gru``, ``lstm``, ``simple_rnn``) as ``supports`` reads it.
+
+    The fields are what the generic op receives: the array module ``xp``, the ``dtype`` the
+    call computes in (NumPy's promotion of the float operands), the sizes, the activations (an
+    op name of :class:`~gpuk.ops._recurrent_activation.Activation`, or a callable) and flags.
+    """
+
+    cell: str
+    xp: object
+    dtype: np.dtype
+    batch_size: int
+    timesteps: int
+    input_dim: int
+    units: int
+    activation: object = "tanh"
+    recurrent_activation: object = None
+    reset_after: bool = False
+    go_backwards: bool = False
+    use_bias: bool = True
+    has_mask: bool = False
+    has_initial_state: bool = False
+    has_input_dropout: bool = False
+    has_recurrent_dropout: bool = False
+
+
+def recurrent_config(cell, inputs, kernel, recurrent_kernel, bias, states, mask, **fields):
+    """The :class:`RecurrentConfig` of a call with these operands (shapes already checked);
+    ``fields``: activations and flags (``reset_after``, ``go_backwards``, ``has_*``)."""
+    x = data(inputs)
+    batch, steps, features = shape_of(x)
+    return RecurrentConfig(
+        cell=cell,
+        xp=_array.get_array_module(x),
+        dtype=common_dtype(inputs, kernel, recurrent_kernel, bias, *states),
+        batch_size=int(batch),
+        timesteps=int(steps),
+        input_dim=int(features),
+        units=int(shape_of(recurrent_kernel)[0]),
+        use_bias=bias is not None,
+        has_mask=mask is not None,
+        **fields,
+    )
+
+
+def common_reason(config, what, activations):
+    """The checks every fused recurrent op makes, in order: the arrays' module, the dtype
+    (``what`` names the kernels), the named ``activations`` fields, the units."""
+    reason = device_reason(config.xp) or dtype_reason(config.dtype, what)
+    if reason is not None:
+        return reason
+    for field in activations:
+        value = getattr(config, field)
+        if Activation.named(value) is None:
+            return f"{field}: {value!r} has no fused kernel (supported: {', '.join(NAMES)})"
+    if config.units < 1:
+        return f"units: must be positive, got {config.units}"
+    return None
 
 
 def data(value):
@@ -23,25 +89,9 @@ def shape_of(value):
     return tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
 
 
-def activation_code(name, argument, op):
-    code = launch.ACTIVATIONS.get(name)
-    if code is None:
-        raise ValueError(
-            f"{op}: {argument}={name!r} has no fused kernel. "
-            f"Supported: {', '.join(launch.ACTIVATIONS)}"
-        )
-    return code
-
-
-def check_activations(*pairs):
-    """``(False, reason)`` for the first activation without a kernel, else ``(True, "")``."""
-    for name, argument in pairs:
-        if not isinstance(name, str) or name not in launch.ACTIVATIONS:
-            return False, (
-                f"The {argument} activation {name!r} has no fused kernel "
-                f"(supported: {', '.join(launch.ACTIVATIONS)})."
-            )
-    return True, ""
+def activation_code(name):
+    """The kernel code of an activation op name (checked by ``supports`` before)."""
+    return int(Activation.named(name))
 
 
 def common_dtype(*values):
@@ -66,25 +116,17 @@ def cast_all(values, dtype):
     return out
 
 
-def dropout_masks(masks, gates, batch, size, dtype, xp, name, argument):
+def dropout_masks(masks, gates, dtype, xp):
     """Per-gate dropout masks as one contiguous ``(batch, gates * size)`` array, or None.
 
     ``masks``: None, one ``(batch, size)`` array (used for every gate) or a sequence of
-    ``gates`` of them (Keras's per-gate masks).
+    ``gates`` of them (Keras's per-gate masks); the public op checked their shapes.
     """
     if masks is None:
         return None
     if not isinstance(masks, (list, tuple)):
         masks = [masks] * gates
-    if len(masks) != gates:
-        raise ValueError(f"{name}: {argument} must hold {gates} masks, received {len(masks)}.")
     arrays = [_array.asarray(data(m), xp=xp).astype(dtype, copy=False) for m in masks]
-    for m in arrays:
-        if tuple(m.shape) != (batch, size):
-            raise ValueError(
-                f"{name}: each of {argument} must have shape {(batch, size)}, "
-                f"received {tuple(m.shape)}."
-            )
     return xp.ascontiguousarray(xp.concatenate(arrays, axis=1))
 
 

@@ -1,6 +1,7 @@
 """Fused multi-tensor Adam: one kernel launch updates every parameter and slot of a model.
 
-Generic twin: :func:`adam_step_reference` (Keras 3's ``Adam.update_step``, in xp). Kernel:
+Generic twin: ``gpuk.optimizers.adam.adam_update``, the optimizer's own per-variable update
+(Keras 3's ``Adam.update_step``); the tests compare the kernel with it. Kernel:
 ``adam_multi_tensor`` in ``kernels/adam.cu``: a table maps each block to a chunk of one tensor
 (:func:`gpuk.ops.fused.launch.adam_chunks`); loads are vectorised (4 floats / 2 doubles) when
 the chunk is aligned. Weight decay, gradient clipping and loss scaling are applied by the
@@ -15,69 +16,52 @@ Keras 3 numerics, with ``t`` the 1-based step::
     p -= alpha * m / (sqrt(v_used) + epsilon)
 """
 
-import math
+import dataclasses
 
 import numpy as np
 
 from gpuk import _array
 from gpuk.ops.fused import launch
+from gpuk.ops.fused.protocol import device_reason, dtype_reason, require
 
 KERNEL_FILE = "adam.cu"
 
 
-def _alpha(learning_rate, beta_1, beta_2, step):
-    return learning_rate * math.sqrt(1.0 - beta_2**step) / (1.0 - beta_1**step)
+@dataclasses.dataclass(frozen=True)
+class AdamConfig:
+    """One optimizer step over a group of parameters as :func:`supports` reads it."""
+
+    xp: object
+    dtypes: tuple
+    contiguous: bool
+    amsgrad: bool = False
 
 
-def adam_supports(params, xp):
-    """Whether :func:`adam_step_fused` applies to these arrays, and why not.
-
-    Returns:
-        ``(True, "")`` or ``(False, reason)``.
-    """
-    if xp is np and launch._provider["function"] is None:
-        return False, "Fused kernels run on a GPU only, and these are NumPy (CPU) arrays."
-    dtypes = {np.dtype(p.dtype) for p in params}
-    if len(dtypes) != 1 or next(iter(dtypes)) not in launch.SCALAR_TYPES:
-        return False, f"Fused Adam needs all parameters float32 or all float64; got {dtypes}."
-    if not all(p.flags.c_contiguous for p in params):
-        return False, "Fused Adam needs contiguous parameter arrays."
-    return True, ""
+def adam_config(params, amsgrad=False):
+    """The :class:`AdamConfig` of a step over ``params`` (arrays); NumPy if any is NumPy."""
+    modules = {_array.get_array_module(p) for p in params}
+    return AdamConfig(
+        xp=np if np in modules or not modules else modules.pop(),
+        dtypes=tuple(sorted({np.dtype(p.dtype).name for p in params})),
+        contiguous=all(p.flags.c_contiguous for p in params),
+        amsgrad=bool(amsgrad),
+    )
 
 
-def adam_step_reference(
-    params,
-    grads,
-    ms,
-    vs,
-    vhats=None,
-    *,
-    learning_rate,
-    beta_1,
-    beta_2,
-    epsilon,
-    step,
-    amsgrad=False,
-):
-    """Keras 3's Adam step over lists of arrays, in place, in xp (the generic twin).
-
-    Args:
-        params, grads, ms, vs: lists of arrays of equal shapes (parameters, their gradients,
-            first and second moments); ``vhats`` the AMSGrad maxima (needed if ``amsgrad``).
-        learning_rate, beta_1, beta_2, epsilon: Python floats.
-        step: the 1-based iteration number (Keras's ``iterations + 1``).
-        amsgrad: use ``vhat = max(vhat, v)`` in the denominator.
-    """
-    alpha = _alpha(learning_rate, beta_1, beta_2, step)
-    for index, (p, g) in enumerate(zip(params, grads)):
-        xp = _array.get_array_module(p)
-        m, v = ms[index], vs[index]
-        m += (g - m) * (1 - beta_1)
-        v += (g * g - v) * (1 - beta_2)
-        if amsgrad:
-            xp.maximum(vhats[index], v, out=vhats[index])
-            v = vhats[index]
-        p -= (m * alpha) / (xp.sqrt(v) + epsilon)
+def supports(config):
+    """None when :func:`adam_multi_tensor` runs ``config``, else why not: parameters of one
+    float type (float32 or float64), contiguous, on the GPU."""
+    reason = device_reason(config.xp)
+    if reason is not None:
+        return reason
+    if len(config.dtypes) != 1:
+        return f"dtypes: fused Adam needs all parameters of one dtype; got {list(config.dtypes)}"
+    reason = dtype_reason(config.dtypes[0], "Fused Adam kernels", "dtypes")
+    if reason is not None:
+        return reason
+    if not config.contiguous:
+        return "contiguous: fused Adam needs contiguous parameter arrays"
+    return None
 
 
 _tables = {}
@@ -85,6 +69,20 @@ _tables = {}
 
 _pointer_tables = {}
 _grad_buffers = {}
+#: Entries each cache keeps; the oldest goes first. (Emptying a full cache dropped the tables
+#: a step had just added, so the next steps uploaded them again.)
+_POINTER_TABLES_KEPT = 64
+_GRAD_BUFFERS_KEPT = 16
+
+
+def _cached(cache, key, make, kept):
+    """``cache[key]``, made by ``make()`` when missing; the oldest entry leaves a full cache."""
+    value = cache.get(key)
+    if value is None:
+        while len(cache) >= kept:
+            del cache[next(iter(cache))]
+        value = cache[key] = make()
+    return value
 
 
 def _device_key(xp):
@@ -97,63 +95,27 @@ def _pointer_table(arrays, xp):
     if xp is np:
         return np.asarray([a.ctypes.data for a in arrays], np.uint64)
     addresses = _device_key(xp) + tuple(int(a.data.ptr) for a in arrays)
-    if addresses not in _pointer_tables:
-        if len(_pointer_tables) > 64:
-            _pointer_tables.clear()
-        _pointer_tables[addresses] = xp.asarray(np.asarray(addresses[2:], np.uint64))
-    return _pointer_tables[addresses]
+    return _cached(
+        _pointer_tables,
+        addresses,
+        lambda: xp.asarray(np.asarray(addresses[2:], np.uint64)),
+        _POINTER_TABLES_KEPT,
+    )
 
 
 def _staged_grads(grads, sizes, dtype, xp):
     """The gradients copied (one launch) into a flat buffer kept per device, dtype and sizes:
     fresh gradient arrays live at new addresses every step, the buffer's views do not."""
     key = _device_key(xp) + (np.dtype(dtype).str, tuple(sizes))
-    if key not in _grad_buffers:
-        if len(_grad_buffers) > 16:
-            _grad_buffers.clear()
-        _grad_buffers[key] = xp.empty((sum(sizes),), dtype=dtype)
-    buffer = _grad_buffers[key]
+    buffer = _cached(
+        _grad_buffers, key, lambda: xp.empty((sum(sizes),), dtype=dtype), _GRAD_BUFFERS_KEPT
+    )
     xp.concatenate([g.reshape(-1) for g in grads], out=buffer)
     views, offset = [], 0
     for size in sizes:
         views.append(buffer[offset : offset + size])
         offset += size
     return views
-
-
-def adam_step_fused(
-    params,
-    grads,
-    ms,
-    vs,
-    vhats=None,
-    *,
-    learning_rate,
-    beta_1,
-    beta_2,
-    epsilon,
-    step,
-    amsgrad=False,
-):
-    """Keras 3's Adam step for all tensors in one kernel launch (twin: adam_step_reference).
-
-    Same arguments as :func:`adam_step_reference`. Arrays are updated in place; they must be
-    contiguous, of one dtype (float32 or float64), on the GPU. Gradients may be any layout
-    convertible without copy; non-contiguous ones are copied first.
-
-    Raises:
-        RuntimeError: when the arrays are not on a GPU (see :func:`adam_supports`).
-    """
-    if not params:
-        return
-    xp = _array.get_array_module(params[0])
-    ok, reason = adam_supports(params, xp)
-    if not ok:
-        raise RuntimeError(f"adam_step_fused: {reason}")
-    if amsgrad and vhats is None:
-        raise ValueError("adam_step_fused: amsgrad=True needs vhats (the AMSGrad maxima).")
-    alpha = _alpha(learning_rate, beta_1, beta_2, step)
-    _launch_adam(params, grads, ms, vs, vhats, alpha, beta_1, beta_2, epsilon, amsgrad)
 
 
 def _launch_adam(params, grads, ms, vs, vhats, alpha, beta_1, beta_2, epsilon, amsgrad):
@@ -196,14 +158,26 @@ def _launch_adam(params, grads, ms, vs, vhats, alpha, beta_1, beta_2, epsilon, a
     del grads
 
 
-def adam_multi_tensor(params, grads, ms, vs, vhats, *, lr, beta_1, beta_2, epsilon, amsgrad, alpha):
-    """The hook ``gpuk.optimizers.Adam`` calls on CuPy variables (see its module docstring).
+def adam_multi_tensor(params, grads, ms, vs, vhats, *, alpha, beta_1, beta_2, epsilon, amsgrad):
+    """Keras 3's Adam step for every tensor in one launch, in place (twin: ``adam_update``).
 
-    Updates everything in one launch and returns True, or returns False (nothing touched) when
-    :func:`adam_supports` declines, so the optimizer's per-variable loop runs instead.
+    What ``gpuk.optimizers.Adam`` calls for a group of variables of one dtype once
+    :func:`gpuk.ops.fused.registry.select` accepted their :class:`AdamConfig`.
+
+    Args:
+        params, grads, ms, vs: lists of arrays of equal shapes (parameters, their gradients,
+            first and second moments); ``vhats`` the AMSGrad maxima, or None.
+        alpha: the bias-corrected step size ``lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``,
+            a host scalar of the parameters' dtype (the optimizer's ``adam_alpha``).
+        beta_1, beta_2: the optimizer's Python floats; epsilon: a host scalar.
+        amsgrad: use ``max(vhat, v)`` in the denominator (needs ``vhats``).
+
+    Raises:
+        FusedUnsupported: when :func:`supports` declines (nothing is touched then).
     """
-    xp = _array.get_array_module(params[0])
-    if not adam_supports(params, xp)[0]:
-        return False
+    if not params:
+        return
+    require("adam_multi_tensor", supports, adam_config(params, amsgrad))
+    if amsgrad and vhats is None:
+        raise ValueError("adam_multi_tensor: amsgrad=True needs vhats (the AMSGrad maxima).")
     _launch_adam(params, grads, ms, vs, vhats, alpha, beta_1, beta_2, epsilon, amsgrad)
-    return True

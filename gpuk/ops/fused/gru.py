@@ -24,77 +24,41 @@ as Keras does.
 import numpy as np
 
 from gpuk import _array
-from gpuk.autograd import Function, Tensor
+from gpuk.autograd import Function
 from gpuk.ops.fused import _recurrent as common
 from gpuk.ops.fused import launch
+from gpuk.ops.fused.protocol import require
 
 KERNEL_FILE = "gru.cu"
 _SEQUENCE_KERNELS = ("gru_sequence_forward", "gru_sequence_backward")
 _STEP_KERNELS = ("gru_step_forward", "gru_step_backward")
-_RECURRENT_ACTIVATIONS = ("sigmoid", "hard_sigmoid", "hard_sigmoid_tf", "tanh", "relu", "linear")
 
 
-def _activation_code(name, argument):
-    code = launch.ACTIVATIONS.get(name)
-    if code is None:
-        raise ValueError(
-            f"gru_fused: {argument}={name!r} has no fused kernel. "
-            f"Supported: {', '.join(launch.ACTIVATIONS)}"
-        )
-    return code
+def supports(config):
+    """None when the fused GRU runs ``config`` (a :class:`RecurrentConfig`), else why not.
 
-
-def supports(
-    units,
-    activation,
-    recurrent_activation,
-    reset_after,
-    dtype,
-    xp,
-    batch_size=1,
-    has_recurrent_dropout=False,
-):
-    """Whether the fused GRU applies, and why not.
-
-    Args:
-        units: hidden size.
-        activation, recurrent_activation: activation names (Keras names; ``hard_sigmoid`` is
-            Keras 3's slope 1/6, ``hard_sigmoid_tf`` the tf.keras 2 slope 0.2).
-        reset_after: Keras's ``reset_after``; both variants are supported.
-        dtype: element type of the arrays.
-        xp: array module of the arrays (fused kernels need CuPy).
-        batch_size: rows of the batch (the launch configuration depends on it).
-        has_recurrent_dropout: whether recurrent dropout masks are given; they run in the
-            persistent kernels only (not the per-step fallback for huge hidden sizes).
-
-    Returns:
-        ``(True, "")`` or ``(False, reason)`` with a sentence saying why not.
+    Both ``reset_after`` variants, every :class:`~gpuk.ops._recurrent_activation.Activation`,
+    masks, ``go_backwards`` and dropout masks are fused. Recurrent dropout runs in the
+    persistent kernels only, not in the per-step fallback for hidden sizes whose batch row does
+    not fit in shared memory.
     """
-    if xp is np and launch._provider["function"] is None:
-        return False, "Fused kernels run on a GPU only, and these are NumPy (CPU) arrays."
-    if np.dtype(dtype) not in launch.SCALAR_TYPES:
-        return False, f"Fused GRU kernels exist for float32 and float64, not {np.dtype(dtype)}."
-    for name, argument in ((activation, "activation"), (recurrent_activation, "recurrent")):
-        if not isinstance(name, str) or name not in launch.ACTIVATIONS:
-            return False, (
-                f"The {argument} activation {name!r} has no fused kernel "
-                f"(supported: {', '.join(launch.ACTIVATIONS)})."
-            )
-    if int(units) < 1:
-        return False, f"units must be positive, got {units}."
-    del reset_after  # both variants are fused
-    if has_recurrent_dropout:
-        max_shared, sm_count = launch.device_limits(xp)
-        itemsize = np.dtype(dtype).itemsize
-        config = launch.gru_sequence_config(
-            max(1, int(batch_size)), int(units), itemsize, max_shared, sm_count
+    reason = common.common_reason(
+        config, "Fused GRU kernels", ("activation", "recurrent_activation")
+    )
+    if reason is not None or not config.has_recurrent_dropout:
+        return reason
+    max_shared, sm_count = launch.device_limits(config.xp)
+    itemsize = np.dtype(config.dtype).itemsize
+    sequence = launch.gru_sequence_config(
+        max(1, config.batch_size), config.units, itemsize, max_shared, sm_count
+    )
+    if sequence is None:
+        return (
+            f"has_recurrent_dropout: recurrent dropout runs in the persistent GRU kernels only, "
+            f"and one batch row of {config.units} units of {np.dtype(config.dtype)} does not "
+            "fit in shared memory"
         )
-        if config is None:
-            return False, (
-                f"Recurrent dropout runs in the persistent GRU kernels only, and one batch row "
-                f"of {units} units of {np.dtype(dtype)} does not fit in shared memory."
-            )
-    return True, ""
+    return None
 
 
 def _kernel(name, dtype, xp):
@@ -129,13 +93,11 @@ class GRUFused(Function):
         recurrent_kernel = xp.ascontiguousarray(recurrent_kernel)
         hs = xp.empty((batch, steps, units), dtype)
         cache = xp.empty((batch, steps, 4 * units), dtype)
-        act = _activation_code(self.activation, "activation")
-        ract = _activation_code(self.recurrent_activation, "recurrent_activation")
         max_shared, sm_count = launch.device_limits(xp)
         config = launch.gru_sequence_config(
             batch, units, np.dtype(dtype).itemsize, max_shared, sm_count
         )
-        flags = (np.int32(self.reset_after), np.int32(act), np.int32(ract))
+        flags = (np.int32(self.reset_after), np.int32(self.act), np.int32(self.ract))
         flags += (np.int32(mask is not None),)
         shared_flag = (np.int32(config["weights_shared"]),) if config is not None else ()
         hmask = self.h_masks if self.h_masks is not None else xp.ones((1,), dtype)
@@ -212,9 +174,7 @@ class GRUFused(Function):
         glast = xp.zeros_like(h0) if glast is None else xp.ascontiguousarray(glast, dtype=dtype)
         if steps == 0:
             return (None, None, None, None, glast, None)
-        act = _activation_code(self.activation, "activation")
-        ract = _activation_code(self.recurrent_activation, "recurrent_activation")
-        flags = (np.int32(self.reset_after), np.int32(act), np.int32(ract))
+        flags = (np.int32(self.reset_after), np.int32(self.act), np.int32(self.ract))
         flags += (np.int32(mask_u8.size > 1 or self.has_mask),)
         gxproj = xp.empty((batch, steps, 3 * units), dtype)
         gh0 = xp.empty_like(h0)
@@ -269,9 +229,7 @@ class GRUFused(Function):
         batch, steps, units = hs.shape
         config = launch.gru_step_config(batch, units)
         kernel = _kernel("gru_step_backward", hs.dtype, xp)
-        act = _activation_code(self.activation, "activation")
-        ract = _activation_code(self.recurrent_activation, "recurrent_activation")
-        flags = (np.int32(self.reset_after), np.int32(act), np.int32(ract))
+        flags = (np.int32(self.reset_after), np.int32(self.act), np.int32(self.ract))
         flags += (np.int32(self.has_mask),)
         gh = glast.copy()
         grec = xp.empty((batch, 3 * units), hs.dtype)
@@ -323,7 +281,7 @@ def gru_fused(
         bias: (2, 3 * units) if ``reset_after`` else (3 * units,); None for no bias.
         initial_state: (batch, units); None for zeros.
         mask: optional (batch, timesteps) booleans; a masked step keeps the previous state.
-        activation, recurrent_activation: activation names (see :func:`supports`).
+        activation, recurrent_activation: op names of ``Activation`` (see :func:`supports`).
         reset_after: Keras's GRU variant (True: reset gate after the recurrent product).
         go_backwards: process time reversed; outputs are in processed order, as in Keras.
         input_dropout_masks: None or three (batch, features) multipliers (gates z, r, h).
@@ -337,70 +295,47 @@ def gru_fused(
     Returns:
         ``(sequence_outputs (B, T, U), last_state (B, U))`` as Tensors.
 
+    Shapes are not checked here: the public op ``gpuk.ops.recurrent.gru`` checks them.
+
     Raises:
-        ValueError: for shapes that do not match, or an activation without a kernel.
-        RuntimeError: on NumPy arrays (the fused kernels need a GPU).
+        FusedUnsupported: (a ValueError and a RuntimeError) when :func:`supports` declines,
+            e.g. on NumPy arrays (the fused kernels need a GPU).
     """
-    like = inputs.data if isinstance(inputs, Tensor) else inputs
-    xp = _array.get_array_module(like)
-    units = _shape(recurrent_kernel)[0]
-    batch, _, features = _shape(inputs)
-    # The kernel template follows one dtype and reads every buffer as it: unify them first.
-    dtype = common.common_dtype(inputs, kernel, recurrent_kernel, bias, initial_state)
-    ok, reason = supports(
-        units,
-        activation,
-        recurrent_activation,
-        reset_after,
-        dtype,
-        xp,
-        batch_size=batch,
-        has_recurrent_dropout=recurrent_dropout_masks is not None,
-    )
-    if not ok:
-        raise (RuntimeError if "GPU" in reason else ValueError)(f"gru_fused: {reason}")
-    bias_shape = (2, 3 * units) if reset_after else (3 * units,)
-    if _shape(kernel)[1:] != (3 * units,) or _shape(recurrent_kernel) != (units, 3 * units):
-        raise ValueError(
-            f"gru_fused: kernel must be (features, {3 * units}) and recurrent_kernel "
-            f"({units}, {3 * units}); received {_shape(kernel)} and {_shape(recurrent_kernel)}."
-        )
-    if bias is None:
-        bias = xp.zeros(bias_shape, dtype)
-    elif tuple(_shape(bias)) != bias_shape:
-        raise ValueError(
-            f"gru_fused: bias must have shape {bias_shape} for reset_after={reset_after}; "
-            f"received {_shape(bias)}."
-        )
-    if initial_state is None:
-        initial_state = xp.zeros((batch, units), dtype)
-    args = common.cast_all([inputs, kernel, recurrent_kernel, bias, initial_state], dtype)
-    if mask is not None:
-        mask = mask.data if isinstance(mask, Tensor) else mask
-        args.append(xp.asarray(mask).astype(bool))
-    return GRUFused.apply(
-        *args,
+    config = common.recurrent_config(
+        "gru",
+        inputs,
+        kernel,
+        recurrent_kernel,
+        bias,
+        [initial_state],
+        mask,
         activation=activation,
         recurrent_activation=recurrent_activation,
         reset_after=bool(reset_after),
         go_backwards=bool(go_backwards),
+        has_initial_state=initial_state is not None,
+        has_input_dropout=input_dropout_masks is not None,
+        has_recurrent_dropout=recurrent_dropout_masks is not None,
+    )
+    require("gru_fused", supports, config)
+    xp, dtype, units = config.xp, config.dtype, config.units
+    bias_shape = (2, 3 * units) if reset_after else (3 * units,)
+    if bias is None:
+        bias = xp.zeros(bias_shape, dtype)
+    if initial_state is None:
+        initial_state = xp.zeros((config.batch_size, units), dtype)
+    # The kernel template follows one dtype and reads every buffer as it: unify them first.
+    args = common.cast_all([inputs, kernel, recurrent_kernel, bias, initial_state], dtype)
+    if mask is not None:
+        args.append(_array.asarray(common.data(mask), xp=xp).astype(bool))
+    return GRUFused.apply(
+        *args,
+        act=common.activation_code(activation),
+        ract=common.activation_code(recurrent_activation),
+        reset_after=bool(reset_after),
+        go_backwards=bool(go_backwards),
         has_mask=mask is not None,
         bias_shape=bias_shape,
-        x_masks=common.dropout_masks(
-            input_dropout_masks, 3, batch, features, dtype, xp, "gru_fused", "input_dropout_masks"
-        ),
-        h_masks=common.dropout_masks(
-            recurrent_dropout_masks,
-            3,
-            batch,
-            units,
-            dtype,
-            xp,
-            "gru_fused",
-            "recurrent_dropout_masks",
-        ),
+        x_masks=common.dropout_masks(input_dropout_masks, 3, dtype, xp),
+        h_masks=common.dropout_masks(recurrent_dropout_masks, 3, dtype, xp),
     )
-
-
-def _shape(value):
-    return tuple(value.shape) if hasattr(value, "shape") else np.shape(value)

@@ -17,16 +17,6 @@ WARP = 32
 #: stride, so any hidden size works).
 MAX_THREADS = 1024
 
-#: Activation codes understood by ``kernels/common.cuh`` (``gpuk_activate``).
-ACTIVATIONS = {
-    "linear": 0,
-    "tanh": 1,
-    "sigmoid": 2,
-    "relu": 3,
-    "hard_sigmoid": 4,  # Keras 3: relu6(x + 3) / 6, slope 1/6
-    "hard_sigmoid_tf": 5,  # tf.keras 2 and Keras 2: clip(0.2 x + 0.5, 0, 1)
-}
-
 SCALAR_TYPES = {np.dtype("float32"): "float", np.dtype("float64"): "double"}
 
 

@@ -23,6 +23,7 @@ from gpuk import _array
 from gpuk.autograd import Function
 from gpuk.ops.fused import _recurrent as common
 from gpuk.ops.fused import launch
+from gpuk.ops.fused.protocol import require
 
 KERNEL_FILE = "lstm.cu"
 GATES = 4
@@ -31,42 +32,29 @@ GATES = 4
 ROW_ELEMENTS = 6
 
 
-def supports(units, activation, recurrent_activation, dtype, xp, batch_size=1):
-    """Whether the fused LSTM applies, and why not.
+def supports(config):
+    """None when the fused LSTM runs ``config`` (a :class:`RecurrentConfig`), else why not.
 
-    Args:
-        units: hidden size. activation, recurrent_activation: names (``hard_sigmoid_tf`` is
-            the tf.keras 2 slope-0.2 hard sigmoid). dtype: element type. xp: array module.
-        batch_size: rows of the batch (the launch configuration depends on it).
-
-    Returns:
-        ``(True, "")`` or ``(False, reason)``.
+    Every :class:`~gpuk.ops._recurrent_activation.Activation`, masks, ``go_backwards`` and
+    dropout masks are fused; a batch row's buffers must fit in shared memory.
     """
-    if xp is np and launch._provider["function"] is None:
-        return False, common.GPU_ONLY
-    if np.dtype(dtype) not in launch.SCALAR_TYPES:
-        return False, f"Fused LSTM kernels exist for float32 and float64, not {np.dtype(dtype)}."
-    ok, reason = common.check_activations(
-        (activation, "activation"), (recurrent_activation, "recurrent")
+    reason = common.common_reason(
+        config, "Fused LSTM kernels", ("activation", "recurrent_activation")
     )
-    if not ok:
-        return ok, reason
-    if int(units) < 1:
-        return False, f"units must be positive, got {units}."
+    if reason is not None:
+        return reason
+    if _launch_config(max(1, config.batch_size), config.units, config.dtype, config.xp) is None:
+        return (
+            f"units: {config.units} units need more shared memory per batch row than the device has"
+        )
+    return None
+
+
+def _launch_config(batch, units, dtype, xp):
     max_shared, sm_count = launch.device_limits(xp)
-    itemsize = np.dtype(dtype).itemsize
-    config = launch.recurrent_sequence_config(
-        max(1, int(batch_size)),
-        int(units),
-        GATES,
-        itemsize,
-        ROW_ELEMENTS * units,
-        max_shared,
-        sm_count,
+    return launch.recurrent_sequence_config(
+        batch, units, GATES, np.dtype(dtype).itemsize, ROW_ELEMENTS * units, max_shared, sm_count
     )
-    if config is None:
-        return False, f"{units} units need more shared memory per batch row than the device has."
-    return True, ""
 
 
 def _kernel(name, dtype, xp):
@@ -99,7 +87,7 @@ class LSTMFused(Function):
         hs = xp.empty((batch, steps, units), dtype)
         cs = xp.empty((batch, steps, units), dtype)
         cache = xp.empty((batch, steps, 5 * units), dtype)
-        config = self._config(batch, units, dtype, xp)
+        config = _launch_config(batch, units, dtype, xp)
         self.flags = (np.int32(config["weights_shared"]), np.int32(self.act), np.int32(self.ract))
         self.flags += (np.int32(mask is not None), np.int32(self.h_masks is not None))
         if steps > 0:
@@ -117,18 +105,6 @@ class LSTMFused(Function):
         last_c = xp.ascontiguousarray(cs[:, -1]) if steps > 0 else c0.copy()
         out = hs if self.seen is None else xp.where(self.seen, hs, 0).astype(dtype, copy=False)
         return out, last_h, last_c
-
-    def _config(self, batch, units, dtype, xp):
-        max_shared, sm_count = launch.device_limits(xp)
-        return launch.recurrent_sequence_config(
-            batch,
-            units,
-            GATES,
-            np.dtype(dtype).itemsize,
-            ROW_ELEMENTS * units,
-            max_shared,
-            sm_count,
-        )
 
     def backward(self, gseq, glast_h, glast_c):
         x, kernel, recurrent_kernel, h0, c0, mask_u8, hmask, hs, cs, cache, config = self.saved
@@ -201,35 +177,31 @@ def lstm_fused(
     Returns:
         ``(sequence_outputs (B, T, U), last_h (B, U), last_c (B, U))`` as Tensors.
 
+    Shapes are not checked here: the public op ``gpuk.ops.recurrent.lstm`` checks them.
+
     Raises:
-        ValueError: for shapes that do not match, or a configuration without a kernel.
-        RuntimeError: on NumPy arrays (the fused kernels need a GPU).
+        FusedUnsupported: (a ValueError and a RuntimeError) when :func:`supports` declines,
+            e.g. on NumPy arrays (the fused kernels need a GPU).
     """
-    like = common.data(inputs)
-    xp = _array.get_array_module(like)
-    units = common.shape_of(recurrent_kernel)[0]
-    batch, _, features = common.shape_of(inputs)
-    dtype = common.common_dtype(
-        inputs, kernel, recurrent_kernel, bias, initial_state_h, initial_state_c
+    config = common.recurrent_config(
+        "lstm",
+        inputs,
+        kernel,
+        recurrent_kernel,
+        bias,
+        [initial_state_h, initial_state_c],
+        mask,
+        activation=activation,
+        recurrent_activation=recurrent_activation,
+        go_backwards=bool(go_backwards),
+        has_initial_state=initial_state_h is not None or initial_state_c is not None,
+        has_input_dropout=input_dropout_masks is not None,
+        has_recurrent_dropout=recurrent_dropout_masks is not None,
     )
-    ok, reason = supports(units, activation, recurrent_activation, dtype, xp, batch)
-    if not ok:
-        raise (RuntimeError if "GPU" in reason else ValueError)(f"lstm_fused: {reason}")
-    if common.shape_of(kernel) != (features, 4 * units) or common.shape_of(recurrent_kernel) != (
-        units,
-        4 * units,
-    ):
-        raise ValueError(
-            f"lstm_fused: kernel must be ({features}, {4 * units}) and recurrent_kernel "
-            f"({units}, {4 * units}); received {common.shape_of(kernel)} and "
-            f"{common.shape_of(recurrent_kernel)}."
-        )
+    require("lstm_fused", supports, config)
+    xp, dtype, units, batch = config.xp, config.dtype, config.units, config.batch_size
     if bias is None:
         bias = xp.zeros((4 * units,), dtype)
-    elif common.shape_of(bias) != (4 * units,):
-        raise ValueError(
-            f"lstm_fused: bias must have shape {(4 * units,)}; received {common.shape_of(bias)}."
-        )
     if initial_state_h is None:
         initial_state_h = xp.zeros((batch, units), dtype)
     if initial_state_c is None:
@@ -241,28 +213,10 @@ def lstm_fused(
         args.append(_array.asarray(common.data(mask), xp=xp).astype(bool))
     return LSTMFused.apply(
         *args,
-        act=common.activation_code(activation, "activation", "lstm_fused"),
-        ract=common.activation_code(recurrent_activation, "recurrent_activation", "lstm_fused"),
+        act=common.activation_code(activation),
+        ract=common.activation_code(recurrent_activation),
         go_backwards=bool(go_backwards),
         has_mask=mask is not None,
-        x_masks=common.dropout_masks(
-            input_dropout_masks,
-            GATES,
-            batch,
-            features,
-            dtype,
-            xp,
-            "lstm_fused",
-            "input_dropout_masks",
-        ),
-        h_masks=common.dropout_masks(
-            recurrent_dropout_masks,
-            GATES,
-            batch,
-            units,
-            dtype,
-            xp,
-            "lstm_fused",
-            "recurrent_dropout_masks",
-        ),
+        x_masks=common.dropout_masks(input_dropout_masks, GATES, dtype, xp),
+        h_masks=common.dropout_masks(recurrent_dropout_masks, GATES, dtype, xp),
     )

@@ -18,6 +18,7 @@ from gpuk import _array
 from gpuk.autograd import Function
 from gpuk.ops.fused import _recurrent as common
 from gpuk.ops.fused import launch
+from gpuk.ops.fused.protocol import require
 
 KERNEL_FILE = "simple_rnn.cu"
 GATES = 1
@@ -26,26 +27,17 @@ GATES = 1
 ROW_ELEMENTS = 2
 
 
-def supports(units, activation, dtype, xp, batch_size=1):
-    """Whether the fused SimpleRNN applies, and why not.
-
-    Returns:
-        ``(True, "")`` or ``(False, reason)``.
-    """
-    if xp is np and launch._provider["function"] is None:
-        return False, common.GPU_ONLY
-    if np.dtype(dtype) not in launch.SCALAR_TYPES:
-        return False, (
-            f"Fused SimpleRNN kernels exist for float32 and float64, not {np.dtype(dtype)}."
+def supports(config):
+    """None when the fused SimpleRNN runs ``config`` (a :class:`RecurrentConfig`), else why
+    not (as :func:`gpuk.ops.fused.lstm.supports`)."""
+    reason = common.common_reason(config, "Fused SimpleRNN kernels", ("activation",))
+    if reason is not None:
+        return reason
+    if _config(max(1, config.batch_size), config.units, config.dtype, config.xp) is None:
+        return (
+            f"units: {config.units} units need more shared memory per batch row than the device has"
         )
-    ok, reason = common.check_activations((activation, "activation"))
-    if not ok:
-        return ok, reason
-    if int(units) < 1:
-        return False, f"units must be positive, got {units}."
-    if _config(max(1, int(batch_size)), int(units), dtype, xp) is None:
-        return False, f"{units} units need more shared memory per batch row than the device has."
-    return True, ""
+    return None
 
 
 def _config(batch, units, dtype, xp):
@@ -164,48 +156,40 @@ def simple_rnn_fused(
     Returns:
         ``(sequence_outputs (B, T, U), last_state (B, U))`` as Tensors.
 
+    Shapes are not checked here: the public op ``gpuk.ops.recurrent.simple_rnn`` checks them.
+
     Raises:
-        ValueError: for shapes that do not match, or a configuration without a kernel.
-        RuntimeError: on NumPy arrays (the fused kernels need a GPU).
+        FusedUnsupported: (a ValueError and a RuntimeError) when :func:`supports` declines,
+            e.g. on NumPy arrays (the fused kernels need a GPU).
     """
-    like = common.data(inputs)
-    xp = _array.get_array_module(like)
-    units = common.shape_of(recurrent_kernel)[0]
-    batch, _, features = common.shape_of(inputs)
-    dtype = common.common_dtype(inputs, kernel, recurrent_kernel, bias, initial_state)
-    ok, reason = supports(units, activation, dtype, xp, batch)
-    if not ok:
-        raise (RuntimeError if "GPU" in reason else ValueError)(f"simple_rnn_fused: {reason}")
-    if common.shape_of(kernel) != (features, units) or common.shape_of(recurrent_kernel) != (
-        units,
-        units,
-    ):
-        raise ValueError(
-            f"simple_rnn_fused: kernel must be ({features}, {units}) and recurrent_kernel "
-            f"({units}, {units}); received {common.shape_of(kernel)} and "
-            f"{common.shape_of(recurrent_kernel)}."
-        )
+    config = common.recurrent_config(
+        "simple_rnn",
+        inputs,
+        kernel,
+        recurrent_kernel,
+        bias,
+        [initial_state],
+        mask,
+        activation=activation,
+        go_backwards=bool(go_backwards),
+        has_initial_state=initial_state is not None,
+        has_input_dropout=input_dropout_mask is not None,
+        has_recurrent_dropout=recurrent_dropout_mask is not None,
+    )
+    require("simple_rnn_fused", supports, config)
+    xp, dtype, units = config.xp, config.dtype, config.units
     if bias is None:
         bias = xp.zeros((units,), dtype)
-    elif common.shape_of(bias) != (units,):
-        raise ValueError(
-            f"simple_rnn_fused: bias must have shape {(units,)}; received {common.shape_of(bias)}."
-        )
     if initial_state is None:
-        initial_state = xp.zeros((batch, units), dtype)
+        initial_state = xp.zeros((config.batch_size, units), dtype)
     args = common.cast_all([inputs, kernel, recurrent_kernel, bias, initial_state], dtype)
     if mask is not None:
         args.append(_array.asarray(common.data(mask), xp=xp).astype(bool))
-    name = "simple_rnn_fused"
     return SimpleRNNFused.apply(
         *args,
-        act=common.activation_code(activation, "activation", name),
+        act=common.activation_code(activation),
         go_backwards=bool(go_backwards),
         has_mask=mask is not None,
-        x_masks=common.dropout_masks(
-            input_dropout_mask, GATES, batch, features, dtype, xp, name, "input_dropout_mask"
-        ),
-        h_masks=common.dropout_masks(
-            recurrent_dropout_mask, GATES, batch, units, dtype, xp, name, "recurrent_dropout_mask"
-        ),
+        x_masks=common.dropout_masks(input_dropout_mask, GATES, dtype, xp),
+        h_masks=common.dropout_masks(recurrent_dropout_mask, GATES, dtype, xp),
     )

@@ -11,30 +11,64 @@ Numerics follow Keras 3: from logits, ``loss = logsumexp(x) - sum(y * x) / ...``
 is zero where the clip is active.
 """
 
+import dataclasses
+
 import numpy as np
 
 from gpuk import _array, _config
 from gpuk.autograd import Function, Tensor
 from gpuk.ops.fused import launch
+from gpuk.ops.fused.protocol import device_reason, dtype_reason, require
 
 KERNEL_FILE = "softmax_xent.cu"
 
 
-def supports(classes, dtype, xp, axis=-1):
-    """Whether the fused softmax-cross-entropy applies, and why not.
+@dataclasses.dataclass(frozen=True)
+class SoftmaxCrossEntropyConfig:
+    """One call of the categorical cross-entropy losses as :func:`supports` reads it: the
+    module and dtype of ``y_pred``, its rank, the class ``axis`` and class count, and whether
+    the targets need a gradient (the kernel differentiates ``y_pred`` only)."""
 
-    Returns:
-        ``(True, "")`` or ``(False, reason)``.
-    """
-    if xp is np and launch._provider["function"] is None:
-        return False, "Fused kernels run on a GPU only, and these are NumPy (CPU) arrays."
-    if np.dtype(dtype) not in launch.SCALAR_TYPES:
-        return False, f"Fused cross-entropy exists for float32 and float64, not {np.dtype(dtype)}."
-    if axis not in (-1, None):
-        return False, f"Fused cross-entropy reduces the last axis only, not axis={axis}."
-    if int(classes) < 1:
-        return False, "There must be at least one class."
-    return True, ""
+    xp: object
+    dtype: np.dtype
+    ndim: int
+    classes: int
+    axis: int = -1
+    sparse: bool = False
+    from_logits: bool = False
+    target_requires_grad: bool = False
+
+
+def softmax_cross_entropy_config(target, output, *, axis=-1, sparse=False, from_logits=False):
+    """The :class:`SoftmaxCrossEntropyConfig` of a call (``target`` may be None: sparse)."""
+    like = output.data if isinstance(output, Tensor) else output
+    return SoftmaxCrossEntropyConfig(
+        xp=_array.get_array_module(like),
+        dtype=np.dtype(like.dtype),
+        ndim=like.ndim,
+        classes=int(like.shape[-1]) if like.ndim else 0,
+        axis=axis,
+        sparse=bool(sparse),
+        from_logits=bool(from_logits),
+        target_requires_grad=bool(getattr(target, "requires_grad", False)),
+    )
+
+
+def supports(config):
+    """None when the fused kernel runs ``config``, else why not: it reduces the last axis of
+    float32/float64 predictions and gives no gradient for the targets."""
+    reason = device_reason(config.xp) or dtype_reason(config.dtype, "Fused cross-entropy kernels")
+    if reason is not None:
+        return reason
+    if config.ndim < 1:
+        return "ndim: the predictions must have a class axis"
+    if config.axis not in (-1, config.ndim - 1):
+        return f"axis: the fused kernel reduces the last axis only, not axis={config.axis}"
+    if config.classes < 1:
+        return "classes: there must be at least one class"
+    if config.target_requires_grad:
+        return "target_requires_grad: the fused kernel gives no gradient for the targets"
+    return None
 
 
 def _kernel(name, dtype, xp):
@@ -101,27 +135,18 @@ def softmax_cross_entropy_fused(target, output, *, from_logits=False, sparse=Fal
     Returns:
         The loss per sample, shape ``output.shape[:-1]``, as a Tensor (not yet averaged).
 
+    Shapes are not checked here: the public losses
+    (``gpuk.losses.categorical_crossentropy``, ``sparse_categorical_crossentropy``) check them.
+
     Raises:
-        RuntimeError: on NumPy arrays (fused kernels need a GPU).
-        ValueError: when target and output shapes do not match.
+        FusedUnsupported: (a ValueError and a RuntimeError) when :func:`supports` declines,
+            e.g. on NumPy arrays (the fused kernels need a GPU).
     """
-    like = output.data if isinstance(output, Tensor) else output
-    xp = _array.get_array_module(like)
-    ok, reason = supports(like.shape[-1], like.dtype, xp)
-    if not ok:
-        raise (RuntimeError if "GPU" in reason else ValueError)(
-            f"softmax_cross_entropy_fused: {reason}"
-        )
-    tshape = tuple(target.shape)
-    expected = tuple(like.shape[:-1]) if sparse else tuple(like.shape)
-    if sparse and tshape == expected + (1,):
-        target = target.reshape(expected)
-        tshape = expected
-    if tshape != expected:
-        raise ValueError(
-            f"softmax_cross_entropy_fused: target shape {tshape} does not match output shape "
-            f"{tuple(like.shape)} (sparse={sparse}); expected {expected}."
-        )
+    config = softmax_cross_entropy_config(target, output, sparse=sparse, from_logits=from_logits)
+    require("softmax_cross_entropy_fused", supports, config)
+    xp = config.xp
+    if sparse and target.ndim == config.ndim:
+        target = target.reshape(target.shape[:-1])
     target = target.data if isinstance(target, Tensor) else target
     return SoftmaxCrossEntropy.apply(
         xp.asarray(target),

@@ -11,19 +11,18 @@ Three implementations of each (docs/architecture.md, "Three implementations of e
    kernel, recurrent-kernel and input gradients as single big matrix products after the loop.
    Written once over ``xp`` (NumPy or CuPy), float32 and float64.
 3. **Fused CUDA kernel** from ``gpuk.ops.fused.<cell>`` (``gru``, ``lstm``, ``simple_rnn``),
-   used with ``fused="auto"`` when the arrays are CuPy and that module's
-   ``supports(...) -> (bool, reason)`` accepts the configuration. The fused op
-   (``<cell>_fused``) has the same signature and semantics as the public function here.
-   ``supports`` receives those of the keywords ``cell, dtype, xp, batch_size, timesteps,
-   input_dim, units, activation, recurrent_activation, reset_after, go_backwards, use_bias,
-   has_mask, has_initial_state, has_recurrent_dropout`` that it declares;
-   ``"hard_sigmoid_legacy"`` is passed to the fused module as ``"hard_sigmoid_tf"``. With a
-   mask the fused ops output zeros before the first unmasked step, like the generic ones, also
-   with an explicit initial state. Dropout masks (``input_dropout_mask(s)``,
-   ``recurrent_dropout_mask(s)``, Keras's per-gate masks in training) run inside the fused
-   kernels, or on the composed path when no kernel applies.
+   used with ``fused="auto"`` when :func:`gpuk.ops.fused.registry.select` accepts the call's
+   ``RecurrentConfig`` (the fields this op receives: ``xp``, ``dtype``, sizes, activations,
+   ``reset_after``, ``go_backwards`` and the ``has_*`` flags); ``fused=True`` raises
+   ``FusedUnsupported`` with the reason when it declines. The fused op (``<cell>_fused``) has
+   the same signature and semantics as the public function here, and trusts the shapes this
+   op checked. With a mask the fused ops output zeros before the first unmasked step, like the
+   generic ones, also with an explicit initial state. Dropout masks
+   (``input_dropout_mask(s)``, ``recurrent_dropout_mask(s)``, Keras's per-gate masks in
+   training) run inside the fused kernels, or on the composed path when no kernel applies.
 
-Activations are names with hand-written derivatives -- ``"tanh"``, ``"sigmoid"``, ``"relu"``,
+Activations are the names of :class:`Activation` (one enumeration shared with the layers and the
+kernels, whose value is the kernel code) -- ``"tanh"``, ``"sigmoid"``, ``"relu"``,
 ``"linear"``, ``"hard_sigmoid"`` (Keras 3: ``clip(x / 6 + 0.5, 0, 1)``) and
 ``"hard_sigmoid_legacy"`` (Keras 1/2 and tf.keras: ``clip(0.2 * x + 0.5, 0, 1)``) -- or any
 callable on Tensors, which selects the composed path.
@@ -46,6 +45,7 @@ Semantics match Keras 3 exactly:
 # One module per cell holds its whole-sequence Function, its composed oracle and its public op.
 # The ops ``gru``, ``lstm``, ``simple_rnn`` shadow the submodules of the same names as attributes
 # of this package: ``from gpuk.ops.recurrent import gru`` gives the op.
+from gpuk.ops._recurrent_activation import Activation
 from gpuk.ops.recurrent._common import ACTIVATIONS
 from gpuk.ops.recurrent.gru import (
     GRUSequence,
@@ -65,6 +65,7 @@ from gpuk.ops.recurrent.simple_rnn import (
 
 __all__ = [
     "ACTIVATIONS",
+    "Activation",
     "GRUSequence",
     "LSTMSequence",
     "SimpleRNNSequence",

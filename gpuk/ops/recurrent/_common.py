@@ -8,6 +8,7 @@ from gpuk._array import asarray, get_array_module, serial_blas
 from gpuk.autograd import Tensor, as_array
 from gpuk.ops import math as _math
 from gpuk.ops import shaping as _shape
+from gpuk.ops._recurrent_activation import NAMES
 from gpuk.ops.compare import greater
 
 # ----------------------------------------------------------------------------- activations
@@ -58,8 +59,9 @@ _DERIVATIVE = {
     "hard_sigmoid_legacy": lambda y: _inside01(y) * 0.2,
 }
 
-ACTIVATIONS = tuple(_FORWARD)
-"""Activation names the whole-sequence Functions (and fused kernels) differentiate by hand."""
+ACTIVATIONS = NAMES
+"""Activation names the whole-sequence Functions (and fused kernels) differentiate by hand: the
+op names of the one enumeration, :class:`gpuk.ops._recurrent_activation.Activation`."""
 
 
 def _composed_activation(activation):
