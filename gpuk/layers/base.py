@@ -60,9 +60,6 @@ def _plain_kwargs(kwargs):
     return True
 
 
-# ----------------------------------------------------------------------------- dtypes
-
-
 def _policy_of(dtype):
     """The ``DTypePolicy`` of a layer's ``dtype=`` (None: the global policy); None for dtypes
     no policy describes (strings, ...)."""
@@ -313,10 +310,14 @@ class Layer(LayerNodes):
                 "inside call(), where values exist."
             )
         self._losses.append(loss)
+        Layer._loss_version += 1
+
+    _loss_version = 0  # add_loss calls anywhere (functional_inference clears on a change)
 
     def _clear_losses(self):
         for layer in self._flatten_layers():
-            layer._losses = []
+            if layer._losses:
+                layer._losses = []
 
     # ------------------------------------------------------------------ weights
 
@@ -348,13 +349,7 @@ class Layer(LayerNodes):
         Returns:
             The new ``gpuk.Variable``.
         """
-        for ignored in (
-            "use_resource",
-            "synchronization",
-            "aggregation",
-            "autocast",
-            "overwrite_with_gradient",
-        ):
+        for ignored in _IGNORED_WEIGHT_KWARGS:
             kwargs.pop(ignored, None)
         if kwargs:
             raise TypeError(f"add_weight() got unexpected keyword arguments {sorted(kwargs)}")
@@ -664,6 +659,11 @@ class Layer(LayerNodes):
                     except AttributeError:
                         pass
         return outputs
+
+    def _inference_fn(self):
+        """An ``array -> array`` function for this layer's inference call, or None (see
+        ``gpuk/layers/raw_inference.py``; functional models run these in ``predict``)."""
+        return None
 
     def _autocast(self):
         """Keras 3's autocast rule: read float variables as the compute dtype when it differs
