@@ -32,7 +32,7 @@ from gpuk._tree import (
     pack_like,
 )
 from gpuk.autograd import Tensor, Variable, autocast_dtype, autocast_scope, no_grad
-from gpuk.layers.call_context import _calling, current_training
+from gpuk.layers.call_context import _call_stack, current_training
 from gpuk.layers.input_spec import InputSpec
 from gpuk.layers.keras_tensor import KerasTensor, LayerNodes, Node
 from gpuk.metrics.base import Metric
@@ -128,7 +128,9 @@ class Layer(LayerNodes):
         if not isinstance(self.name, str):
             raise TypeError(f"Layer name must be a string, received {self.name!r}")
         activity_regularizer = kwargs.pop("activity_regularizer", None)
-        self.activity_regularizer = _get_regularizer(activity_regularizer)
+        self.activity_regularizer = (
+            None if activity_regularizer is None else regularizers.get(activity_regularizer)
+        )
         self.supports_masking = getattr(self, "supports_masking", self._default_supports_masking)
         kwargs.pop("autocast", None)
         self._initial_weights = kwargs.pop("weights", None)
@@ -158,6 +160,8 @@ class Layer(LayerNodes):
     def __setattr__(self, name, value):
         if not name.startswith("_"):
             self._track_attribute(value)
+        if name == "dtype" or name == "_dtype_policy":
+            self.__dict__.pop("_compute_dtype", None)  # the cache of compute_dtype
         object.__setattr__(self, name, value)
 
     def _track_attribute(self, value):
@@ -215,7 +219,10 @@ class Layer(LayerNodes):
     @property
     def compute_dtype(self):
         """The dtype the layer computes in (float16 under ``"mixed_float16"``)."""
-        return self.dtype_policy.compute_dtype
+        compute = self.__dict__.get("_compute_dtype")
+        if compute is None:  # read per call: cached until dtype or _dtype_policy is set
+            compute = self.__dict__["_compute_dtype"] = self.dtype_policy.compute_dtype
+        return compute
 
     @property
     def variable_dtype(self):
@@ -228,17 +235,13 @@ class Layer(LayerNodes):
         return list(self._layers)
 
     def _flatten_layers(self, include_self=True):
-        seen, out = set(), []
-
-        def walk(layer):
-            if id(layer) in seen:
-                return
-            seen.add(id(layer))
-            out.append(layer)
-            for sub in layer._layers:
-                walk(sub)
-
-        walk(self)
+        seen, out, stack = set(), [], [self]
+        while stack:  # depth first, each layer before its sub-layers (in assignment order)
+            layer = stack.pop()
+            if id(layer) not in seen:
+                seen.add(id(layer))
+                out.append(layer)
+                stack.extend(reversed(layer._layers))
         return out if include_self else out[1:]
 
     @property
@@ -593,7 +596,7 @@ class Layer(LayerNodes):
         cast = self._convert_input_args
         if isinstance(value, Tensor):
             if cast and value.dtype.kind == "f" and value.dtype != self.compute_dtype:
-                return _cast(value, self.compute_dtype)
+                return ops.cast(value, self.compute_dtype)
             return value
         if is_array(value) or isinstance(value, (np.generic, float, int)):
             array = asarray(value)
@@ -620,6 +623,7 @@ class Layer(LayerNodes):
             self._check_input_spec(input_shape)
             self._maybe_build(input_shape)
         training = kwargs.pop("training", None)
+        stack = _call_stack()
         if training is None:
             training = current_training()
         mask = kwargs.pop("mask", None)
@@ -636,10 +640,20 @@ class Layer(LayerNodes):
                 call_kwargs["training"] = training
         if self._call_has_mask:
             call_kwargs["mask"] = mask
-        with _calling(training) as outermost, self._autocast():
-            if outermost:
+        autocast = None
+        if autocast_dtype() is not None or self.compute_dtype != self.variable_dtype:
+            autocast = self._autocast()
+        stack.append(training)  # the enclosing call's flag, for layers this call calls
+        try:
+            if len(stack) == 1:
                 self._clear_losses()
-            outputs = self.call(*args, **call_kwargs)
+            if autocast is None:
+                outputs = self.call(*args, **call_kwargs)
+            else:
+                with autocast:
+                    outputs = self.call(*args, **call_kwargs)
+        finally:
+            stack.pop()
         if not isinstance(outputs, Tensor):
             outputs = map_structure(_wrap_output, outputs)
         if self.activity_regularizer is not None:
@@ -723,9 +737,6 @@ class Layer(LayerNodes):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
-# ----------------------------------------------------------------------------- helpers
-
-
 def _overrides(layer, method):
     return getattr(type(layer), method) is not getattr(Layer, method)
 
@@ -736,13 +747,3 @@ def _wrap_output(value):
     if is_array(value):
         return Tensor(value)
     return value
-
-
-def _get_regularizer(identifier):
-    if identifier is None:
-        return None
-    return regularizers.get(identifier)
-
-
-def _cast(tensor, dtype):
-    return ops.cast(tensor, dtype)

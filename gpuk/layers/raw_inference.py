@@ -22,13 +22,15 @@ from gpuk.ops.nn import softmax_value
 def raw_call_ready(layer):
     """What every raw inference function assumes: the layer is built, has no activity
     regularizer, computes in its variable dtype (no autocast) and uses Layer's own call
-    machinery (a subclass overriding ``__call__``/``_eager_call``/``compute_mask`` is out)."""
+    machinery (a subclass overriding ``__call__``, ``_eager_call``, ``_convert_input`` or
+    ``compute_mask`` is out)."""
     cls = type(layer)
     return (
         layer.built
         and layer.activity_regularizer is None
         and cls.__call__ is Layer.__call__
         and cls._eager_call is Layer._eager_call
+        and cls._convert_input is Layer._convert_input
         and cls.compute_mask is Layer.compute_mask
         and layer.compute_dtype == layer.dtype
     )
