@@ -13,7 +13,7 @@ from gpuk.autograd import Tensor, as_array
 from gpuk.layers import raw_inference as raw
 from gpuk.layers.base import InputSpec, Layer, normalize_shape
 from gpuk.ops._util import xp_of
-from gpuk.ops.linalg import affine, affine_value, matmul_value
+from gpuk.ops.linalg import affine, affine_activation, affine_value, matmul_value
 
 _LINEAR = getattr(activations, "linear", None)
 
@@ -114,6 +114,16 @@ class Dense(Layer):
 
     def call(self, inputs):
         if self.use_bias and _affine_applies(inputs, self.kernel, self.bias):
+            activation = self.activation
+            fused = (
+                "relu"
+                if activation is activations.relu
+                else "softmax"
+                if activation is activations.softmax
+                else None
+            )
+            if fused is not None:  # one op instead of matmul + add + activation
+                return affine_activation(inputs, self.kernel, self.bias, fused)
             x = affine(inputs, self.kernel, self.bias)  # one op instead of matmul + add
         else:
             x = ops.matmul(inputs, self.kernel)
@@ -131,7 +141,8 @@ class Dense(Layer):
     def _infer(self, x):
         """The inference call on an array (``_inference_fn``): the fused product, then the
         activation in place in the product's memory."""
-        x = raw.raw_input(self, x)
+        if x.dtype != self.dtype:
+            x = raw.raw_input(self, x)
         kernel = self.kernel.data
         if x.ndim < 2 or x.dtype != kernel.dtype or kernel.ndim != 2:
             return raw.call_on_array(self, x)  # whatever call does (promotion, errors)

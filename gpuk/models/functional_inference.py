@@ -12,7 +12,7 @@ machinery) returns None and the normal path runs. Results are the normal path's,
 
 import numpy as np
 
-from gpuk._array import asarray, is_array
+from gpuk._array import asarray, default_module, is_array
 from gpuk._tree import pack_like
 from gpuk.autograd import Tensor, autocast_dtype
 from gpuk.autograd.recording import is_recording
@@ -30,7 +30,7 @@ def input_array(data, dtype):
     (they stay host Tensors, see ``functional._to_tensor``)."""
     if dtype == "string" or isinstance(data, np.ndarray) and data.dtype.kind in "OUS":
         return None
-    array = asarray(data)
+    array = data if type(data) is np.ndarray and default_module() is np else asarray(data)
     if array.dtype.kind == "f" and np.dtype(dtype).kind == "f" and array.dtype != dtype:
         array = array.astype(dtype)
     return array
