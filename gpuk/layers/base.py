@@ -8,8 +8,7 @@ Two ways to call a layer (docs/architecture.md, "Two graphs"):
   computed, so shape errors surface while the model is defined;
 * on real values (Tensors, NumPy/CuPy arrays) it runs eagerly and returns Tensors.
 
-Automatic names (``dense``, ``dense_1``, ...) come from the per-prefix counters of
-``gpuk.utils.naming``, which every ``clear_session`` resets.
+Automatic names (``dense``, ``dense_1``, ...) come from ``gpuk.utils.naming`` (clear_session).
 
 Masks travel on eager Tensors as the attribute ``_keras_mask`` (a boolean ``(batch, time)`` array
 or Tensor), as in Keras; a layer whose ``call`` accepts ``mask`` receives it automatically.
@@ -75,13 +74,7 @@ def _is_float_dtype(dtype):
 
 # ----------------------------------------------------------------------------- Layer
 
-_IGNORED_WEIGHT_KWARGS = (
-    "use_resource",
-    "synchronization",
-    "aggregation",
-    "autocast",
-    "overwrite_with_gradient",
-)
+_IGNORED_WEIGHT_KWARGS = "use_resource synchronization aggregation autocast overwrite_with_gradient"
 
 
 class Layer(LayerNodes):
@@ -162,6 +155,8 @@ class Layer(LayerNodes):
             self._track_attribute(value)
         if name == "dtype" or name == "_dtype_policy":
             self.__dict__.pop("_compute_dtype", None)  # the cache of compute_dtype
+        elif name == "_layers":
+            Layer._structure_version += 1
         object.__setattr__(self, name, value)
 
     def _track_attribute(self, value):
@@ -170,6 +165,7 @@ class Layer(LayerNodes):
         if isinstance(value, Layer):
             if value is not self and not any(value is layer for layer in self._layers):
                 self._layers.append(value)
+                Layer._structure_version += 1
         elif isinstance(value, Metric):
             metrics = self.__dict__.setdefault("_metrics", [])
             if not any(value is m for m in metrics):
@@ -234,15 +230,21 @@ class Layer(LayerNodes):
         """Sub-layers tracked as attributes, in assignment order."""
         return list(self._layers)
 
+    _structure_version = 0  # bumped when any _layers changes (_flatten_layers caches per version)
+
     def _flatten_layers(self, include_self=True):
-        seen, out, stack = set(), [], [self]
-        while stack:  # depth first, each layer before its sub-layers (in assignment order)
-            layer = stack.pop()
-            if id(layer) not in seen:
-                seen.add(id(layer))
-                out.append(layer)
-                stack.extend(reversed(layer._layers))
-        return out if include_self else out[1:]
+        cached = self.__dict__.get("_flat_layers")
+        if cached is None or cached[0] != Layer._structure_version or cached[1] is not self._layers:
+            seen, out, stack = set(), [], [self]
+            while stack:  # depth first, each layer before its sub-layers (assignment order)
+                layer = stack.pop()
+                if id(layer) not in seen:
+                    seen.add(id(layer))
+                    out.append(layer)
+                    stack.extend(reversed(layer._layers))
+            cached = (Layer._structure_version, self._layers, out)
+            self.__dict__["_flat_layers"] = cached
+        return cached[2][:] if include_self else cached[2][1:]
 
     @property
     def weights(self):
@@ -352,7 +354,7 @@ class Layer(LayerNodes):
         Returns:
             The new ``gpuk.Variable``.
         """
-        for ignored in _IGNORED_WEIGHT_KWARGS:
+        for ignored in _IGNORED_WEIGHT_KWARGS.split():
             kwargs.pop(ignored, None)
         if kwargs:
             raise TypeError(f"add_weight() got unexpected keyword arguments {sorted(kwargs)}")
@@ -675,8 +677,7 @@ class Layer(LayerNodes):
         return outputs
 
     def _inference_fn(self):
-        """An ``array -> array`` function for this layer's inference call, or None (see
-        ``gpuk/layers/raw_inference.py``; functional models run these in ``predict``)."""
+        """An ``array -> array`` inference function, or None (``layers/raw_inference.py``)."""
         return None
 
     def _autocast(self):

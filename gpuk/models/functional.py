@@ -254,6 +254,7 @@ class Functional(Model):
         ordered = _map_graph(self, self._inputs, self._outputs)
         self._network_nodes, self._nodes_by_depth, ordered_layers = ordered
         object.__setattr__(self, "_layers", ordered_layers)
+        Layer._structure_version += 1
         self.built = True
         self._input_layers = [t._keras_history[0] for t in self._inputs]
         self._output_layers = [t._keras_history[0] for t in self._outputs]
