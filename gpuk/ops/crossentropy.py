@@ -70,7 +70,7 @@ class SparseCrossentropyOfProbabilities(Function):
     def backward(self, g):
         xp = xp_of(g)
         x, s = self.x, self.s
-        g = xp.broadcast_to(xp.expand_dims(g * -1, x.ndim - 1), x.shape) * self.mask
+        g = (g * -1)[..., None] * self.mask  # the sum op's broadcast gradient, then the product
         g = g * (1 / self.c)
         g = xp.where(self.inside, g, xp.zeros((), dtype=g.dtype))
         gx = g / s

@@ -78,3 +78,21 @@ def test_arrays_handed_over_by_the_caller_are_not_written(xp):
     for array, before in zip(held, snapshot):
         np.testing.assert_array_equal(to_numpy(array), before)
     assert not np.array_equal(to_numpy(variables[0].data), mine[0])
+
+
+def test_slots_become_views_of_one_buffer_and_survive_saving(xp):
+    params, steps = _problem(xp)
+    variables = [Variable(xp.asarray(p)) for p in params]
+    opt = optimizers.Adam(learning_rate=0.01)
+    opt.fused = False
+    for grads in steps[:3]:
+        opt.apply_gradients(zip(grads, variables))
+    flat = opt._flat_slots
+    assert flat.valid_for(variables)
+    assert all(m.data is view for m, view in zip(opt._momentums, flat.views[0]))
+    saved = opt.get_weights()
+    opt.apply_gradients(zip(steps[3], variables))
+    again = optimizers.Adam(learning_rate=0.01)
+    again.build(variables)
+    again.set_weights(saved)
+    np.testing.assert_array_equal(to_numpy(again.variables[2].data), saved[2])
