@@ -15,7 +15,7 @@ import numpy as np
 from gpuk._array import asarray, default_module, is_array
 from gpuk._tree import pack_like
 from gpuk.autograd import Tensor, autocast_dtype
-from gpuk.autograd.recording import is_recording
+from gpuk.autograd.recording import _local as _recording
 from gpuk.layers.base import Layer
 from gpuk.layers.call_context import call_stack_depth, current_training
 from gpuk.layers.input_layer import InputLayer
@@ -47,7 +47,7 @@ def run(model, value, training, functional_cls):
         return None
     if training is None:
         training = current_training()
-    if training or is_recording() or autocast_dtype() is not None:
+    if training or (_recording.tapes and not _recording.paused) or autocast_dtype() is not None:
         return None
     raw_plan = model.__dict__.get("_raw_plan")
     if raw_plan is None:
@@ -65,12 +65,13 @@ def run(model, value, training, functional_cls):
             return None
         steps.append((fn, source, target))
     (tensor,) = model._inputs
-    value = subclassing.adjust_rank(tensor, value, model.name)
-    model._check_value_shape(tensor, value)
+    if not _same_shape(value.shape, tensor.shape):
+        value = subclassing.adjust_rank(tensor, value, model.name)
+        model._check_value_shape(tensor, value)
     value = input_array(value, tensor.dtype)
     if value is None:
         return None
-    if not call_stack_depth() and model.__dict__.get("_raw_cleared") != Layer._loss_version:
+    if model.__dict__.get("_raw_cleared") != Layer._loss_version and not call_stack_depth():
         # As the outermost call of the normal path does; the raw functions add no losses.
         model._clear_losses()
         object.__setattr__(model, "_raw_cleared", Layer._loss_version)
@@ -81,6 +82,16 @@ def run(model, value, training, functional_cls):
     if not isinstance(structure, (list, tuple, dict)):
         return Tensor(values[id(structure)])
     return pack_like(structure, [Tensor(values[id(t)]) for t in model._outputs])
+
+
+def _same_shape(shape, expected):
+    """``shape`` fits ``expected`` as it is (same rank, the known sizes after the batch)."""
+    if len(shape) != len(expected):
+        return False
+    for i in range(1, len(shape)):
+        if expected[i] is not None and shape[i] != expected[i]:
+            return False
+    return True
 
 
 def _plain_class(cls, functional_cls):

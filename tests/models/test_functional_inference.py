@@ -227,3 +227,12 @@ def test_nested_model_and_input_checks(xp):
     _assert_same_bits(outer(x, training=False), _reference(outer, x, training=False))
     with pytest.raises(ValueError, match="incompatible"):
         inner(_data(xp, (4, 15)), training=False)
+
+
+def test_input_rank_adaptation_as_the_normal_path(xp):
+    inp = layers.Input((4, 1))
+    model = Model(inp, layers.Dense(3, activation="relu")(inp))
+    x = _data(xp, (2, 4))  # Keras adds the trailing axis of size 1
+    out = model(x, training=False)
+    assert out.shape == (2, 4, 3)
+    _assert_same_bits(out, _reference(model, x, training=False))
