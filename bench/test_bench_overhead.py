@@ -34,10 +34,10 @@ def cases():
 EXPECTED_OPS = {
     "mlp_train": 5,
     "mlp_predict": 0,
-    "gru_train": 13,
-    "gru_predict": 5,
-    "denoiser_train": 32,
-    "denoiser_predict": 14,
+    "gru_train": 5,
+    "gru_predict": 3,
+    "denoiser_train": 29,
+    "denoiser_predict": 11,
 }
 
 
