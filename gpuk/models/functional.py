@@ -339,6 +339,12 @@ class Functional(Model):
                 f"expected shape {expected}, found shape {tuple(shape)}."
             )
 
+    def __getstate__(self):
+        # The plans hold ids of this model's KerasTensors: a copy (deepcopy, pickle) rebuilds.
+        state = dict(self.__dict__)
+        state["_plan"] = state["_raw_plan"] = None
+        return state
+
     def __call__(self, *args, **kwargs):
         if len(args) == 1 and (not kwargs or len(kwargs) == 1 and "training" in kwargs):
             outputs = functional_inference.run(self, args[0], kwargs.get("training"), Functional)

@@ -236,3 +236,15 @@ def test_input_rank_adaptation_as_the_normal_path(xp):
     out = model(x, training=False)
     assert out.shape == (2, 4, 3)
     _assert_same_bits(out, _reference(model, x, training=False))
+
+
+def test_a_deep_copy_runs_both_paths(xp):
+    import copy
+
+    model = _mlp()
+    x = _data(xp)
+    model(x, training=False)
+    _reference(model, x)
+    clone = copy.deepcopy(model)
+    _assert_same_bits(clone(x, training=False), model(x, training=False))
+    _assert_same_bits(_reference(clone, x), _reference(model, x))
