@@ -47,6 +47,8 @@ def run(model, value, training, functional_cls):
         return None
     if training is None:
         training = current_training()
+    elif type(training) is not bool:
+        return None  # a tensor flag: the normal path decides
     if training or (_recording.tapes and not _recording.paused) or autocast_dtype() is not None:
         return None
     raw_plan = model.__dict__.get("_raw_plan")
