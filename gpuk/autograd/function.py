@@ -36,6 +36,7 @@ def autocast_scope(dtype):
 
 
 _NUMBERS = (bool, int, float)
+_NDARRAY = np.ndarray
 
 
 class Node:
@@ -46,7 +47,7 @@ class Node:
     def __init__(self, function, inputs, outputs):
         self.function = function
         self.inputs = inputs
-        self.output_meta = [(o.shape, o.dtype) for o in outputs]
+        self.output_meta = [(o.data.shape, o.data.dtype) for o in outputs]
 
 
 class Function:
@@ -60,8 +61,7 @@ class Function:
     """
 
     def __init__(self, **params):
-        for key, value in params.items():
-            setattr(self, key, value)
+        self.__dict__.update(params)
         self.needs_input_grad = ()
 
     def forward(self, *arrays):
@@ -103,14 +103,18 @@ class Function:
             tensors = [_autocast(t, cast_to) for t in tensors]
         function = cls(**params)
         record = False
-        if recording.is_recording():
-            for t in tensors:
-                if t.requires_grad:
-                    record = True
-                    break
-        if record:
-            function.needs_input_grad = tuple(t.requires_grad for t in tensors)
-        outputs = function.forward(*_same_device([t.data for t in tensors]))
+        state = recording._local
+        if state.tapes and not state.paused:
+            needs = [t.requires_grad for t in tensors]
+            if True in needs:
+                record = True
+                function.needs_input_grad = tuple(needs)
+        arrays = [t.data for t in tensors]
+        for a in arrays:
+            if type(a) is not _NDARRAY:
+                arrays = _same_device(arrays)
+                break
+        outputs = function.forward(*arrays)
         if not isinstance(outputs, tuple):
             result = Tensor(outputs)
             if record:

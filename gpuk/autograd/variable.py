@@ -174,6 +174,15 @@ class Variable(Tensor):
 
     def assign(self, value):
         """Replace the value in place of this variable (same shape); returns the variable."""
+        data = self.data
+        if (
+            type(value) is type(data)
+            and value.dtype == data.dtype
+            and value.shape == data.shape
+            and value.flags.c_contiguous
+        ):
+            self.data = value  # hot (metrics, optimizers): an array as the general path keeps it
+            return self
         new = as_array(value, like=self.data)
         xp = get_array_module(self.data)
         new = asarray(new, dtype=self.data.dtype, xp=xp)

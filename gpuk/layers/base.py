@@ -8,8 +8,7 @@ Two ways to call a layer (docs/architecture.md, "Two graphs"):
   computed, so shape errors surface while the model is defined;
 * on real values (Tensors, NumPy/CuPy arrays) it runs eagerly and returns Tensors.
 
-Automatic names (``dense``, ``dense_1``, ...) come from the per-prefix counters of
-``gpuk.utils.naming``, which every ``clear_session`` resets.
+Automatic names (``dense``, ``dense_1``, ...) come from ``gpuk.utils.naming`` (clear_session).
 
 Masks travel on eager Tensors as the attribute ``_keras_mask`` (a boolean ``(batch, time)`` array
 or Tensor), as in Keras; a layer whose ``call`` accepts ``mask`` receives it automatically.
@@ -32,7 +31,7 @@ from gpuk._tree import (
     pack_like,
 )
 from gpuk.autograd import Tensor, Variable, autocast_dtype, autocast_scope, no_grad
-from gpuk.layers.call_context import _calling, current_training
+from gpuk.layers.call_context import _call_stack, current_training
 from gpuk.layers.input_spec import InputSpec
 from gpuk.layers.keras_tensor import KerasTensor, LayerNodes, Node
 from gpuk.layers.layer_state import LayerState
@@ -61,9 +60,6 @@ def _plain_kwargs(kwargs):
     return True
 
 
-# ----------------------------------------------------------------------------- dtypes
-
-
 def _policy_of(dtype):
     """The ``DTypePolicy`` of a layer's ``dtype=`` (None: the global policy); None for dtypes
     no policy describes (strings, ...)."""
@@ -79,13 +75,7 @@ def _is_float_dtype(dtype):
 
 # ----------------------------------------------------------------------------- Layer
 
-_IGNORED_WEIGHT_KWARGS = (
-    "use_resource",
-    "synchronization",
-    "aggregation",
-    "autocast",
-    "overwrite_with_gradient",
-)
+_IGNORED_WEIGHT_KWARGS = "use_resource synchronization aggregation autocast overwrite_with_gradient"
 
 
 class Layer(LayerNodes, LayerState):
@@ -132,7 +122,9 @@ class Layer(LayerNodes, LayerState):
         if not isinstance(self.name, str):
             raise TypeError(f"Layer name must be a string, received {self.name!r}")
         activity_regularizer = kwargs.pop("activity_regularizer", None)
-        self.activity_regularizer = _get_regularizer(activity_regularizer)
+        self.activity_regularizer = (
+            None if activity_regularizer is None else regularizers.get(activity_regularizer)
+        )
         self.supports_masking = getattr(self, "supports_masking", self._default_supports_masking)
         kwargs.pop("autocast", None)
         self._initial_weights = kwargs.pop("weights", None)
@@ -162,6 +154,10 @@ class Layer(LayerNodes, LayerState):
     def __setattr__(self, name, value):
         if not name.startswith("_"):
             self._track_attribute(value)
+        if name == "dtype" or name == "_dtype_policy":
+            self.__dict__.pop("_compute_dtype", None)  # the cache of compute_dtype
+        elif name == "_layers":
+            Layer._structure_version += 1
         object.__setattr__(self, name, value)
 
     def _track_attribute(self, value):
@@ -170,6 +166,7 @@ class Layer(LayerNodes, LayerState):
         if isinstance(value, Layer):
             if value is not self and not any(value is layer for layer in self._layers):
                 self._layers.append(value)
+                Layer._structure_version += 1
         elif isinstance(value, Metric):
             metrics = self.__dict__.setdefault("_metrics", [])
             if not any(value is m for m in metrics):
@@ -219,7 +216,10 @@ class Layer(LayerNodes, LayerState):
     @property
     def compute_dtype(self):
         """The dtype the layer computes in (float16 under ``"mixed_float16"``)."""
-        return self.dtype_policy.compute_dtype
+        compute = self.__dict__.get("_compute_dtype")
+        if compute is None:  # read per call: cached until dtype or _dtype_policy is set
+            compute = self.__dict__["_compute_dtype"] = self.dtype_policy.compute_dtype
+        return compute
 
     @property
     def variable_dtype(self):
@@ -231,19 +231,21 @@ class Layer(LayerNodes, LayerState):
         """Sub-layers tracked as attributes, in assignment order."""
         return list(self._layers)
 
+    _structure_version = 0  # bumped when any _layers changes (_flatten_layers caches per version)
+
     def _flatten_layers(self, include_self=True):
-        seen, out = set(), []
-
-        def walk(layer):
-            if id(layer) in seen:
-                return
-            seen.add(id(layer))
-            out.append(layer)
-            for sub in layer._layers:
-                walk(sub)
-
-        walk(self)
-        return out if include_self else out[1:]
+        cached = self.__dict__.get("_flat_layers")
+        if cached is None or cached[0] != Layer._structure_version or cached[1] is not self._layers:
+            seen, out, stack = set(), [], [self]
+            while stack:  # depth first, each layer before its sub-layers (assignment order)
+                layer = stack.pop()
+                if id(layer) not in seen:
+                    seen.add(id(layer))
+                    out.append(layer)
+                    stack.extend(reversed(layer._layers))
+            cached = (Layer._structure_version, self._layers, out)
+            self.__dict__["_flat_layers"] = cached
+        return cached[2][:] if include_self else cached[2][1:]
 
     @property
     def weights(self):
@@ -314,10 +316,14 @@ class Layer(LayerNodes, LayerState):
                 "inside call(), where values exist."
             )
         self._losses.append(loss)
+        Layer._loss_version += 1
+
+    _loss_version = 0  # add_loss calls anywhere (functional_inference clears on a change)
 
     def _clear_losses(self):
         for layer in self._flatten_layers():
-            layer._losses = []
+            if layer._losses:
+                layer._losses = []
 
     # ------------------------------------------------------------------ weights
 
@@ -349,13 +355,7 @@ class Layer(LayerNodes, LayerState):
         Returns:
             The new ``gpuk.Variable``.
         """
-        for ignored in (
-            "use_resource",
-            "synchronization",
-            "aggregation",
-            "autocast",
-            "overwrite_with_gradient",
-        ):
+        for ignored in _IGNORED_WEIGHT_KWARGS.split():
             kwargs.pop(ignored, None)
         if kwargs:
             raise TypeError(f"add_weight() got unexpected keyword arguments {sorted(kwargs)}")
@@ -599,7 +599,7 @@ class Layer(LayerNodes, LayerState):
         cast = self._convert_input_args
         if isinstance(value, Tensor):
             if cast and value.dtype.kind == "f" and value.dtype != self.compute_dtype:
-                return _cast(value, self.compute_dtype)
+                return ops.cast(value, self.compute_dtype)
             return value
         if is_array(value) or isinstance(value, (np.generic, float, int)):
             array = asarray(value)
@@ -626,6 +626,7 @@ class Layer(LayerNodes, LayerState):
             self._check_input_spec(input_shape)
             self._maybe_build(input_shape)
         training = kwargs.pop("training", None)
+        stack = _call_stack()
         if training is None:
             training = current_training()
         mask = kwargs.pop("mask", None)
@@ -642,10 +643,20 @@ class Layer(LayerNodes, LayerState):
                 call_kwargs["training"] = training
         if self._call_has_mask:
             call_kwargs["mask"] = mask
-        with _calling(training) as outermost, self._autocast():
-            if outermost:
+        autocast = None
+        if autocast_dtype() is not None or self.compute_dtype != self.variable_dtype:
+            autocast = self._autocast()
+        stack.append(training)  # the enclosing call's flag, for layers this call calls
+        try:
+            if len(stack) == 1:
                 self._clear_losses()
-            outputs = self.call(*args, **call_kwargs)
+            if autocast is None:
+                outputs = self.call(*args, **call_kwargs)
+            else:
+                with autocast:
+                    outputs = self.call(*args, **call_kwargs)
+        finally:
+            stack.pop()
         if not isinstance(outputs, Tensor):
             outputs = map_structure(_wrap_output, outputs)
         if self.activity_regularizer is not None:
@@ -665,6 +676,10 @@ class Layer(LayerNodes, LayerState):
                     except AttributeError:
                         pass
         return outputs
+
+    def _inference_fn(self):
+        """An ``array -> array`` inference function, or None (``layers/raw_inference.py``)."""
+        return None
 
     def _autocast(self):
         """Keras 3's autocast rule: read float variables as the compute dtype when it differs
@@ -724,9 +739,6 @@ class Layer(LayerNodes, LayerState):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
-# ----------------------------------------------------------------------------- helpers
-
-
 def _overrides(layer, method):
     return getattr(type(layer), method) is not getattr(Layer, method)
 
@@ -737,13 +749,3 @@ def _wrap_output(value):
     if is_array(value):
         return Tensor(value)
     return value
-
-
-def _get_regularizer(identifier):
-    if identifier is None:
-        return None
-    return regularizers.get(identifier)
-
-
-def _cast(tensor, dtype):
-    return ops.cast(tensor, dtype)

@@ -20,6 +20,11 @@ def current_training():
     return None
 
 
+def call_stack_depth():
+    """How many layer calls enclose the current point (0: outside any layer call)."""
+    return len(_call_stack())
+
+
 @contextlib.contextmanager
 def _calling(training):
     stack = _call_stack()

@@ -10,9 +10,10 @@ import numpy as np
 
 from gpuk import activations, constraints, initializers, ops, regularizers
 from gpuk.autograd import Tensor, as_array
+from gpuk.layers import raw_inference as raw
 from gpuk.layers.base import InputSpec, Layer, normalize_shape
 from gpuk.ops._util import xp_of
-from gpuk.ops.linalg import affine
+from gpuk.ops.linalg import affine, affine_activation, affine_value, matmul_value
 
 _LINEAR = getattr(activations, "linear", None)
 
@@ -113,6 +114,16 @@ class Dense(Layer):
 
     def call(self, inputs):
         if self.use_bias and _affine_applies(inputs, self.kernel, self.bias):
+            activation = self.activation
+            fused = (
+                "relu"
+                if activation is activations.relu
+                else "softmax"
+                if activation is activations.softmax
+                else None
+            )
+            if fused is not None:  # one op instead of matmul + add + activation
+                return affine_activation(inputs, self.kernel, self.bias, fused)
             x = affine(inputs, self.kernel, self.bias)  # one op instead of matmul + add
         else:
             x = ops.matmul(inputs, self.kernel)
@@ -121,6 +132,30 @@ class Dense(Layer):
         if self.activation is not None and self.activation is not _LINEAR:
             x = self.activation(x)
         return x
+
+    def _inference_fn(self):
+        if type(self).call is Dense.call and raw.raw_call_ready(self):
+            return self._infer
+        return None
+
+    def _infer(self, x):
+        """The inference call on an array (``_inference_fn``): the fused product, then the
+        activation in place in the product's memory."""
+        if x.dtype != self.dtype:
+            x = raw.raw_input(self, x)
+        kernel = self.kernel.data
+        if x.ndim < 2 or x.dtype != kernel.dtype or kernel.ndim != 2:
+            return raw.call_on_array(self, x)  # whatever call does (promotion, errors)
+        if self.use_bias:
+            bias = self.bias.data
+            if bias.dtype != kernel.dtype:
+                return raw.call_on_array(self, x)
+            y = affine_value(x, kernel, bias)
+        elif x.shape[-1] == kernel.shape[0]:
+            y = matmul_value(x, kernel)
+        else:
+            return raw.call_on_array(self, x)  # matmul's shape error
+        return raw.apply_activation(self.activation, y, owned=True)
 
     def compute_output_shape(self, input_shape):
         return (*tuple(input_shape)[:-1], self.units)
@@ -154,6 +189,15 @@ class Activation(Layer):
 
     def call(self, inputs):
         return self.activation(inputs)
+
+    def _inference_fn(self):
+        if type(self).call is Activation.call and raw.raw_call_ready(self):
+            return self._infer
+        return None
+
+    def _infer(self, x):
+        x = raw.raw_input(self, x)
+        return raw.apply_activation(self.activation, x, owned=False)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -195,6 +239,15 @@ class Dropout(Layer):
                 inputs.shape[i] if s is None else s for i, s in enumerate(self.noise_shape)
             )
         return ops.dropout(inputs, self.rate, noise_shape=noise_shape, seed=self.seed)
+
+    def _inference_fn(self):
+        # Inference (the only way functional models run raw functions) passes the input on.
+        if type(self).call is Dropout.call and raw.raw_call_ready(self):
+            return self._infer
+        return None
+
+    def _infer(self, x):
+        return raw.raw_input(self, x)
 
     def _output_dtype(self, input_dtypes):
         return input_dtypes[0]

@@ -24,7 +24,7 @@ from gpuk.layers.base import (
 )
 from gpuk.layers.input_layer import InputLayer
 from gpuk.layers.serialization import register_layer_class
-from gpuk.models import subclassing
+from gpuk.models import functional_inference, subclassing
 from gpuk.models.functional_config import _functional_from_config, _keras3_node, _plain_kwargs
 from gpuk.models.summary import print_summary
 from gpuk.models.training import Trainer
@@ -278,9 +278,11 @@ class Functional(Model):
         self._inputs = flatten(inputs)
         self._outputs = flatten(outputs)
         object.__setattr__(self, "_plan", None)
+        object.__setattr__(self, "_raw_plan", None)
         ordered = _map_graph(self, self._inputs, self._outputs)
         self._network_nodes, self._nodes_by_depth, ordered_layers = ordered
         object.__setattr__(self, "_layers", ordered_layers)
+        Layer._structure_version += 1
         self.built = True
         self._input_layers = [t._keras_history[0] for t in self._inputs]
         self._output_layers = [t._keras_history[0] for t in self._outputs]
@@ -364,6 +366,19 @@ class Functional(Model):
                 f"Input {tensor._keras_history[0].name!r} of model {self.name!r} is incompatible: "
                 f"expected shape {expected}, found shape {tuple(shape)}."
             )
+
+    def __getstate__(self):
+        # The plans hold ids of this model's KerasTensors: a copy (deepcopy, pickle) rebuilds.
+        state = dict(self.__dict__)
+        state["_plan"] = state["_raw_plan"] = None
+        return state
+
+    def __call__(self, *args, **kwargs):
+        if len(args) == 1 and (not kwargs or len(kwargs) == 1 and "training" in kwargs):
+            outputs = functional_inference.run(self, args[0], kwargs.get("training"), Functional)
+            if outputs is not None:
+                return outputs
+        return super().__call__(*args, **kwargs)
 
     def run_graph(self, inputs, training=None, mask=None):
         """Run the graph eagerly on real values; returns the outputs in their structure.
@@ -558,15 +573,10 @@ class _Ref:
 
 
 def _to_tensor(value, dtype):
-    from gpuk._array import asarray
-
     data = value.data if isinstance(value, Tensor) else value
     if dtype == "string" or isinstance(data, np.ndarray) and data.dtype.kind in "OUS":
         return Tensor(np.asarray(data))  # strings stay on the host (preprocessing inputs)
-    array = asarray(data)
-    if array.dtype.kind == "f" and np.dtype(dtype).kind == "f" and array.dtype != dtype:
-        array = array.astype(dtype)
-    return Tensor(array)
+    return Tensor(functional_inference.input_array(data, dtype))
 
 
 # ----------------------------------------------------------------------------- graph ordering

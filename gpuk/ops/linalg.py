@@ -6,6 +6,7 @@ from gpuk._array import threads_for_product
 from gpuk.autograd import Function, Tensor, as_array, as_tensor
 from gpuk.ops._util import unbroadcast, xp_of
 from gpuk.ops.math import multiply
+from gpuk.ops.nn import softmax_value
 from gpuk.ops.shaping import reshape, transpose
 
 
@@ -50,15 +51,8 @@ class Affine(Function):
     """
 
     def forward(self, x, kernel, bias):
-        xp = xp_of(x)
-        threads_for_product(x.size * kernel.shape[-1], xp)
-        out = xp.matmul(x, kernel)
-        if out.dtype == bias.dtype:
-            out += bias
-        else:
-            out = out + bias
         self.x, self.kernel = x, kernel
-        return out
+        return affine_value(x, kernel, bias)
 
     def backward(self, g):
         x, kernel = self.x, self.kernel
@@ -74,6 +68,59 @@ class Affine(Function):
         if need[2]:
             gb = g2.sum(axis=0)
         return gx, gk, gb
+
+
+class AffineActivation(Affine):
+    """``activation(x @ kernel + bias)`` as one op, ``activation`` ``"relu"`` or ``"softmax"``
+    over the last axis (Dense's body with those activations).
+
+    The forward runs the affine op's arithmetic and then the activation op's in the product's
+    memory; the backward the activation op's gradient and then the affine op's: the same bits
+    as the two ops, one graph node and one array fewer.
+    """
+
+    def forward(self, x, kernel, bias):
+        y = affine_value(x, kernel, bias)
+        if self.activation == "relu":
+            xp_of(y).maximum(y, 0, out=y)
+        else:
+            y = softmax_value(y, -1, overwrite=True)
+        self.x, self.kernel, self.y = x, kernel, y
+        return y
+
+    def backward(self, g):
+        y = self.y
+        if self.activation == "relu":
+            # the relu op's gradient: (x > 0) is (relu(x) > 0), NaN included
+            g = (g * (y > 0.0).astype(y.dtype)).astype(g.dtype, copy=False)
+        else:  # the softmax op's gradient
+            g = y * (g - (g * y).sum(axis=(y.ndim - 1,), keepdims=True))
+        return super().backward(g)
+
+
+def affine_activation(x, kernel, bias, activation):
+    """``activation(x @ kernel + bias)`` as one op (see :class:`AffineActivation`)."""
+    return AffineActivation.apply(x, kernel, bias, activation=activation)
+
+
+def affine_value(x, kernel, bias):
+    """``x @ kernel + bias`` on arrays, the bias added in place (Affine's forward; also the
+    raw inference path of Dense, so both give the same bits)."""
+    xp = xp_of(x)
+    threads_for_product(x.size * kernel.shape[-1], xp)
+    out = xp.matmul(x, kernel)
+    if out.dtype == bias.dtype:
+        out += bias
+    else:
+        out = out + bias
+    return out
+
+
+def matmul_value(a, b):
+    """``a @ b`` on arrays with MatMul's BLAS thread choice (no checks, no recording)."""
+    xp = xp_of(a)
+    threads_for_product(_multiply_adds(a, b), xp)
+    return xp.matmul(a, b)
 
 
 def affine(x, kernel, bias):

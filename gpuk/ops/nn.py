@@ -169,13 +169,25 @@ class Exponential(_Activation):
         return y
 
 
+def softmax_value(x, axis=-1, overwrite=False):
+    """Softmax of an array over ``axis`` (Softmax's forward). ``overwrite=True`` lets it work
+    in ``x``'s memory (an array the caller owns), with the same bits as a fresh result."""
+    xp = xp_of(x)
+    axes = normalize_axis(axis, x.ndim)
+    if overwrite:
+        x -= x.max(axis=axes, keepdims=True)
+        shifted = x
+    else:
+        shifted = x - x.max(axis=axes, keepdims=True)
+    e = xp.exp(shifted)
+    e /= e.sum(axis=axes, keepdims=True)
+    return e
+
+
 class Softmax(Function):
     def forward(self, x):
-        xp = xp_of(x)
         self.axes = normalize_axis(self.axis, x.ndim)
-        shifted = x - x.max(axis=self.axes, keepdims=True)
-        e = xp.exp(shifted)
-        self.y = e / e.sum(axis=self.axes, keepdims=True)
+        self.y = softmax_value(x, self.axes)
         return self.y
 
     def backward(self, g):
