@@ -36,6 +36,7 @@ from gpuk.layers.call_context import _calling, current_training
 from gpuk.layers.input_spec import InputSpec
 from gpuk.layers.keras_tensor import KerasTensor, LayerNodes, Node
 from gpuk.layers.layer_state import LayerState
+from gpuk.layers.layer_tracking import LayerTracking, structure_changed
 from gpuk.metrics.base import Metric
 from gpuk.utils.dtypes import standardize_layer_dtype as standardize_dtype
 from gpuk.utils.naming import clear_session, to_snake_case, unique_name
@@ -88,7 +89,7 @@ _IGNORED_WEIGHT_KWARGS = (
 )
 
 
-class Layer(LayerNodes, LayerState):
+class Layer(LayerNodes, LayerState, LayerTracking):
     """Base class of all layers, Keras's way: ``__init__`` -> ``build`` -> ``call``.
 
     Subclass it and write ``build(input_shape)`` (create weights with :meth:`add_weight`) and
@@ -170,10 +171,12 @@ class Layer(LayerNodes, LayerState):
         if isinstance(value, Layer):
             if value is not self and not any(value is layer for layer in self._layers):
                 self._layers.append(value)
+                structure_changed()
         elif isinstance(value, Metric):
             metrics = self.__dict__.setdefault("_metrics", [])
             if not any(value is m for m in metrics):
                 metrics.append(value)
+                structure_changed()
         elif isinstance(value, Variable):
             known = self._trainable_variables + self._non_trainable_variables
             if not any(value is v for v in known):
@@ -181,6 +184,7 @@ class Layer(LayerNodes, LayerState):
                     self._trainable_variables if value.trainable else self._non_trainable_variables
                 )
                 target.append(value)
+                structure_changed()
         elif isinstance(value, (list, tuple)):
             for item in value:
                 if isinstance(item, (Layer, Variable, Metric)):
@@ -226,84 +230,6 @@ class Layer(LayerNodes, LayerState):
         """The dtype of the layer's variables (float32 under the mixed policies)."""
         return self.dtype
 
-    @property
-    def layers(self):
-        """Sub-layers tracked as attributes, in assignment order."""
-        return list(self._layers)
-
-    def _flatten_layers(self, include_self=True):
-        seen, out = set(), []
-
-        def walk(layer):
-            if id(layer) in seen:
-                return
-            seen.add(id(layer))
-            out.append(layer)
-            for sub in layer._layers:
-                walk(sub)
-
-        walk(self)
-        return out if include_self else out[1:]
-
-    @property
-    def weights(self):
-        """All weights: this layer's (trainable, then non-trainable), then its sub-layers'."""
-        out, seen = [], set()
-        for variable in self._trainable_variables + self._non_trainable_variables:
-            if id(variable) not in seen:
-                seen.add(id(variable))
-                out.append(variable)
-        for layer in self._layers:
-            for variable in layer.weights:
-                if id(variable) not in seen:
-                    seen.add(id(variable))
-                    out.append(variable)
-        return out
-
-    variables = weights
-
-    @property
-    def trainable_weights(self):
-        """Weights updated by training (empty when the layer is frozen)."""
-        if not self.trainable:
-            return []
-        return [v for v in self.weights if v.trainable]
-
-    trainable_variables = trainable_weights
-
-    @property
-    def non_trainable_weights(self):
-        if not self.trainable:
-            return self.weights
-        return [v for v in self.weights if not v.trainable]
-
-    non_trainable_variables = non_trainable_weights
-
-    @property
-    def losses(self):
-        """Regularization terms (from the current weights) plus losses added in the last call."""
-        out = []
-        for layer in self._flatten_layers():
-            out.extend(layer._losses)
-            for variable in layer._trainable_variables + layer._non_trainable_variables:
-                regularizer = getattr(variable, "regularizer", None)
-                if regularizer is not None:
-                    out.append(regularizer(variable))
-        return out
-
-    @property
-    def metrics(self):
-        """Metrics tracked as attributes of this layer and of its sub-layers."""
-        out = []
-        for layer in self._flatten_layers():
-            out.extend(layer.__dict__.get("_metrics", []))
-        return out
-
-    @property
-    def metrics_variables(self):
-        """The state variables of :attr:`metrics`."""
-        return [v for metric in self.metrics for v in metric.variables]
-
     def add_loss(self, loss):
         """Add a loss term (a scalar Tensor, or a zero-argument callable returning one)."""
         if callable(loss) and not isinstance(loss, Tensor):
@@ -314,10 +240,6 @@ class Layer(LayerNodes, LayerState):
                 "inside call(), where values exist."
             )
         self._losses.append(loss)
-
-    def _clear_losses(self):
-        for layer in self._flatten_layers():
-            layer._losses = []
 
     # ------------------------------------------------------------------ weights
 
@@ -389,6 +311,7 @@ class Layer(LayerNodes, LayerState):
             self._trainable_variables.append(variable)
         else:
             self._non_trainable_variables.append(variable)
+        structure_changed()
         return variable
 
     add_variable = add_weight
