@@ -223,7 +223,7 @@ class Sum(_Reduce):
     def update_state(self, values, sample_weight=None):
         """Add ``sum(values * sample_weight)``."""
         values, _ = self._samplewise(values, sample_weight)
-        self.total.assign(self.total.data + values.sum())
+        _set(self.total, self.total.data + values.sum())
 
     def result(self):
         return Tensor(self.total.data.copy())
@@ -260,12 +260,12 @@ class Mean(_Reduce):
                 _set(self.count, self.count.data + weight)
                 return
         values, sample_weight = self._samplewise(values, sample_weight)
-        self.total.assign(self.total.data + values.sum())
+        _set(self.total, self.total.data + values.sum())
         if sample_weight is not None:
             count = sample_weight.sum()
         else:
             count = values.shape[0] if _rank(values) >= 1 else 1
-        self.count.assign(self.count.data + count)
+        _set(self.count, self.count.data + count)
 
     def result(self):
         """``total / count``, 0 before any update."""
