@@ -78,6 +78,12 @@ class LayerTracking:
             self.__dict__["_weights_cache"] = (_version[0], self, out)
         return out
 
+    def _all_weights(self):
+        # A class's own `weights` (Sequential builds its graph there) is honoured.
+        if type(self).weights is LayerTracking.weights:
+            return self._walk_weights()
+        return self.weights
+
     @property
     def weights(self):
         """All weights: this layer's (trainable, then non-trainable), then its sub-layers'."""
@@ -90,7 +96,7 @@ class LayerTracking:
         """Weights updated by training (empty when the layer is frozen)."""
         if not self.trainable:
             return []
-        return [v for v in self._walk_weights() if v.trainable]
+        return [v for v in self._all_weights() if v.trainable]
 
     trainable_variables = trainable_weights
 
@@ -98,7 +104,7 @@ class LayerTracking:
     def non_trainable_weights(self):
         if not self.trainable:
             return self.weights
-        return [v for v in self._walk_weights() if not v.trainable]
+        return [v for v in self._all_weights() if not v.trainable]
 
     non_trainable_variables = non_trainable_weights
 

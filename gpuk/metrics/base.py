@@ -9,7 +9,7 @@ import numpy as np
 
 from gpuk import _config
 from gpuk._array import default_module, get_array_module
-from gpuk.autograd import Tensor, Variable, as_array, no_grad
+from gpuk.autograd import Tensor, Variable, as_array, is_recording, no_grad
 from gpuk.metrics.serialization import deserialize
 from gpuk.utils.naming import to_snake_case
 from gpuk.utils.serialization import get_registered_name
@@ -298,7 +298,10 @@ class MeanMetricWrapper(Mean):
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Evaluate ``fn`` on the batch (without recording gradients) and accumulate it."""
         mask = getattr(y_pred, "_keras_mask", None)
-        with no_grad():
+        if is_recording():
+            with no_grad():
+                values = self._fn(y_true, y_pred, **self._fn_kwargs)
+        else:  # nothing records here (train_step updates metrics after its tape)
             values = self._fn(y_true, y_pred, **self._fn_kwargs)
         if mask is not None:
             mask = self._like(mask)

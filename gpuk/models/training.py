@@ -24,7 +24,7 @@ import weakref
 from gpuk import ops
 from gpuk import optimizers as optimizers_module
 from gpuk._array import get_array_module
-from gpuk.autograd import GradientTape, Tensor, no_grad
+from gpuk.autograd import GradientTape, Tensor, is_recording, no_grad
 from gpuk.layers.base import flatten
 from gpuk.layers.layer_tracking import structure_version
 from gpuk.metrics.base import Mean
@@ -292,7 +292,10 @@ class Trainer(TrainingLoops):
         """Update the compiled metrics and return :meth:`get_metrics_result`."""
         del x
         if self._compile_metrics is not None:
-            with no_grad():
+            if is_recording():
+                with no_grad():
+                    self._compile_metrics.update_state(y, y_pred, sample_weight)
+            else:  # the default train_step updates the metrics after its tape
                 self._compile_metrics.update_state(y, y_pred, sample_weight)
         return self.get_metrics_result()
 

@@ -274,3 +274,11 @@ def _train(cold, metrics):
 @pytest.mark.parametrize("metrics", [None, ["accuracy"]])
 def test_cached_and_cold_walks_give_identical_results(metrics):
     assert _train(True, metrics) == _train(False, metrics)
+
+
+def test_a_fresh_sequential_lists_its_weights_before_any_call():
+    # Sequential's own `weights` builds its graph; trainable/non_trainable go through it.
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="dense")])
+    assert [v.path for v in model.trainable_variables] == ["dense/kernel", "dense/bias"]
+    fresh = keras.Sequential([keras.Input((3,)), keras.layers.BatchNormalization()])
+    assert len(fresh.non_trainable_weights) == 2
