@@ -142,16 +142,20 @@ def logs_to_host(logs):
     """
     if not logs:
         return {}
-    flat = _flat_logs(dict(logs), {})
+    flat = _flat_logs(logs if isinstance(logs, dict) else dict(logs), {})
     scalars = {}
     for key, value in flat.items():
         data = getattr(value, "data", value) if hasattr(value, "numpy") else value
-        if is_array(data) and data.ndim == 0 and get_array_module(data) is not np:
+        if type(data) is np.ndarray:
+            if data.ndim == 0 and data.dtype.kind in "fiub":
+                flat[key] = float(data)  # what _to_host makes of it, without its copies
+        elif is_array(data) and data.ndim == 0 and get_array_module(data) is not np:
             scalars[key] = data
     if len(scalars) > 1:
         first = next(iter(scalars.values()))
         xp = get_array_module(first)
-        stacked = xp.stack([v.astype("float64") for v in scalars.values()])
+        # One stack (NumPy's promotion of the dtypes is exact for every value) and one copy.
+        stacked = xp.stack(list(scalars.values()))
         for key, value in zip(scalars, to_numpy(stacked).tolist()):
             flat[key] = float(value)
     return {key: _to_host(flat[key]) for key in sorted(flat)}

@@ -35,6 +35,7 @@ from gpuk.layers.call_context import _call_stack, current_training
 from gpuk.layers.input_spec import InputSpec
 from gpuk.layers.keras_tensor import KerasTensor, LayerNodes, Node
 from gpuk.layers.layer_state import LayerState
+from gpuk.layers.layer_tracking import LayerTracking, structure_changed
 from gpuk.metrics.base import Metric
 from gpuk.utils.dtypes import standardize_layer_dtype as standardize_dtype
 from gpuk.utils.naming import clear_session, to_snake_case, unique_name
@@ -78,7 +79,7 @@ def _is_float_dtype(dtype):
 _IGNORED_WEIGHT_KWARGS = "use_resource synchronization aggregation autocast overwrite_with_gradient"
 
 
-class Layer(LayerNodes, LayerState):
+class Layer(LayerNodes, LayerState, LayerTracking):
     """Base class of all layers, Keras's way: ``__init__`` -> ``build`` -> ``call``.
 
     Subclass it and write ``build(input_shape)`` (create weights with :meth:`add_weight`) and
@@ -157,7 +158,7 @@ class Layer(LayerNodes, LayerState):
         if name == "dtype" or name == "_dtype_policy":
             self.__dict__.pop("_compute_dtype", None)  # the cache of compute_dtype
         elif name == "_layers":
-            Layer._structure_version += 1
+            structure_changed()
         object.__setattr__(self, name, value)
 
     def _track_attribute(self, value):
@@ -166,11 +167,12 @@ class Layer(LayerNodes, LayerState):
         if isinstance(value, Layer):
             if value is not self and not any(value is layer for layer in self._layers):
                 self._layers.append(value)
-                Layer._structure_version += 1
+                structure_changed()
         elif isinstance(value, Metric):
             metrics = self.__dict__.setdefault("_metrics", [])
             if not any(value is m for m in metrics):
                 metrics.append(value)
+                structure_changed()
         elif isinstance(value, Variable):
             known = self._trainable_variables + self._non_trainable_variables
             if not any(value is v for v in known):
@@ -178,6 +180,7 @@ class Layer(LayerNodes, LayerState):
                     self._trainable_variables if value.trainable else self._non_trainable_variables
                 )
                 target.append(value)
+                structure_changed()
         elif isinstance(value, (list, tuple)):
             for item in value:
                 if isinstance(item, (Layer, Variable, Metric)):
@@ -226,86 +229,6 @@ class Layer(LayerNodes, LayerState):
         """The dtype of the layer's variables (float32 under the mixed policies)."""
         return self.dtype
 
-    @property
-    def layers(self):
-        """Sub-layers tracked as attributes, in assignment order."""
-        return list(self._layers)
-
-    _structure_version = 0  # bumped when any _layers changes (_flatten_layers caches per version)
-
-    def _flatten_layers(self, include_self=True):
-        cached = self.__dict__.get("_flat_layers")
-        if cached is None or cached[0] != Layer._structure_version or cached[1] is not self._layers:
-            seen, out, stack = set(), [], [self]
-            while stack:  # depth first, each layer before its sub-layers (assignment order)
-                layer = stack.pop()
-                if id(layer) not in seen:
-                    seen.add(id(layer))
-                    out.append(layer)
-                    stack.extend(reversed(layer._layers))
-            cached = (Layer._structure_version, self._layers, out)
-            self.__dict__["_flat_layers"] = cached
-        return cached[2][:] if include_self else cached[2][1:]
-
-    @property
-    def weights(self):
-        """All weights: this layer's (trainable, then non-trainable), then its sub-layers'."""
-        out, seen = [], set()
-        for variable in self._trainable_variables + self._non_trainable_variables:
-            if id(variable) not in seen:
-                seen.add(id(variable))
-                out.append(variable)
-        for layer in self._layers:
-            for variable in layer.weights:
-                if id(variable) not in seen:
-                    seen.add(id(variable))
-                    out.append(variable)
-        return out
-
-    variables = weights
-
-    @property
-    def trainable_weights(self):
-        """Weights updated by training (empty when the layer is frozen)."""
-        if not self.trainable:
-            return []
-        return [v for v in self.weights if v.trainable]
-
-    trainable_variables = trainable_weights
-
-    @property
-    def non_trainable_weights(self):
-        if not self.trainable:
-            return self.weights
-        return [v for v in self.weights if not v.trainable]
-
-    non_trainable_variables = non_trainable_weights
-
-    @property
-    def losses(self):
-        """Regularization terms (from the current weights) plus losses added in the last call."""
-        out = []
-        for layer in self._flatten_layers():
-            out.extend(layer._losses)
-            for variable in layer._trainable_variables + layer._non_trainable_variables:
-                regularizer = getattr(variable, "regularizer", None)
-                if regularizer is not None:
-                    out.append(regularizer(variable))
-        return out
-
-    @property
-    def metrics(self):
-        """Metrics tracked as attributes of this layer and of its sub-layers."""
-        out = []
-        for layer in self._flatten_layers():
-            out.extend(layer.__dict__.get("_metrics", []))
-        return out
-
-    @property
-    def metrics_variables(self):
-        """The state variables of :attr:`metrics`."""
-        return [v for metric in self.metrics for v in metric.variables]
-
     def add_loss(self, loss):
         """Add a loss term (a scalar Tensor, or a zero-argument callable returning one)."""
         if callable(loss) and not isinstance(loss, Tensor):
@@ -319,11 +242,6 @@ class Layer(LayerNodes, LayerState):
         Layer._loss_version += 1
 
     _loss_version = 0  # add_loss calls anywhere (functional_inference clears on a change)
-
-    def _clear_losses(self):
-        for layer in self._flatten_layers():
-            if layer._losses:
-                layer._losses = []
 
     # ------------------------------------------------------------------ weights
 
@@ -389,6 +307,7 @@ class Layer(LayerNodes, LayerState):
             self._trainable_variables.append(variable)
         else:
             self._non_trainable_variables.append(variable)
+        structure_changed()
         return variable
 
     add_variable = add_weight

@@ -9,7 +9,7 @@ import numpy as np
 
 from gpuk import _config
 from gpuk._array import default_module, get_array_module
-from gpuk.autograd import Tensor, Variable, as_array, no_grad
+from gpuk.autograd import Tensor, Variable, as_array, is_recording, no_grad
 from gpuk.metrics.serialization import deserialize
 from gpuk.utils.naming import to_snake_case
 from gpuk.utils.serialization import get_registered_name
@@ -126,9 +126,10 @@ class Metric:
         raise NotImplementedError(f"{type(self).__name__} must implement result")
 
     def reset_state(self):
-        """Set every state variable to zero."""
+        """Set every state variable to zero (one new zero array per variable)."""
         for variable in self._variables:
-            variable.assign(get_array_module(variable.data).zeros_like(variable.data))
+            data = variable.data
+            variable.data = get_array_module(data).zeros(data.shape, data.dtype)
 
     def reset_states(self):
         """tf.keras spelling of :meth:`reset_state`."""
@@ -156,6 +157,19 @@ class Metric:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def _set(variable, new):
+    """``variable.assign(new)`` for the result of arithmetic on its own 0-d value: the
+    array is taken as it is when its type, dtype and shape already match (a NumPy scalar
+    becomes a 0-d array), skipping ``assign``'s conversions."""
+    old = variable.data
+    if type(new) is not type(old) and isinstance(new, np.generic) and type(old) is np.ndarray:
+        new = np.asarray(new)
+    if type(new) is type(old) and new.dtype == old.dtype and new.shape == old.shape == ():
+        variable.data = new
+    else:
+        variable.assign(new)
 
 
 def reduce_to_samplewise(xp, values, sample_weight, reduce_fn):
@@ -209,7 +223,7 @@ class Sum(_Reduce):
     def update_state(self, values, sample_weight=None):
         """Add ``sum(values * sample_weight)``."""
         values, _ = self._samplewise(values, sample_weight)
-        self.total.assign(self.total.data + values.sum())
+        _set(self.total, self.total.data + values.sum())
 
     def result(self):
         return Tensor(self.total.data.copy())
@@ -233,29 +247,33 @@ class Mean(_Reduce):
 
     def update_state(self, values, sample_weight=None):
         """Accumulate ``values`` (any shape), weighted by ``sample_weight``."""
-        if _is_number(sample_weight) or sample_weight is None:
-            scalar = self._like(values)
+        if sample_weight is None or _is_number(sample_weight):
+            total = self.total.data
+            scalar = values.data if isinstance(values, Tensor) else values
+            if type(scalar) is not type(total) or scalar.dtype != total.dtype:
+                scalar = self._like(values)
             if scalar.ndim == 0:
                 # A scalar weighted by a Python number (fit's loss tracker): Python numbers
                 # enter the device computation as kernel arguments, with no host transfer.
                 weight = 1 if sample_weight is None else sample_weight
-                self.total.assign(self.total.data + scalar * weight)
-                self.count.assign(self.count.data + weight)
+                _set(self.total, total + scalar * weight)
+                _set(self.count, self.count.data + weight)
                 return
         values, sample_weight = self._samplewise(values, sample_weight)
-        self.total.assign(self.total.data + values.sum())
+        _set(self.total, self.total.data + values.sum())
         if sample_weight is not None:
             count = sample_weight.sum()
         else:
             count = values.shape[0] if _rank(values) >= 1 else 1
-        self.count.assign(self.count.data + count)
+        _set(self.count, self.count.data + count)
 
     def result(self):
         """``total / count``, 0 before any update."""
         total, count = self.total.data, self.count.data
+        empty = count == 0
+        value = total / (count + empty)  # count, or 1 where it is 0
         xp = get_array_module(total)
-        safe = xp.where(count == 0, xp.ones_like(count), count)
-        return Tensor(xp.asarray(xp.where(count == 0, xp.zeros_like(total), total / safe)))
+        return Tensor(xp.where(empty, xp.zeros(value.shape, value.dtype), value))
 
 
 class MeanMetricWrapper(Mean):
@@ -280,7 +298,10 @@ class MeanMetricWrapper(Mean):
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Evaluate ``fn`` on the batch (without recording gradients) and accumulate it."""
         mask = getattr(y_pred, "_keras_mask", None)
-        with no_grad():
+        if is_recording():
+            with no_grad():
+                values = self._fn(y_true, y_pred, **self._fn_kwargs)
+        else:  # nothing records here (train_step updates metrics after its tape)
             values = self._fn(y_true, y_pred, **self._fn_kwargs)
         if mask is not None:
             mask = self._like(mask)

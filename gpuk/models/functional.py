@@ -23,6 +23,7 @@ from gpuk.layers.base import (
     unique_name,
 )
 from gpuk.layers.input_layer import InputLayer
+from gpuk.layers.layer_tracking import structure_changed
 from gpuk.layers.serialization import register_layer_class
 from gpuk.models import functional_inference, subclassing
 from gpuk.models.functional_config import _functional_from_config, _keras3_node, _plain_kwargs
@@ -282,7 +283,7 @@ class Functional(Model):
         ordered = _map_graph(self, self._inputs, self._outputs)
         self._network_nodes, self._nodes_by_depth, ordered_layers = ordered
         object.__setattr__(self, "_layers", ordered_layers)
-        Layer._structure_version += 1
+        structure_changed()
         self.built = True
         self._input_layers = [t._keras_history[0] for t in self._inputs]
         self._output_layers = [t._keras_history[0] for t in self._outputs]

@@ -3,6 +3,7 @@
 from gpuk.autograd import Tensor
 from gpuk.layers.base import KerasTensor, Layer, is_keras_tensor, unique_name
 from gpuk.layers.input_layer import InputLayer
+from gpuk.layers.layer_tracking import structure_changed
 from gpuk.layers.serialization import deserialize as deserialize_layer
 from gpuk.layers.serialization import register_layer_class
 from gpuk.models.functional import Functional, _to_tensor
@@ -24,6 +25,8 @@ class Sequential(Functional):
     """
 
     _is_sequential = True  # read by gpuk.models.summary
+    # Its weights before the graph exists walk the stack, which add/pop mark as changed.
+    _weights_follow_structure = True
 
     def __init__(self, layers=None, trainable=True, name=None, **kwargs):
         kwargs.pop("dtype", None)
@@ -63,6 +66,7 @@ class Sequential(Functional):
                 self._stack.append(InputLayer(batch_shape=shape, dtype=layer.dtype))
         self._stack.append(layer)
         self._graph_ready = False
+        structure_changed()
         self.built = False
         self._layers_cache = None
 
@@ -73,6 +77,7 @@ class Sequential(Functional):
             raise TypeError("There are no layers in the model.")
         layer = self._stack.pop()
         self._graph_ready = False
+        structure_changed()
         self.built = False
         return layer
 
@@ -95,6 +100,7 @@ class Sequential(Functional):
                 )
         self._init_graph(self._stack[0].output, x)
         object.__setattr__(self, "_layers", list(self._stack))
+        structure_changed()
         self._graph_ready = True
         self.built = True
         return True

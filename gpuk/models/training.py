@@ -24,8 +24,9 @@ import weakref
 from gpuk import ops
 from gpuk import optimizers as optimizers_module
 from gpuk._array import get_array_module
-from gpuk.autograd import GradientTape, Tensor, no_grad
+from gpuk.autograd import GradientTape, Tensor, is_recording, no_grad
 from gpuk.layers.base import flatten
+from gpuk.layers.layer_tracking import structure_version
 from gpuk.metrics.base import Mean
 from gpuk.models import data_adapters
 from gpuk.models.training_loops import TrainingLoops
@@ -179,12 +180,23 @@ class Trainer(TrainingLoops):
                 metrics.append(self._compile_metrics)
             if self._compile_loss is not None:
                 metrics.extend(self._compile_loss.metrics)
-        metrics.extend(getattr(self, "_metrics", []))
-        for layer in self._flatten_layers(include_self=False):
-            if isinstance(layer, Trainer):
-                continue
-            metrics.extend(getattr(layer, "_metrics", []))
+        metrics.extend(self._tracked_metrics())
         return metrics
+
+    def _tracked_metrics(self):
+        """The metrics tracked as attributes of the model and of its layers (not of nested
+        models), as a tuple cached until a layer gains a metric or a sub-layer."""
+        version = structure_version()
+        cache = self.__dict__.get("_tracked_metrics_cache")
+        if cache is not None and cache[0] == version and cache[1] is self:
+            return cache[2]
+        tracked = list(getattr(self, "_metrics", []))
+        for layer in self._flatten_layers(include_self=False):
+            if not isinstance(layer, Trainer):
+                tracked.extend(getattr(layer, "_metrics", []))
+        tracked = tuple(tracked)
+        self.__dict__["_tracked_metrics_cache"] = (version, self, tracked)
+        return tracked
 
     @property
     def metrics_names(self):
@@ -280,7 +292,10 @@ class Trainer(TrainingLoops):
         """Update the compiled metrics and return :meth:`get_metrics_result`."""
         del x
         if self._compile_metrics is not None:
-            with no_grad():
+            if is_recording():
+                with no_grad():
+                    self._compile_metrics.update_state(y, y_pred, sample_weight)
+            else:  # the default train_step updates the metrics after its tape
                 self._compile_metrics.update_state(y, y_pred, sample_weight)
         return self.get_metrics_result()
 

@@ -416,6 +416,8 @@ class TrainingLoops:
         ``metrics_names`` order (names it does not know come after, sorted)."""
         if return_dict:
             return logs
+        if len(logs) == 1:
+            return next(iter(logs.values()))
         order = self._metric_name_order()
         values = [logs[name] for name in order if name in logs]
         values += [logs[name] for name in sorted(logs) if name not in order]
