@@ -121,15 +121,19 @@ def test_progbar_evaluate_after_fit_is_shown_and_counts_unknown_steps(capsys):
 
 def test_progbar_predict_counts_batches_without_metrics(capsys):
     logger = ProgbarLogger()
-    logger.set_params({"verbose": 1, "epochs": 1, "steps": None})
+    logger.set_params({"verbose": 1, "epochs": 1, "steps": 4})
+    logger.on_test_begin()
+    logger.on_test_batch_end(3, {"loss": 0.5})
+    logger.on_test_end({"loss": 0.5})
+    assert _bar_lines(capsys)[0].endswith("loss: 0.5000")
     for _run in range(2):
         logger.on_predict_begin()
         for batch in range(4):
             logger.on_predict_batch_end(batch, {"outputs": np.ones(2)})
         logger.on_predict_end()
     lines = _bar_lines(capsys)
-    assert len(lines) == 2  # each predict gets a new bar
-    assert all(line.startswith("4/4 ") and "outputs" not in line for line in lines)
+    assert len(lines) == 2  # each predict gets a new bar, without evaluate's metrics
+    assert all(line.startswith("4/4 ") and " - " not in line[10:] for line in lines)
 
 
 def test_progbar_fit_counts_unknown_steps_from_the_batches(capsys):

@@ -377,3 +377,18 @@ def test_backup_and_restore_needs_a_built_model_and_valid_save_freq(tmp_path):
     callback.set_model(model)
     with pytest.raises(ValueError, match="must be built before you call `fit"):
         callback.on_train_begin()
+
+
+def test_reduce_lr_on_plateau_is_silent_by_default_and_resets_its_state(capsys):
+    model = _model(1.0)
+    callback = keras.callbacks.ReduceLROnPlateau(monitor="loss", patience=1, cooldown=3)
+    callback.set_model(model)
+    callback.on_train_begin()
+    for epoch in range(3):
+        callback.on_epoch_end(epoch, {"loss": 1.0})
+    assert _rate(model) == pytest.approx(0.1)
+    assert capsys.readouterr().out == ""
+    assert callback.in_cooldown() and callback.cooldown_counter == 2
+    callback.on_train_begin()  # Keras's _reset: no cooldown, no wait, no best
+    assert (callback.cooldown_counter, callback.wait, callback.best) == (0, 0, None)
+    assert not callback.in_cooldown()
