@@ -333,6 +333,41 @@ def optimizers():
     return out
 
 
+LSO_GRADS = [1.0, 2.0, float("inf"), 0.5, float("nan"), 1.0, -1.0, 2.0, 0.25]
+
+
+def loss_scale():
+    v = keras.Variable(np.array([1.0, -1.0], "float32"))
+    opt = keras.optimizers.LossScaleOptimizer(
+        keras.optimizers.SGD(0.1), initial_scale=4.0, dynamic_growth_steps=2
+    )
+    before = float(opt.scale_loss(1.0))
+    rows = []
+    opt.build([v])
+    for g in LSO_GRADS:
+        grads = [np.array([g, 1.0], "float32") * np.float32(8.0)]
+        # JAX cannot run the stateful branch of LossScaleOptimizer eagerly.
+        new_vars, new_opt = opt.stateless_apply([x.value for x in opt.variables], grads, [v.value])
+        v.assign(new_vars[0])
+        for x, value in zip(opt.variables, new_opt):
+            x.assign(value)
+        rows.append(
+            {
+                "value": np.asarray(v.numpy()).tolist(),
+                "scale": float(np.asarray(opt.dynamic_scale)),
+                "counter": int(np.asarray(opt.step_counter)),
+                "iterations": int(np.asarray(opt.iterations)),
+                "scaled_loss": float(opt.scale_loss(1.0)),
+            }
+        )
+    return {
+        "grads": LSO_GRADS,
+        "before": before,
+        "rows": rows,
+        "variable_names": [x.name for x in opt.variables],
+    }
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     values = {
@@ -346,6 +381,7 @@ def main():
         "optimizer_start": [v.tolist() for v in optimizer_start()],
         "optimizer_grads": [[g.tolist() for g in step] for step in optimizer_grads()],
         "optimizers": optimizers(),
+        "loss_scale": loss_scale(),
     }
     with open(os.path.join(OUT, "values.json"), "w") as f:
         json.dump(values, f, indent=1, sort_keys=True)

@@ -174,3 +174,23 @@ def test_fit_with_an_explicit_progbar_logger_does_not_add_another(capsys):
     model.compile("sgd", "mse")
     model.fit(x, x[:, :1], epochs=1, verbose=2, callbacks=[ProgbarLogger()])
     assert len(_bar_lines(capsys)) == 1
+
+
+def test_terminate_on_nan_hook_by_hook(capsys):
+    class Model:
+        stop_training = False
+
+    model = Model()
+    callback = keras.callbacks.TerminateOnNaN()
+    callback.set_model(model)
+    callback.on_batch_end(0, None)
+    callback.on_batch_end(1, {"mae": float("nan")})  # only the loss is watched
+    callback.on_batch_end(2, {"loss": np.float32(1.5)})
+    assert not model.stop_training and capsys.readouterr().out == ""
+    callback.on_batch_end(3, {"loss": float("-inf")})
+    assert model.stop_training
+    assert capsys.readouterr().out == "Batch 3: Invalid loss, terminating training\n"
+    strict = keras.callbacks.TerminateOnNaN(raise_error=True)
+    strict.set_model(Model())
+    with pytest.raises(RuntimeError, match=r"at batch 7\. Loss value: nan\. Terminating"):
+        strict.on_batch_end(7, {"loss": keras.ops.convert_to_tensor(float("nan"))})

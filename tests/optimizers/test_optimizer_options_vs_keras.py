@@ -216,3 +216,48 @@ def test_config_round_trip_of_every_base_option():
     assert float(np.asarray(clone.learning_rate)) == 0.5
     assert clone.get_config()["gradient_accumulation_steps"] == 4
     assert repr(clone) == "<gpuk.optimizers.Adam name='adam_x'>"
+
+
+def test_loss_scale_optimizer_skips_halves_and_doubles_like_keras():
+    ref = REF["loss_scale"]
+    v = gpuk.Variable(np.array([1.0, -1.0], "float32"))
+    opt = gpuk.optimizers.LossScaleOptimizer(
+        gpuk.optimizers.SGD(0.1), initial_scale=4.0, dynamic_growth_steps=2
+    )
+    assert float(opt.scale_loss(1.0)) == ref["before"]
+    for g, want in zip(ref["grads"], ref["rows"]):
+        opt.apply_gradients([(np.array([g, 1.0], "float32") * np.float32(8.0), v)])
+        np.testing.assert_allclose(np.asarray(v.numpy()), want["value"], rtol=1e-6)
+        assert float(np.asarray(opt.dynamic_scale.numpy())) == want["scale"]
+        assert int(np.asarray(opt.step_counter.numpy())) == want["counter"]
+        assert int(np.asarray(opt.iterations)) == want["iterations"]
+        assert float(opt.scale_loss(1.0)) == want["scaled_loss"]
+    assert [x.name for x in opt.variables] == ref["variable_names"]
+
+
+def test_loss_scale_optimizer_arguments_are_checked():
+    sgd = gpuk.optimizers.SGD(0.1, loss_scale_factor=3.0)
+    with pytest.raises(ValueError, match="no longer supports `dynamic=False`"):
+        gpuk.optimizers.LossScaleOptimizer(sgd, dynamic=False)
+    with pytest.raises(ValueError, match="does not support `clipnorm`. Instead, set `clipnorm`"):
+        gpuk.optimizers.LossScaleOptimizer(sgd, clipnorm=1.0)
+    with pytest.raises(ValueError, match="does not support arguments: `foo`, `bar`"):
+        gpuk.optimizers.LossScaleOptimizer(sgd, foo=1, bar=2)
+    with pytest.raises(TypeError, match="must be an Optimizer instance"):
+        gpuk.optimizers.LossScaleOptimizer("sgd")
+    opt = gpuk.optimizers.LossScaleOptimizer(sgd, clipnorm=None, use_ema=False, dynamic=True)
+    assert sgd.loss_scale_factor is None  # the wrapper owns the scaling
+    with pytest.raises(ValueError, match="must already be built"):
+        opt.apply([np.ones(2, "float32")])
+    v = gpuk.Variable(np.zeros(2, "float32"))
+    opt.build([v])
+    opt.build([v])  # twice: no new variables
+    assert len(opt.variables) == 6
+    assert opt.check_finite([None]) and not opt.check_finite([np.array([np.nan]), None])
+    opt.apply([np.full(2, 2.0**15, "float32")])  # without variables, once built
+    np.testing.assert_allclose(np.asarray(v.numpy()), [-0.1, -0.1], rtol=1e-6)
+    opt.learning_rate = 0.5
+    assert float(np.asarray(sgd.learning_rate)) == 0.5
+    clone = gpuk.optimizers.LossScaleOptimizer.from_config(opt.get_config())
+    assert clone.initial_scale == 2.0**15 and clone.dynamic_growth_steps == 2000
+    assert isinstance(clone.inner_optimizer, gpuk.optimizers.SGD)
