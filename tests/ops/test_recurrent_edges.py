@@ -176,3 +176,21 @@ def test_whole_sequence_functions_keep_their_names():
     # The serial-BLAS wrapper keeps the wrapped method's name and docstring.
     for fn in (R.GRUSequence, R.LSTMSequence, R.SimpleRNNSequence):
         assert fn.forward.__name__ == "forward" and fn.backward.__name__ == "backward"
+
+
+def test_composed_oracles_check_and_convert_the_mask():
+    x = np.random.default_rng(8).normal(size=(2, 3, 4))
+    bad = np.ones((2, 4), bool)
+    with pytest.raises(ValueError, match=r"mask must have shape \(batch, time\) = \(2, 3\)"):
+        R.gru_composed(x, np.zeros((4, 9)), np.zeros((3, 9)), None, None, bad)
+    with pytest.raises(ValueError, match=r"mask must have shape"):
+        R.lstm_composed(x, np.zeros((4, 12)), np.zeros((3, 12)), None, None, None, bad)
+    with pytest.raises(ValueError, match=r"mask must have shape"):
+        R.simple_rnn_composed(x, np.zeros((4, 3)), np.zeros((3, 3)), None, None, bad)
+    # A 0/1 list mask is read as booleans, as on the fast path.
+    k, rk = np.full((4, 9), 0.1), np.full((3, 9), 0.2)
+    mask = [[1, 0, 1], [0, 1, 1]]
+    want = R.gru(x, k, rk, None, None, np.asarray(mask, bool), fused=False)
+    got = R.gru_composed(x, k, rk, None, None, mask)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(_np(g), _np(w), rtol=1e-10)
