@@ -59,11 +59,13 @@ def test_multi_optimizer_rejects_bad_selections_and_counts():
     with pytest.raises(ValueError, match="Unknown variable"):
         opt.apply([np.ones(2, "float32")], [gpuk.Variable(np.ones(2, "float32"))])
     assert opt.apply([]) is None
+    # Any iterable of variables, as on the base Optimizer.
+    opt.apply([np.zeros((2, 2), "float32"), np.zeros(2, "float32")], iter([kernel, bias]))
     # Without variables once built: the built ones, in order.
     opt.apply([np.ones((2, 2), "float32"), np.zeros(2, "float32")])
     np.testing.assert_allclose(kernel.numpy(), 0.0)
     np.testing.assert_allclose(bias.numpy(), 0.5)
-    assert int(opt.iterations.numpy()) == 2
+    assert int(opt.iterations.numpy()) == 3
 
 
 def test_multi_optimizer_routes_partial_gradient_lists_and_builds_once():
