@@ -261,3 +261,15 @@ def test_loss_scale_optimizer_arguments_are_checked():
     clone = gpuk.optimizers.LossScaleOptimizer.from_config(opt.get_config())
     assert clone.initial_scale == 2.0**15 and clone.dynamic_growth_steps == 2000
     assert isinstance(clone.inner_optimizer, gpuk.optimizers.SGD)
+
+
+def test_from_config_leaves_the_callers_config_alone():
+    legacy = {"lr": 0.3, "decay": 0.0, "jit_compile": True, "name": "old"}
+    opt = gpuk.optimizers.SGD.from_config(legacy)
+    assert float(np.asarray(opt.learning_rate)) == pytest.approx(0.3)
+    assert legacy == {"lr": 0.3, "decay": 0.0, "jit_compile": True, "name": "old"}
+    config = gpuk.optimizers.Adam(
+        gpuk.optimizers.schedules.ExponentialDecay(0.1, 2, 0.5)
+    ).get_config()
+    gpuk.optimizers.Adam.from_config(config)
+    assert isinstance(config["learning_rate"], dict)  # still the serialized schedule
