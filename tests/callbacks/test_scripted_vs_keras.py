@@ -392,3 +392,14 @@ def test_reduce_lr_on_plateau_is_silent_by_default_and_resets_its_state(capsys):
     callback.on_train_begin()  # Keras's _reset: no cooldown, no wait, no best
     assert (callback.cooldown_counter, callback.wait, callback.best) == (0, 0, None)
     assert not callback.in_cooldown()
+
+
+def test_early_stopping_without_logs_warns_once_and_keeps_training():
+    model = _model()
+    callback = keras.callbacks.EarlyStopping(monitor="val_loss", patience=0)
+    callback.set_model(model)
+    callback.on_train_begin()
+    with pytest.warns(UserWarning, match=r"Early stopping conditioned on metric `val_loss`"):
+        callback.on_epoch_end(0, None)
+    assert callback.get_monitor_value(None) is None
+    assert not getattr(model, "stop_training", False)
