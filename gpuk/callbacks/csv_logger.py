@@ -51,6 +51,8 @@ class CSVLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        if self.csv_file is None:
+            self.on_train_begin()
 
         def handle_value(value):
             if isinstance(value, str):
@@ -65,8 +67,6 @@ class CSVLogger(Callback):
             self.keys = sorted(logs.keys())
             if self.keys and not any(k.startswith("val_") for k in self.keys):
                 self.keys.extend([f"val_{k}" for k in self.keys])
-        if self.csv_file is None:
-            self.on_train_begin()
         if self.writer is None:
 
             class Dialect(csv.excel):
