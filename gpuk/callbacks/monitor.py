@@ -86,12 +86,14 @@ class MonitorCallback:
 
     def _infer_direction(self):
         name = self.monitor[4:] if self.monitor.startswith("val_") else self.monitor
-        if name == "loss" or name.endswith("_loss"):
+        if name == "loss":
             return np.less
         for metric in getattr(self.model, "metrics", None) or []:
             direction = getattr(metric, "_direction", None)
             if getattr(metric, "name", None) == name and direction in ("up", "down"):
                 return np.greater if direction == "up" else np.less
+        if name.endswith("_loss"):  # an output's loss, which no metric declares
+            return np.less
         lowered = name.lower()
         if any(word in lowered for word in _LOWER_IS_BETTER):
             return np.less

@@ -152,6 +152,23 @@ def test_auto_mode_reads_the_direction_from_the_metric_name(make_model):
         assert stopper.monitor_op is better, monitor
 
 
+def test_auto_mode_follows_a_metric_direction_even_for_a_loss_suffix(make_model):
+    # Keras 3 fixes the direction only for "loss"; a metric named "*_loss" that declares
+    # _direction "up" is maximized.
+    class ScoreLoss(keras.metrics.Mean):
+        def __init__(self, **kwargs):
+            super().__init__(name="score_loss", **kwargs)
+            self._direction = "up"
+
+    model = make_model()
+    model.score_tracker = ScoreLoss()
+    for monitor in ("score_loss", "val_score_loss"):
+        stopper = keras.callbacks.EarlyStopping(monitor=monitor)
+        stopper.set_model(model)
+        stopper._set_monitor_op()
+        assert stopper.monitor_op is np.greater, monitor
+
+
 # ReduceLROnPlateau: scripted val_loss over 10 epochs, SGD(0.1); Keras 3's learning_rate log.
 RLROP_VALUES = [1.0, 0.9, 0.95, 0.96, 0.97, 0.5, 0.6, 0.7, 0.8, 0.9]
 RLROP_CASES = [
