@@ -188,7 +188,8 @@ def get(identifier, y_true_shape=None, y_pred_shape=None, loss=None):
         if kind and (hinted or kind == "crossentropy"):
             return _resolved_metric(kind, identifier, loss, y_true_shape, y_pred_shape)
         if kind == "accuracy":
-            return Accuracy(name=identifier)
+            # The class name gives a default instance, as every class name does.
+            return Accuracy() if identifier == "Accuracy" else Accuracy(name=identifier)
     if inspect.isclass(identifier):
         return identifier()
     if isinstance(identifier, (str, dict)):

@@ -105,7 +105,6 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
     y_pred = _pred(y_pred)
     y_true = _true(y_true, y_pred)
     xp = get_array_module(y_pred)
-    y_true, _ = _labels(y_true, y_pred)
     flat_pred = y_pred.reshape(-1, y_pred.shape[-1])
     matches = _in_top_k(xp, y_true.reshape(-1), flat_pred, k)
-    return _out(xp, matches.reshape(y_true.shape))
+    return _out(xp, matches.reshape(y_true.shape))  # y_true's shape, (batch, 1) included
