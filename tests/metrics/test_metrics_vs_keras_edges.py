@@ -16,7 +16,7 @@ from gpuk.autograd import Tensor
 from tests.losses._keras_cases import DATA, INPUTS, assert_close, is_error, kwargs_of
 
 CASES = {
-    f"{i:02d}-{c['cls']}-{json.dumps(c['kwargs'], sort_keys=True)}-{'masked' if c['masked'] else ''}": c
+    f"{i:02d}-{c['cls']}-{json.dumps(c['kwargs'], sort_keys=True)}-{'m' if c['masked'] else ''}": c
     for i, c in enumerate(DATA["metric_cases"])
 }
 ARRAYS = dict(INPUTS, int_p_flat=INPUTS["int_p"][:, 0].copy())
