@@ -337,3 +337,6 @@ __all__ = sorted(
         "resolve_metric", "serialize", "cosine_similarity", "kullback_leibler_divergence",
     }
 )  # fmt: skip
+
+# Only names this module defines (get()-only names such as "bce" stay out of import *).
+__all__ = [name for name in __all__ if name in globals()]
