@@ -306,7 +306,6 @@ class AUC(Metric):
         self.false_positives = self.add_variable(shape, name="false_positives")
         self.true_negatives = self.add_variable(shape, name="true_negatives")
         self.false_negatives = self.add_variable(shape, name="false_negatives")
-        self._num_labels = num_labels  # num_labels stays as given (Keras's config keeps it)
         self._built = True
 
     def update_state(self, y_true, y_pred, sample_weight=None):
