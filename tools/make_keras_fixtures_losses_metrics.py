@@ -43,6 +43,7 @@ def make_inputs():
     d["sparse_n1"] = labels[:, None].astype("int32")
     d["sparse_f"] = labels.astype("float32")
     d["onehot"] = np.eye(c, dtype="float32")[labels]
+    d["onehot_n1"] = d["onehot"][:, None, :].copy()
     p = np.exp(d["logit"])
     d["softmax"] = np.round(p / p.sum(-1, keepdims=True), 4).astype("float32")
     # Ties and a NaN for the top-k rules.
@@ -68,6 +69,12 @@ def make_inputs():
     d["seg_p"] = np.round(rng.random((2, 4, 4)), 3).astype("float32")
     d["ctc_t"] = np.array([[1, 2, 0], [2, 2, 1]], "int32")
     d["ctc_p"] = np.round(rng.normal(size=(2, 6, 4)), 3).astype("float32")
+    # Predictions on and outside the thresholds (Keras clips only on its evenly-spaced path).
+    d["edge_t"] = np.array([1, 0, 1, 0, 1, 0, 1, 0], "float32")
+    d["edge_p"] = np.array([0.0, 0.0, 0.5, 1.0, 1.5, -0.5, 1.0, 0.25], "float32")
+    d["edge_t2"] = np.array([[1, 0], [0, 1], [1, 1], [0, 0]], "float32")
+    d["edge_p2"] = np.array([[0.0, 1.0], [1.0, 0.5], [0.5, 0.0], [1.2, -0.1]], "float32")
+    d["edge_w"] = np.array([1.0, 2.0, 0.5, 1.0, 3.0, 1.0, 0.25, 2.0], "float32")
     d["int_t"] = rng.integers(0, 3, size=(n, c)).astype("int32")
     d["int_p"] = rng.integers(0, 3, size=(n, c)).astype("int32")
     return d
@@ -337,6 +344,7 @@ def reduce_cases(d):
 # (class, kwargs, updates as (y_true key, y_pred key, sample weight key or None))
 _B = [("bin_t", "prob", None), ("bin_t", "prob", "sw")]
 _R = [("reg_t", "reg_p", None), ("reg_t", "reg_p", "sw")]
+_E = [("edge_t", "edge_p", None), ("edge_t", "edge_p", "edge_w")]
 METRICS = [
     ("Mean", {}, [("reg_t", None), ("reg_p", "sw"), ("reg_t1", "sw_n1")]),
     ("RootMeanSquaredError", {}, [("reg_t", "reg_p", "sw_full"), ("reg3_t", "reg3_p", "sw3")]),
@@ -350,6 +358,7 @@ METRICS = [
     ("BinaryAccuracy", {"threshold": 0.3}, _B + [("bin_t_n1", "prob1", "sw")]),
     ("CategoricalAccuracy", {}, [("onehot", "softmax", None), ("onehot", "ties", "sw")]),
     ("CategoricalAccuracy", {}, [("onehot3", "softmax3", "sw3")]),
+    ("CategoricalAccuracy", {}, [("onehot_n1", "softmax", "sw"), ("onehot_n1", "ties", None)]),
     ("SparseCategoricalAccuracy", {}, [("sparse", "softmax", None), ("sparse_n1", "ties", "sw")]),
     ("SparseCategoricalAccuracy", {}, [("sparse3", "softmax3", "sw3")]),
     ("TopKCategoricalAccuracy", {}, [("onehot", "softmax", "sw")]),
@@ -408,6 +417,21 @@ METRICS = [
     ),
     ("AUC", {"thresholds": [0.2, 0.4, 0.9], "curve": "PR"}, _B),
     ("TruePositives", {}, _B),
+    ("TruePositives", {"thresholds": [0.0, 0.5, 1.0]}, _E),
+    ("FalsePositives", {"thresholds": [0.0, 1.0]}, _E),
+    ("Precision", {"thresholds": [0.0, 0.5, 1.0]}, _E),
+    ("Precision", {"thresholds": [0.0, 1.0]}, _E),
+    ("Recall", {"thresholds": [0.0, 0.25, 0.5, 0.75, 1.0]}, _E),
+    ("Recall", {"thresholds": [1.0, 0.0]}, _E),
+    ("AUC", {"num_thresholds": 3}, _E),
+    ("AUC", {"num_thresholds": 5, "curve": "PR"}, _E),
+    ("AUC", {"thresholds": [0.0, 0.5, 1.0]}, _E),
+    ("AUC", {"num_thresholds": 3, "multi_label": True}, [("edge_t2", "edge_p2", None)]),
+    ("AUC", {"label_weights": [0.5, 1.0, 0.0]}, _B),
+    ("Precision", {"top_k": 3}, _B),
+    ("Recall", {"top_k": 3, "thresholds": [0.3, 0.6]}, _B),
+    ("SensitivityAtSpecificity", {"specificity": 0.5, "num_thresholds": 3}, _E),
+    ("RecallAtPrecision", {"precision": 0.5, "num_thresholds": 1}, _E),
     ("FalsePositives", {"thresholds": [0.0, 0.5, 1.0]}, _B),
     ("TrueNegatives", {"thresholds": 0.3}, _B),
     ("FalseNegatives", {}, _B),
@@ -520,6 +544,7 @@ METRIC_FUNCTIONS = [
     ("categorical_accuracy", {}, "onehot", "ties"),
     ("categorical_accuracy", {}, "onehot3", "softmax3"),
     ("categorical_accuracy", {}, "sparse_n1", "prob_n1"),
+    ("categorical_accuracy", {}, "onehot_n1", "softmax"),
     ("sparse_categorical_accuracy", {}, "sparse", "softmax"),
     ("sparse_categorical_accuracy", {}, "sparse_n1", "ties"),
     ("sparse_categorical_accuracy", {}, "sparse_f", "softmax"),

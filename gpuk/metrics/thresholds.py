@@ -13,6 +13,7 @@ from gpuk.metrics.base import Metric
 from gpuk.metrics.confusion import (
     _ConfusionCounter,
     _divide_no_nan,
+    _evenly_distributed,
     _parse_thresholds,
     _prepare,
 )
@@ -25,7 +26,9 @@ class _ConditionCount(Metric):
         super().__init__(name=name, dtype=dtype)
         self.init_thresholds = thresholds
         self.thresholds = _parse_thresholds(thresholds, 0.5)
-        self._counter = _ConfusionCounter(self.thresholds, False, self._dtype)
+        # Evenly spaced thresholds bucket clipped predictions, as Keras does.
+        evenly = _evenly_distributed(self.thresholds)
+        self._counter = _ConfusionCounter(self.thresholds, evenly, self._dtype)
         self.accumulator = self.add_variable((len(self.thresholds),), name="accumulator")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
