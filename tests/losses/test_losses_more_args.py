@@ -58,3 +58,33 @@ def test_ctc_rejects_wrong_ranks():
         losses.ctc(np.zeros(2), np.zeros((2, 3, 4)))
     with pytest.raises(ValueError, match=r"`y_pred`.*num_classes.*\(2, 3\)"):
         losses.ctc(np.zeros((2, 3)), np.zeros((2, 3)))
+
+
+def _embeddings():
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(6, 4))
+    return (emb / np.linalg.norm(emb, axis=1, keepdims=True)).astype("float32")
+
+
+def test_circle_accepts_python_lists_like_arrays():
+    labels = [0, 1, 0, 2, 1, 0]
+    emb = _embeddings()
+    expected = losses.circle(np.array(labels), emb).numpy()
+    got = losses.circle(labels, emb.tolist())
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-6)
+
+
+def test_circle_without_positive_pairs_raises_no_floating_point_warnings():
+    # Label 2 has no partner: its row has no positive pair. A finite stand-in for -inf keeps
+    # the loss and its gradient free of overflow and inf - inf.
+    import warnings
+
+    from tests.gradcheck import tape_gradients
+
+    labels = np.array([0, 1, 0, 2, 1, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = losses.Circle()(labels, _embeddings())
+        grads = tape_gradients(lambda e: losses.Circle()(labels, e), [_embeddings()], np)
+    assert np.isfinite(float(value)) and np.isfinite(grads[0]).all()
