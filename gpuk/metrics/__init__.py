@@ -146,8 +146,6 @@ _BUILTINS.update(
 for _name, _obj in _losses._BUILTINS.items():
     if not inspect.isclass(_obj):
         _BUILTINS.setdefault(_name, _obj)
-for _name in ("mean", "sum", "metric", "mean_metric_wrapper"):
-    _BUILTINS.pop(_name, None)
 
 _ACCURACY = ("accuracy", "acc")
 _CROSSENTROPY = ("crossentropy", "ce")

@@ -115,3 +115,11 @@ def test_get_builds_classes_and_deferred_metrics_have_keras_configs():
     assert float(deferred.result()) == pytest.approx(-np.log(0.8), rel=1e-5)
     with pytest.raises(TypeError, match="Could not interpret metric identifier: 3"):
         metrics.get(3)
+
+
+def test_mean_and_sum_resolve_by_name_as_in_keras():
+    # Keras 3.15: metrics.get("mean") is a Mean instance, "sum" a Sum.
+    assert type(metrics.get("mean")) is metrics.Mean and metrics.get("mean").name == "mean"
+    assert type(metrics.get("Sum")) is metrics.Sum and metrics.get("sum").name == "sum"
+    with pytest.raises(TypeError):
+        metrics.get("mean_metric_wrapper")  # needs fn, as in Keras
