@@ -59,6 +59,7 @@ def make_inputs():
     d["sw_n1"] = d["sw"][:, None].copy()
     d["sw_full"] = np.round(rng.uniform(0, 2, size=(n, c)), 2).astype("float32")
     d["sw_zero"] = np.zeros(n, "float32")
+    d["sw_tiny"] = np.full(n, 1e-9, "float32")  # counts far below epsilon
     d["sw3"] = np.array([[1.0, 0.5, 0.0, 2.0], [0.25, 1.0, 1.0, 3.0]], "float32")
     d["mask"] = np.array([[1, 1, 0], [1, 0, 0], [1, 1, 1], [0, 0, 0], [1, 0, 1]], dtype=bool)
     d["mask1"] = np.array([True, False, True, True, False])
@@ -449,6 +450,8 @@ METRICS = [
     ("F1Score", {"average": "weighted", "threshold": 0.3}, _B),
     ("FBetaScore", {"beta": 2.0, "average": "weighted"}, _B),
     ("FBetaScore", {"beta": 0.5, "threshold": 1.0}, [("bin_t", "prob", "sw")]),
+    ("F1Score", {}, [("bin_t", "prob", "sw_tiny")]),
+    ("FBetaScore", {"beta": 2.0, "average": "micro"}, [("bin_t", "prob", "sw_tiny")]),
     ("R2Score", {}, _R),
     ("R2Score", {"class_aggregation": None}, _R),
     ("R2Score", {"class_aggregation": "variance_weighted_average"}, _R),
