@@ -273,7 +273,7 @@ class AUC(Metric):
         self.from_logits = bool(from_logits)
         self._init_from_thresholds = thresholds is not None
         if thresholds is not None:
-            inner = sorted(_parse_thresholds(thresholds, 0.5))
+            inner = sorted(_parse_thresholds(thresholds, None))  # not None here: no default
             self.num_thresholds = len(inner) + 2
             evenly = _evenly_distributed(np.array([0.0] + inner + [1.0]))
         else:
