@@ -88,3 +88,25 @@ def test_star_import_works_for_losses_and_metrics():
         namespace = {}
         exec(f"from {module} import *", namespace)
         assert "get" in namespace and "deserialize" in namespace
+
+
+# Keras 3.15's loss functions (keras.losses namespace); get() resolves each by its name.
+KERAS_FUNCTIONS = """binary_crossentropy binary_focal_crossentropy categorical_crossentropy
+categorical_focal_crossentropy categorical_generalized_cross_entropy categorical_hinge circle
+cosine_similarity ctc dice hinge huber kl_divergence log_cosh mean_absolute_error
+mean_absolute_percentage_error mean_squared_error mean_squared_logarithmic_error poisson
+sparse_categorical_crossentropy squared_hinge tversky""".split()
+KERAS_CLASSES = """BinaryCrossentropy BinaryFocalCrossentropy CTC CategoricalCrossentropy
+CategoricalFocalCrossentropy CategoricalGeneralizedCrossEntropy CategoricalHinge Circle
+CosineSimilarity Dice Hinge Huber KLDivergence LogCosh MeanAbsoluteError
+MeanAbsolutePercentageError MeanSquaredError MeanSquaredLogarithmicError Poisson
+SparseCategoricalCrossentropy SquaredHinge Tversky""".split()
+
+
+def test_every_keras_loss_name_resolves():
+    for name in KERAS_FUNCTIONS:
+        assert losses.get(name) is getattr(losses, name), name
+        assert name in losses.__all__, name
+    for name in KERAS_CLASSES:
+        assert type(losses.get(name)) is getattr(losses, name), name
+        assert name in losses.__all__, name
