@@ -282,7 +282,7 @@ class AUC(Metric):
                     f"AUC: num_thresholds must be > 1. Received: num_thresholds={num_thresholds}"
                 )
             self.num_thresholds = int(num_thresholds)
-            inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
             evenly = True
         eps = _config.epsilon()
         self._thresholds = np.array([0.0 - eps] + inner + [1.0 + eps])

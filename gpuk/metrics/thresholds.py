@@ -83,8 +83,6 @@ class FalseNegatives(_ConditionCount):
 class _SensitivitySpecificity(Metric):
     """Confusion counts at ``num_thresholds`` evenly spaced thresholds in [0, 1]."""
 
-    _value_name = None
-
     def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
         if not 0.0 <= value <= 1.0:
@@ -103,7 +101,7 @@ class _SensitivitySpecificity(Metric):
         if num_thresholds == 1:
             self.thresholds, evenly = [0.5], False
         else:
-            inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
             self.thresholds, evenly = [0.0] + inner + [1.0], True
         self._counter = _ConfusionCounter(self.thresholds, evenly, self._dtype)
         size = (len(self.thresholds),)
