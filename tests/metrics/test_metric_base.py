@@ -148,3 +148,19 @@ def test_squeeze_or_expand_on_arrays():
     assert a.shape == b.shape == (3,)
     a, b = base.squeeze_or_expand(np.ones((2, 3)), np.ones((2, 3, 1)))
     assert a.shape == b.shape == (2, 3)
+
+
+def test_mask_carried_by_values_joins_sample_weights_only():
+    # Keras 3.15 (JAX): Mean 2.6, Sum 6.5 with the weights; the mask is ignored without them.
+    values = Tensor(np.array([[1.0], [2.0], [3.0], [4.0], [5.0]], "float32"))
+    values._keras_mask = np.array([[True], [False], [True], [True], [False]])
+    weight = np.array([0.5, 1.0, 2.0, 0.0, 1.5], "float32")
+    m = metrics.Mean()
+    m.update_state(values, sample_weight=weight)
+    assert float(m.result()) == pytest.approx(2.6)
+    s = metrics.Sum()
+    s.update_state(values, sample_weight=weight)
+    assert float(s.result()) == pytest.approx(6.5)
+    m = metrics.Mean()
+    m.update_state(values)
+    assert float(m.result()) == pytest.approx(3.0)
