@@ -432,6 +432,8 @@ METRICS = [
     ("Precision", {"top_k": 3}, _B),
     ("Recall", {"top_k": 3, "thresholds": [0.3, 0.6]}, _B),
     ("SensitivityAtSpecificity", {"specificity": 0.5, "num_thresholds": 3}, _E),
+    ("PrecisionAtRecall", {"recall": 0.0, "num_thresholds": 3}, _E),
+    ("RecallAtPrecision", {"precision": 0.9, "num_thresholds": 3}, _E),
     ("RecallAtPrecision", {"precision": 0.5, "num_thresholds": 1}, _E),
     ("FalsePositives", {"thresholds": [0.0, 0.5, 1.0]}, _B),
     ("TrueNegatives", {"thresholds": 0.3}, _B),
