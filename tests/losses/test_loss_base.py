@@ -145,3 +145,16 @@ def test_masks_of_different_shapes_fall_back_to_the_loss_mask():
     np.testing.assert_array_equal(L._combine_masks(Tensor(a), None), a)
     np.testing.assert_array_equal(L._combine_masks(None, Tensor(a)), a)
     np.testing.assert_array_equal(L._combine_masks(a, ~a), [False, False, False])
+
+
+def test_function_wrapper_aligns_ranks_before_a_user_function():
+    # As Keras's LossFunctionWrapper.call: (4,) labels against (4, 1) predictions.
+    def squared(y_true, y_pred):
+        return ops.mean(ops.square(y_true - y_pred), axis=-1)
+
+    loss = losses.LossFunctionWrapper(squared, reduction="none")
+    got = loss(np.array([1.0, 2.0, 3.0, 4.0]), np.array([[1.5], [2.0], [2.0], [5.0]], "float32"))
+    np.testing.assert_allclose(got.numpy(), [0.25, 0.0, 1.0, 1.0])
+    assert loss.name == "squared"
+    assert repr(loss) == "<LossFunctionWrapper(squared, kwargs={})>"
+    assert repr(losses.Huber(delta=2.0)) == "<Huber(huber, kwargs={'delta': 2.0})>"

@@ -123,3 +123,17 @@ def test_mean_and_sum_resolve_by_name_as_in_keras():
     assert type(metrics.get("Sum")) is metrics.Sum and metrics.get("sum").name == "sum"
     with pytest.raises(TypeError):
         metrics.get("mean_metric_wrapper")  # needs fn, as in Keras
+
+
+def test_iou_warns_only_for_float_weights_on_integer_counts_and_names_the_caller():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        metrics.MeanIoU(num_classes=2).update_state([0, 1], [0, 1], sample_weight=[1, 2])
+        metrics.MeanIoU(num_classes=2, dtype="float32").update_state(
+            [0, 1], [0, 1], sample_weight=[0.5, 2.0]
+        )
+    with pytest.warns(UserWarning, match="weight as `float`") as record:
+        metrics.IoU(2, [0]).update_state([0, 1], [0, 1], sample_weight=np.array([1.0, 1.0]))
+    assert record[0].filename == __file__
