@@ -29,3 +29,18 @@ def test_argmax_accuracy_with_nan_scores_matches_keras():
     np.testing.assert_array_equal(
         metrics.categorical_accuracy(ONEHOT, SCORES).numpy(), [1, 0, 1, 0]
     )
+
+
+def test_sparse_accuracy_of_a_single_sample_keeps_its_batch_axis():
+    # Keras squeezes a trailing length-1 axis only from a result of rank 2 or more.
+    got = metrics.sparse_categorical_accuracy(np.array([2]), np.array([[0.1, 0.2, 0.7]]))
+    assert got.shape == (1,) and float(got.numpy()[0]) == 1.0
+    got = metrics.sparse_categorical_accuracy(np.array([[2]]), np.array([[0.1, 0.2, 0.7]]))
+    assert got.shape == (1,)
+
+
+def test_sparse_top_k_accepts_float_labels():
+    # Keras casts the labels to int32 first.
+    expected = metrics.sparse_top_k_categorical_accuracy(LABELS, SCORES, k=2).numpy()
+    got = metrics.sparse_top_k_categorical_accuracy(LABELS.astype("float32"), SCORES, k=2)
+    np.testing.assert_array_equal(got.numpy(), expected)
