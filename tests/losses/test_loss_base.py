@@ -158,3 +158,23 @@ def test_function_wrapper_aligns_ranks_before_a_user_function():
     assert loss.name == "squared"
     assert repr(loss) == "<LossFunctionWrapper(squared, kwargs={})>"
     assert repr(losses.Huber(delta=2.0)) == "<Huber(huber, kwargs={'delta': 2.0})>"
+
+
+def test_crossentropy_classes_expose_their_arguments_like_keras():
+    bce = losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.1, axis=0)
+    assert (bce.from_logits, bce.label_smoothing, bce.axis) == (True, 0.1, 0)
+    cce = losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.2, axis=1)
+    assert (cce.from_logits, cce.label_smoothing, cce.axis) == (True, 0.2, 1)
+    scce = losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=3)
+    assert (scce.from_logits, scce.ignore_class) == (True, 3)
+
+
+def test_shapes_that_cannot_broadcast_are_named_in_the_error():
+    with pytest.raises(
+        ValueError,
+        match=r"mean_squared_error: y_true and y_pred have incompatible shapes \(cannot be "
+        r"broadcast together\). Received: y_true.shape=\(4, 3\), y_pred.shape=\(4, 2\)",
+    ):
+        losses.mean_squared_error(np.ones((4, 3)), np.ones((4, 2)))
+    with pytest.raises(ValueError, match=r"binary_crossentropy: .*they must be equal"):
+        losses.binary_crossentropy(np.ones((4, 1)), np.full((4, 3), 0.5))
