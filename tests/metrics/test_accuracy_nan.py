@@ -44,3 +44,10 @@ def test_sparse_top_k_accepts_float_labels():
     expected = metrics.sparse_top_k_categorical_accuracy(LABELS, SCORES, k=2).numpy()
     got = metrics.sparse_top_k_categorical_accuracy(LABELS.astype("float32"), SCORES, k=2)
     np.testing.assert_array_equal(got.numpy(), expected)
+
+
+def test_exact_accuracy_aligns_ranks_like_keras():
+    # keras.metrics.accuracy: (4,) labels against (4, 1) predictions give (4, 1).
+    got = metrics.accuracy(np.array([1.0, 2.0, 3.0, 4.0]), np.array([[1.0], [0.0], [3.0], [4.5]]))
+    assert got.shape == (4, 1)
+    np.testing.assert_array_equal(got.numpy()[:, 0], [1, 0, 1, 0])

@@ -137,3 +137,15 @@ def test_iou_warns_only_for_float_weights_on_integer_counts_and_names_the_caller
     with pytest.warns(UserWarning, match="weight as `float`") as record:
         metrics.IoU(2, [0]).update_state([0, 1], [0, 1], sample_weight=np.array([1.0, 1.0]))
     assert record[0].filename == __file__
+
+
+def test_any_single_hint_resolves_accuracy_like_keras_compile():
+    by_loss = metrics.get("acc", loss="binary_crossentropy")  # decided at the first batch
+    by_loss.update_state(np.array([[1.0, 0.0]]), np.array([[0.8, 0.6]]))
+    assert by_loss._fn is metrics.binary_accuracy and by_loss.name == "acc"
+    assert float(by_loss.result()) == 0.5
+    by_pred = metrics.get("accuracy", y_pred_shape=(4, 1))
+    assert by_pred._fn is metrics.binary_accuracy
+    by_true = metrics.get("accuracy", y_true_shape=(4,))
+    assert isinstance(by_true, metrics.MeanMetricWrapper)  # decided at the first batch
+    assert type(metrics.get("accuracy")) is metrics.Accuracy
