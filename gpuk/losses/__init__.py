@@ -194,5 +194,6 @@ def get(identifier):
         f"a function or a Loss instance)"
     )
 
+
 # Only names this module defines (get()-only names such as "bce" stay out of import *).
 __all__ = [name for name in __all__ if name in globals()]
