@@ -51,3 +51,11 @@ def test_exact_accuracy_aligns_ranks_like_keras():
     got = metrics.accuracy(np.array([1.0, 2.0, 3.0, 4.0]), np.array([[1.0], [0.0], [3.0], [4.5]]))
     assert got.shape == (4, 1)
     np.testing.assert_array_equal(got.numpy()[:, 0], [1, 0, 1, 0])
+
+
+def test_sparse_accuracy_keeps_unit_axes_of_labels_with_a_lower_rank():
+    # Keras: labels (2, 1) against scores (2, 1, 3) are not squeezed; the (2, 1) result is.
+    scores = np.array([[[0.1, 0.7, 0.2]], [[0.5, 0.3, 0.2]]], "float32")
+    got = metrics.sparse_categorical_accuracy(np.array([[1], [2]]), scores)
+    assert got.shape == (2,)
+    np.testing.assert_array_equal(got.numpy(), [1.0, 0.0])
