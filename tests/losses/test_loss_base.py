@@ -178,3 +178,8 @@ def test_shapes_that_cannot_broadcast_are_named_in_the_error():
         losses.mean_squared_error(np.ones((4, 3)), np.ones((4, 2)))
     with pytest.raises(ValueError, match=r"binary_crossentropy: .*they must be equal"):
         losses.binary_crossentropy(np.ones((4, 1)), np.full((4, 3), 0.5))
+
+
+def test_categorical_crossentropy_rejects_a_boolean_axis():
+    with pytest.raises(ValueError, match="axis must be an int, received axis=True"):
+        losses.categorical_crossentropy(np.eye(3), np.full((3, 3), 1 / 3), axis=True)
