@@ -293,8 +293,9 @@ def _select(kind, loss, y_true_shape, y_pred_shape):
     is_binary = loss_kind == "binary" or (bool(pred_shape) and pred_shape[-1] == 1)
     is_sparse = loss_kind == "sparse"
     if not is_binary and not is_sparse and true_shape is not None and pred_shape is not None:
+        # (pred_shape[-1] is not 1 here: that was binary.)
         is_sparse = len(true_shape) < len(pred_shape) or (
-            bool(true_shape) and bool(pred_shape) and true_shape[-1] == 1 and pred_shape[-1] > 1
+            bool(true_shape) and bool(pred_shape) and true_shape[-1] == 1
         )
     if is_binary:
         return binary_accuracy if kind == "accuracy" else binary_crossentropy
