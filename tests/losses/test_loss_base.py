@@ -183,3 +183,11 @@ def test_shapes_that_cannot_broadcast_are_named_in_the_error():
 def test_categorical_crossentropy_rejects_a_boolean_axis():
     with pytest.raises(ValueError, match="axis must be an int, received axis=True"):
         losses.categorical_crossentropy(np.eye(3), np.full((3, 3), 1 / 3), axis=True)
+
+
+def test_scalar_inputs_become_one_sample():
+    got = losses.mean_squared_error(2.0, 3.5)
+    assert got.shape == ()
+    np.testing.assert_allclose(np.ravel(got.numpy()), [2.25])
+    got = losses.mean_absolute_error(np.float32(1.0), np.float32(-1.0))
+    np.testing.assert_allclose(np.ravel(got.numpy()), [2.0])

@@ -59,3 +59,15 @@ def test_sparse_accuracy_keeps_unit_axes_of_labels_with_a_lower_rank():
     got = metrics.sparse_categorical_accuracy(np.array([[1], [2]]), scores)
     assert got.shape == (2,)
     np.testing.assert_array_equal(got.numpy(), [1.0, 0.0])
+
+
+def test_top_k_defaults_to_five_and_accepts_lists():
+    # Seven classes; the label's score ranks sixth: outside Keras's default k=5.
+    scores = [[0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]]
+    onehot = np.eye(7)[[5, 2]].tolist()
+    np.testing.assert_array_equal(
+        metrics.top_k_categorical_accuracy(onehot, scores).numpy(), [0, 1]
+    )
+    np.testing.assert_array_equal(
+        metrics.sparse_top_k_categorical_accuracy([5, 2], scores).numpy(), [0, 1]
+    )

@@ -49,3 +49,20 @@ def test_auc_argument_checks():
         metrics.AUC(summation_method="trapezoid")
     auc = metrics.AUC(curve="pr", summation_method="Minoring")
     assert (auc.curve, auc.summation_method) == ("PR", "minoring")
+
+
+def test_auc_thresholds_include_the_epsilon_ends():
+    eps = 1e-7
+    got = metrics.AUC(num_thresholds=5).thresholds
+    np.testing.assert_allclose(got, [-eps, 0.25, 0.5, 0.75, 1 + eps], rtol=0, atol=1e-12)
+
+
+def test_zero_denominators_give_zero_without_floating_point_warnings():
+    import warnings
+
+    labels, scores = np.zeros(4), np.array([0.1, 0.6, 0.4, 0.9])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for metric in (metrics.AUC(), metrics.AUC(curve="PR"), metrics.PrecisionAtRecall(0.5)):
+            metric.update_state(labels, scores)
+            assert float(metric.result()) == 0.0
