@@ -191,3 +191,13 @@ def test_scalar_inputs_become_one_sample():
     np.testing.assert_allclose(np.ravel(got.numpy()), [2.25])
     got = losses.mean_absolute_error(np.float32(1.0), np.float32(-1.0))
     np.testing.assert_allclose(np.ravel(got.numpy()), [2.0])
+
+
+def test_reduce_weighted_values_standardizes_its_reduction():
+    values = np.array([1.0, 2.0, 3.0, 6.0], "float32")
+    mask = np.array([True, False, True, True])
+    auto = losses.reduce_weighted_values(values, mask=mask, reduction="auto")
+    mean = losses.reduce_weighted_values(values, mask=mask, reduction="sum_over_batch_size")
+    assert float(auto) == pytest.approx(float(mean)) == pytest.approx(10.0 / 3.0)
+    with pytest.raises(ValueError, match="Invalid value for argument `reduction`"):
+        losses.reduce_weighted_values(values, reduction="bogus")
