@@ -164,3 +164,16 @@ def test_mask_carried_by_values_joins_sample_weights_only():
     m = metrics.Mean()
     m.update_state(values)
     assert float(m.result()) == pytest.approx(3.0)
+
+
+def test_callable_initializers_receive_a_shape_tuple():
+    seen = []
+
+    class Shaped(gpuk.metrics.Metric):
+        def __init__(self):
+            super().__init__()
+            self.a = self.add_variable(3, lambda shape, dtype: seen.append(shape) or np.zeros(3))
+            self.b = self.add_variable(None, "zeros")
+
+    m = Shaped()
+    assert seen == [(3,)] and m.b.shape == ()
