@@ -184,3 +184,7 @@ def get(identifier):
         f"Could not interpret loss identifier: {identifier!r} (expected a name, a config dict, "
         f"a function or a Loss instance)"
     )
+
+
+# Only names this module defines (get()-only names such as "bce" stay out of import *).
+__all__ = [name for name in __all__ if name in globals()]

@@ -240,7 +240,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
         raise ValueError(f"categorical_crossentropy: axis must be an int, received axis={axis}")
     y_true, y_pred = _prepare("categorical_crossentropy", y_true, y_pred, same_shape=True)
     if label_smoothing:
-        num_classes = y_true.shape[axis]
+        num_classes = y_true.shape[-1]  # Keras 3: the last axis, whatever ``axis`` is
         y_true = y_true * (1.0 - label_smoothing) + label_smoothing / num_classes
     fused = _fused_xent(y_true, y_pred, axis, sparse=False, from_logits=from_logits)
     if fused is not None:

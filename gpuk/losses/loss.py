@@ -129,7 +129,8 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
         return total
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
         xp = get_array_module(values.data)
-        denominator = xp.broadcast_to(sample_weight.data, values.shape).sum()
+        # Keras 3 divides by the sum of the weights as given (a scalar weight counts once).
+        denominator = sample_weight.data.sum()
         safe = xp.where(denominator == 0, xp.ones_like(denominator), denominator)
         return (
             total

@@ -146,8 +146,6 @@ _BUILTINS.update(
 for _name, _obj in _losses._BUILTINS.items():
     if not inspect.isclass(_obj):
         _BUILTINS.setdefault(_name, _obj)
-for _name in ("mean", "sum", "metric", "mean_metric_wrapper"):
-    _BUILTINS.pop(_name, None)
 register_builtins(_BUILTINS)
 
 _ACCURACY = ("accuracy", "acc")
@@ -179,7 +177,8 @@ def get(identifier, y_true_shape=None, y_pred_shape=None, loss=None):
         if kind and (hinted or kind == "crossentropy"):
             return _resolved_metric(kind, identifier, loss, y_true_shape, y_pred_shape)
         if kind == "accuracy":
-            return Accuracy(name=identifier)
+            # The class name gives a default instance, as every class name does.
+            return Accuracy() if identifier == "Accuracy" else Accuracy(name=identifier)
     if inspect.isclass(identifier):
         return identifier()
     if isinstance(identifier, (str, dict)):
@@ -285,8 +284,9 @@ def _select(kind, loss, y_true_shape, y_pred_shape):
     is_binary = loss_kind == "binary" or (bool(pred_shape) and pred_shape[-1] == 1)
     is_sparse = loss_kind == "sparse"
     if not is_binary and not is_sparse and true_shape is not None and pred_shape is not None:
+        # (pred_shape[-1] is not 1 here: that was binary.)
         is_sparse = len(true_shape) < len(pred_shape) or (
-            bool(true_shape) and bool(pred_shape) and true_shape[-1] == 1 and pred_shape[-1] > 1
+            bool(true_shape) and bool(pred_shape) and true_shape[-1] == 1
         )
     if is_binary:
         return binary_accuracy if kind == "accuracy" else binary_crossentropy
@@ -327,3 +327,6 @@ __all__ = sorted(
         "resolve_metric", "serialize", "cosine_similarity", "kullback_leibler_divergence",
     }
 )  # fmt: skip
+
+# Only names this module defines (get()-only names such as "bce" stay out of import *).
+__all__ = [name for name in __all__ if name in globals()]

@@ -203,10 +203,15 @@ class _Reduce(Metric):
         self.total = self.add_variable((), name="total")
 
     def _samplewise(self, values, sample_weight):
+        mask = getattr(values, "_keras_mask", None)
         values = self._like(values)
         xp = get_array_module(values)
         if sample_weight is not None:
             sample_weight = self._like(sample_weight)
+            if mask is not None:
+                # Keras 3 applies a mask carried by the values only along with sample weights.
+                mask, sample_weight = squeeze_or_expand(self._like(mask), sample_weight)
+                sample_weight = sample_weight * mask
         reduce_fn = xp.sum if self._reduction == "sum" else xp.mean
         return reduce_to_samplewise(xp, values, sample_weight, reduce_fn)
 

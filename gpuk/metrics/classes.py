@@ -130,8 +130,9 @@ SparseCategoricalCrossentropy = _wrapper(
     "SparseCategoricalCrossentropy",
     L.sparse_categorical_crossentropy,
     "sparse_categorical_crossentropy",
-    "Mean sparse categorical crossentropy." + _A,
+    "Mean sparse categorical crossentropy (ignored labels count as 0, as in Keras)." + _A,
     from_logits=False,
+    ignore_class=None,
     axis=-1,
 )
 

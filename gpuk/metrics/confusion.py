@@ -273,7 +273,7 @@ class AUC(Metric):
         self.from_logits = bool(from_logits)
         self._init_from_thresholds = thresholds is not None
         if thresholds is not None:
-            inner = sorted(_parse_thresholds(thresholds, 0.5))
+            inner = sorted(_parse_thresholds(thresholds, None))  # not None here: no default
             self.num_thresholds = len(inner) + 2
             evenly = _evenly_distributed(np.array([0.0] + inner + [1.0]))
         else:
@@ -282,7 +282,7 @@ class AUC(Metric):
                     f"AUC: num_thresholds must be > 1. Received: num_thresholds={num_thresholds}"
                 )
             self.num_thresholds = int(num_thresholds)
-            inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
             evenly = True
         eps = _config.epsilon()
         self._thresholds = np.array([0.0 - eps] + inner + [1.0 + eps])
@@ -306,7 +306,6 @@ class AUC(Metric):
         self.false_positives = self.add_variable(shape, name="false_positives")
         self.true_negatives = self.add_variable(shape, name="true_negatives")
         self.false_negatives = self.add_variable(shape, name="false_negatives")
-        self.num_labels = num_labels
         self._built = True
 
     def update_state(self, y_true, y_pred, sample_weight=None):

@@ -58,23 +58,17 @@ def categorical_accuracy(y_true, y_pred):
     return _out(get_array_module(y_pred), matches)
 
 
-def _labels(y_true, y_pred):
-    """Integer labels of rank ``y_pred.ndim - 1`` (a trailing length-1 axis is dropped)."""
-    reshape = None
-    if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
-        reshape = y_true.shape
-        y_true = y_true[..., 0]
-    return y_true, reshape
-
-
 def sparse_categorical_accuracy(y_true, y_pred):
-    """1 where the integer label equals ``argmax(y_pred)`` over the last axis."""
+    """1 where the integer label equals ``argmax(y_pred)`` over the last axis.
+
+    Labels with a trailing length-1 axis (``y_pred``'s rank) lose it; a result of rank 2 or
+    more loses a trailing length-1 axis too, as in Keras.
+    """
     y_pred = _pred(y_pred)
     y_true = _true(y_true, y_pred)
-    y_true, reshape = _labels(y_true, y_pred)
+    if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
+        y_true = y_true[..., 0]
     matches = y_true == y_pred.argmax(axis=-1).astype(y_true.dtype)
-    if reshape is not None:
-        matches = matches.reshape(reshape)
     if matches.ndim > 1 and matches.shape[-1] == 1:
         matches = matches[..., 0]
     return _out(get_array_module(y_pred), matches)
@@ -105,7 +99,6 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
     y_pred = _pred(y_pred)
     y_true = _true(y_true, y_pred)
     xp = get_array_module(y_pred)
-    y_true, _ = _labels(y_true, y_pred)
     flat_pred = y_pred.reshape(-1, y_pred.shape[-1])
     matches = _in_top_k(xp, y_true.reshape(-1), flat_pred, k)
-    return _out(xp, matches.reshape(y_true.shape))
+    return _out(xp, matches.reshape(y_true.shape))  # y_true's shape, (batch, 1) included

@@ -13,6 +13,7 @@ from gpuk.metrics.base import Metric
 from gpuk.metrics.confusion import (
     _ConfusionCounter,
     _divide_no_nan,
+    _evenly_distributed,
     _parse_thresholds,
     _prepare,
 )
@@ -25,7 +26,9 @@ class _ConditionCount(Metric):
         super().__init__(name=name, dtype=dtype)
         self.init_thresholds = thresholds
         self.thresholds = _parse_thresholds(thresholds, 0.5)
-        self._counter = _ConfusionCounter(self.thresholds, False, self._dtype)
+        # Evenly spaced thresholds bucket clipped predictions, as Keras does.
+        evenly = _evenly_distributed(self.thresholds)
+        self._counter = _ConfusionCounter(self.thresholds, evenly, self._dtype)
         self.accumulator = self.add_variable((len(self.thresholds),), name="accumulator")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
@@ -80,8 +83,6 @@ class FalseNegatives(_ConditionCount):
 class _SensitivitySpecificity(Metric):
     """Confusion counts at ``num_thresholds`` evenly spaced thresholds in [0, 1]."""
 
-    _value_name = None
-
     def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
         if not 0.0 <= value <= 1.0:
@@ -100,7 +101,7 @@ class _SensitivitySpecificity(Metric):
         if num_thresholds == 1:
             self.thresholds, evenly = [0.5], False
         else:
-            inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
             self.thresholds, evenly = [0.0] + inner + [1.0], True
         self._counter = _ConfusionCounter(self.thresholds, evenly, self._dtype)
         size = (len(self.thresholds),)
