@@ -6,10 +6,10 @@ the input projection, the recurrent product and the backward's gate gradients ar
 gate-major (``(gates, ..., batch, units)``), so each elementwise op works on whole contiguous
 blocks instead of column slices of a ``(batch, 3 * units)`` row, and every op writes into a
 preallocated buffer with ``out=`` (nothing is allocated per step). Training keeps each step's
-gates in ``(time, ...)`` buffers written in place, and the backward computes the weight and
-input gradients after the loop as a few large products. Small products in the time loop run
-on one BLAS thread; the large ones before and after it choose by size
-(:mod:`gpuk._array.blas`).
+gates in a reused workspace written in place, and the backward computes the weight and
+input gradients after the loop as a few large products. The time loops choose their BLAS
+threads by timing (:func:`gpuk._array.blas.loop_blocks`); the large products before and after
+them follow that choice.
 
 With a sigmoid recurrent activation, the z and r columns of both kernels and of the biases are
 pre-scaled by 0.5 (exact in floating point), so ``sigmoid(a) = 0.5 * tanh(0.5 * a) + 0.5``
@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-from gpuk._array import serial_blas, threads_for_product
+from gpuk._array.blas import loop_blocks, threads_after_loops
 from gpuk.ops.recurrent._common import _DERIVATIVE, _FORWARD_INPLACE
 
 #: Activations the loops apply and differentiate in place.
@@ -68,7 +68,7 @@ def forward(xp, x_tm, kernel, recurrent_kernel, bias, h0, activation, recurrent_
     scale = xp.asarray([0.5, 0.5, 1.0] if half else [1.0, 1.0, 1.0], dtype=dtype)[:, None, None]
     k3 = _gate_major(xp, kernel, units) * scale
     r3 = _gate_major(xp, recurrent_kernel, units) * scale  # a contiguous (3, U, U) copy
-    threads_for_product(n * features * 3 * units, xp)
+    threads_after_loops(n * features * 3 * units, xp)
     proj = xp.matmul(x_tm, k3)  # (3, T * B, U)
     rec_bias_h = None
     if bias is not None:
@@ -102,8 +102,9 @@ def forward(xp, x_tm, kernel, recurrent_kernel, bias, h0, activation, recurrent_
         aux_all = _Repeat(hu_h)
         diff_all = _Repeat(xp.empty((batch, units), dtype=dtype))
     states[0] = h0
-    with serial_blas(xp):
-        for t in range(timesteps):
+    key = ("gru", keep, batch, units, dtype.str)
+    for block in loop_blocks(key, range(timesteps), 3 * batch * units * units, xp):
+        for t in block:
             h, h_new = states[t], states[t + 1]
             zr, hh, aux, diff = zr_all[t], hh_all[t], aux_all[t], diff_all[t]
             matmul(h, r3, out=hu)
@@ -133,15 +134,29 @@ _WORKSPACES = []
 _MAX_WORKSPACES = 8
 
 
+def _references(spaces, index):
+    space = spaces[index]
+    return sys.getrefcount(space)
+
+
+#: The reference count of a workspace nothing else uses (the list's, the local's and
+#: getrefcount's own), measured on this interpreter; every view of it adds one.
+_FREE = _references([np.empty(0)], 0)
+
+
 def _workspace(xp, size, dtype):
     """A flat ``size``-element buffer, a free cached one when there is one."""
     if xp is not np:
         return xp.empty(size, dtype=dtype)
-    for index, space in enumerate(_WORKSPACES):
-        # free: referenced only by this list, the loop variable and getrefcount's argument
-        # (every view of it holds a reference to it)
-        if space.size == size and space.dtype == dtype and sys.getrefcount(space) == 3:
-            _WORKSPACES.append(_WORKSPACES.pop(index))
+    for index in range(len(_WORKSPACES)):
+        # no local name for the candidate before the count: it would add a reference
+        if (
+            _WORKSPACES[index].size == size
+            and _WORKSPACES[index].dtype == dtype
+            and _references(_WORKSPACES, index) <= _FREE
+        ):
+            space = _WORKSPACES.pop(index)
+            _WORKSPACES.append(space)
             return space
     space = np.empty(size, dtype=dtype)
     _WORKSPACES.append(space)
@@ -203,8 +218,10 @@ def backward(xp, saved, gy_seq, gy_last, activation, recurrent_activation, need)
     tmp2 = xp.empty((2, batch, units), dtype=dtype)
     tmp3 = xp.empty((3, batch, units), dtype=dtype)
     add, multiply, subtract, matmul = xp.add, xp.multiply, xp.subtract, xp.matmul
-    with serial_blas(xp):
-        for t in range(timesteps - 1, -1, -1):
+    key = ("gru backward", batch, units, dtype.str)
+    steps = range(timesteps - 1, -1, -1)
+    for block in loop_blocks(key, steps, 3 * batch * units * units, xp):
+        for t in block:
             add(gh, gy_seq[t], out=g)
             zr, hh = zr_all[t], hh_all[t]
             d_h, d_z, d_r, d_hr = d_all[0, t], d_all[1, t], d_all[2, t], d_all[3, t]
@@ -225,14 +242,14 @@ def backward(xp, saved, gy_seq, gy_last, activation, recurrent_activation, need)
     if need_x:
         # kernel blocks transposed, in d_all's gate order h, z, r: (3, U, D)
         k3_t = kernel.reshape(features, 3, units).transpose(1, 2, 0)[[2, 0, 1]]
-        threads_for_product(3 * n * units * features, xp)
+        threads_after_loops(3 * n * units * features, xp)
         g_x = xp.matmul(flat[:3], k3_t).sum(axis=0)
     if need_k:
-        threads_for_product(3 * n * units * features, xp)
+        threads_after_loops(3 * n * units * features, xp)
         g3 = xp.matmul(x_tm.T, flat[:3])  # (3, D, U), gates h, z, r
         g_kernel = xp.concatenate([g3[1], g3[2], g3[0]], axis=1)
     if need_rk:
-        threads_for_product(3 * n * units * units, xp)
+        threads_after_loops(3 * n * units * units, xp)
         g3 = xp.matmul(states[:-1].reshape(n, units).T, flat[1:])  # (3, U, U), gates z, r, h
         g_rk = xp.concatenate([g3[0], g3[1], g3[2]], axis=1)
     if need_b:
