@@ -39,7 +39,6 @@ def fake_blas(monkeypatch):
         blas, "_state", {"libs": [lib], "max": 4, "current": 4, "serial": 0}, raising=True
     )
     monkeypatch.setattr(blas, "_LOOPS", {})
-    monkeypatch.setattr(blas, "_PREFER", {"threads": 1})
     clock = {"now": 0.0, "step": {1: 1.0, 4: 1.0}}
 
     def run(key, steps, multiply_adds=1 << 22):
@@ -79,9 +78,22 @@ def test_loop_blocks_settle_on_the_faster_thread_count(fake_blas, fast):
         assert set(clock["threads"]) == {fast}
     else:  # a probe takes at most 8 steps
         assert clock["threads"].count(fast) >= 92
-    # large products after the loop follow it
-    blas.threads_after_loops(1 << 30)
+    # large products next to the loop follow it, small ones run on one thread
+    blas.threads_after_loops(1 << 30, "loop")
     assert blas._state["current"] == fast
+    blas.threads_after_loops(1 << 10, "loop")
+    assert blas._state["current"] == 1
+    blas.threads_after_loops(1 << 30, "unknown loop")
+    assert blas._state["current"] == 1
+
+
+def test_threads_must_win_clearly(fake_blas):
+    blas, _, clock, run = fake_blas
+    clock["step"] = {1: 1.0, 4: 0.9}  # within the noise: one thread stays
+    for _ in range(20):
+        run("loop", range(100))
+    assert blas._LOOPS["loop"].best((1, 4)) == 1
+    assert clock["threads"].count(1) >= 92
 
 
 def test_loop_blocks_follow_a_change_of_load(fake_blas):

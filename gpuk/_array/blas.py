@@ -6,14 +6,17 @@ machine under load, the five small products of an MLP's backward took a median o
 way but a mean of 5.7 ms with 2 threads against 0.2 ms with one (tail waits on descheduled
 threads); a GRU backward of 96 units over 100 steps took 20-200 ms with 2 threads, 16-20 ms
 with one. So products below :data:`SMALL_PRODUCT` multiply-adds run single-threaded
-(:func:`threads_for_product`), larger ones with every thread, and recurrent time loops force
+(:func:`threads_for_product`), larger ones with every thread, and recurrent time loops run
 one thread for their whole loop (:func:`serial_blas`).
 
-Recurrent time loops (:func:`loop_blocks`) choose between one thread and all of them by
-timing: a product of a GRU(128) step (64x128x384) runs ~1.7x faster on two free cores, but 5-20x
-slower when other processes keep the cores busy, so no fixed choice is right on a shared
-machine. Each loop shape keeps the per-step time of both choices, runs the faster, and now and
-then measures the other over a few steps of a call (more rarely while it keeps losing).
+The GRU's loops (:func:`loop_blocks`) choose between one thread and all of them by timing
+instead: 100 products of a GRU(128) step (64x128x384) took 11-15 ms on one thread and 50-400
+ms on two on the loaded 2-core machine, while on free cores a second thread is what makes
+PyTorch's GRU ~1.5x faster than its one-thread run, so no fixed choice is right on a shared
+machine. Each loop shape keeps the per-step time of both choices, runs threads only when
+clearly faster, and now and then measures the other choice over a few steps of a call (more
+rarely while it keeps losing, and stopping early when it is far slower). The large products
+next to such a loop follow its choice (:func:`threads_after_loops`).
 
 The thread count is switched only when it changes (one C call through threadpoolctl's handle
 to the library, ~1 us), never per product.
@@ -101,8 +104,12 @@ class _LoopChoice:
         self.next_probe = 0
 
     def best(self, options):
-        known = [o for o in options if o in self.seconds]
-        return min(known, key=self.seconds.get) if known else options[0]
+        """One thread unless more were measured clearly faster (:data:`_THREADS_WIN`): a wrong
+        switch to threads costs far more under load than a missed one on free cores."""
+        one, more = options
+        if one not in self.seconds or more not in self.seconds:
+            return one
+        return more if self.seconds[more] < _THREADS_WIN * self.seconds[one] else one
 
     def probe(self, options, best):
         """The option to measure this call (None: none)."""
@@ -118,7 +125,7 @@ class _LoopChoice:
         old = self.seconds.get(option)
         self.seconds[option] = seconds if old is None or probed else 0.5 * (old + seconds)
         if probed:
-            won = self.best(tuple(self.seconds)) == option
+            won = self.best(_options()) == option
             low, high = _PROBE_INTERVAL
             self.interval = low if won else min(2 * self.interval, high)
             self.next_probe = self.calls + self.interval
@@ -126,13 +133,18 @@ class _LoopChoice:
 
 #: Calls between probes of the slower choice: from the first, doubled each time it loses.
 _PROBE_INTERVAL = (4, 64)
-#: Per-step products smaller than this run their loop on one thread without timing (OpenBLAS
-#: itself runs products under 2^18 multiply-adds on one thread).
-LOOP_PRODUCT = 1 << 19
+#: Per-step products smaller than this run their loop on one thread without timing (a
+#: 32x96x288 product, 0.9M multiply-adds, gains nothing measurable from a second thread).
+LOOP_PRODUCT = 1 << 21
+#: Threads are chosen when their per-step time is under this fraction of one thread's.
+_THREADS_WIN = 0.8
 #: A probe stops once its steps take this many times the best choice's.
 _PROBE_GIVE_UP = 3.0
 _LOOPS = {}
-_PREFER = {"threads": 1}  # the latest loop's choice: large products after a loop follow it
+
+
+def _options():
+    return (1, _state["max"])
 
 
 def loop_blocks(key, steps, multiply_adds, xp=np):
@@ -155,7 +167,7 @@ def loop_blocks(key, steps, multiply_adds, xp=np):
             yield steps
         return
     choice = _LOOPS.setdefault(key, _LoopChoice())
-    options = (1, _state["max"])
+    options = _options()
     best = choice.best(options)
     probe = choice.probe(options, best) if len(steps) >= 8 else None
     previous = _state["current"]
@@ -188,16 +200,16 @@ def loop_blocks(key, steps, multiply_adds, xp=np):
         if len(steps) > start:
             choice.record(best, (time.perf_counter() - began) / (len(steps) - start), False)
         choice.calls += 1
-        _PREFER["threads"] = best
     finally:
         _state["serial"] -= 1
         _set_threads(previous)
 
 
-def threads_after_loops(multiply_adds, xp=np):
-    """Like :func:`threads_for_product` for the large products next to a time loop, but all
-    threads only when the latest :func:`loop_blocks` found them faster (free cores)."""
-    if xp is not np or _state["serial"] or not _libs():
-        return
-    large = multiply_adds >= SMALL_PRODUCT
-    _set_threads(_PREFER["threads"] if large else 1)
+def threads_after_loops(multiply_adds, key, xp=np):
+    """Like :func:`threads_for_product` for the large products next to the time loop ``key``
+    (its input projection, its weight gradients), but all threads only while that loop runs
+    faster with them (free cores)."""
+    if xp is np and not _state["serial"] and _libs():
+        choice = _LOOPS.get(key)
+        many = multiply_adds >= SMALL_PRODUCT and choice is not None
+        _set_threads(choice.best(_options()) if many else 1)

@@ -68,7 +68,8 @@ def forward(xp, x_tm, kernel, recurrent_kernel, bias, h0, activation, recurrent_
     scale = xp.asarray([0.5, 0.5, 1.0] if half else [1.0, 1.0, 1.0], dtype=dtype)[:, None, None]
     k3 = _gate_major(xp, kernel, units) * scale
     r3 = _gate_major(xp, recurrent_kernel, units) * scale  # a contiguous (3, U, U) copy
-    threads_after_loops(n * features * 3 * units, xp)
+    key = ("gru", keep, batch, units, dtype.str)
+    threads_after_loops(n * features * 3 * units, key, xp)
     proj = xp.matmul(x_tm, k3)  # (3, T * B, U)
     rec_bias_h = None
     if bias is not None:
@@ -102,7 +103,6 @@ def forward(xp, x_tm, kernel, recurrent_kernel, bias, h0, activation, recurrent_
         aux_all = _Repeat(hu_h)
         diff_all = _Repeat(xp.empty((batch, units), dtype=dtype))
     states[0] = h0
-    key = ("gru", keep, batch, units, dtype.str)
     for block in loop_blocks(key, range(timesteps), 3 * batch * units * units, xp):
         for t in block:
             h, h_new = states[t], states[t + 1]
@@ -242,14 +242,14 @@ def backward(xp, saved, gy_seq, gy_last, activation, recurrent_activation, need)
     if need_x:
         # kernel blocks transposed, in d_all's gate order h, z, r: (3, U, D)
         k3_t = kernel.reshape(features, 3, units).transpose(1, 2, 0)[[2, 0, 1]]
-        threads_after_loops(3 * n * units * features, xp)
+        threads_after_loops(3 * n * units * features, key, xp)
         g_x = xp.matmul(flat[:3], k3_t).sum(axis=0)
     if need_k:
-        threads_after_loops(3 * n * units * features, xp)
+        threads_after_loops(3 * n * units * features, key, xp)
         g3 = xp.matmul(x_tm.T, flat[:3])  # (3, D, U), gates h, z, r
         g_kernel = xp.concatenate([g3[1], g3[2], g3[0]], axis=1)
     if need_rk:
-        threads_after_loops(3 * n * units * units, xp)
+        threads_after_loops(3 * n * units * units, key, xp)
         g3 = xp.matmul(states[:-1].reshape(n, units).T, flat[1:])  # (3, U, U), gates z, r, h
         g_rk = xp.concatenate([g3[0], g3[1], g3[2]], axis=1)
     if need_b:
