@@ -208,7 +208,7 @@ def backward(xp, saved, gy_seq, gy_last, activation, recurrent_activation, need)
     dtype = states.dtype
     # Gate-gradient blocks [h, z, r, hr] per step: d_all[:3] are the input projection's
     # (gates h, z, r), d_all[1:] the recurrent product's (z, r and h after the reset gate).
-    d_all = xp.empty((4, timesteps, batch, units), dtype=dtype)
+    d_all = _workspace(xp, 4 * n * units, dtype).reshape(4, timesteps, batch, units)
     # (3, U, U): the transposed gate blocks of the recurrent kernel, gates z, r, h
     r3_t = xp.ascontiguousarray(
         recurrent_kernel.reshape(units, 3, units).transpose(1, 2, 0).astype(dtype, copy=False)
