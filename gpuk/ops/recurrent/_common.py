@@ -157,11 +157,17 @@ def _zeros_state(inputs, batch, units):
     return Tensor(xp.zeros((batch, units), dtype=dtype))
 
 
-def _project(xp, x, kernel, go_backwards):
-    """All time steps' input projection as ONE product: time-major ``(T, B, G)``."""
+def _time_major(xp, x, go_backwards):
+    """``x (B, T, D)`` as a contiguous time-major ``(T * B, D)`` matrix, in processing order."""
     batch, timesteps, features = x.shape
     xs = x[:, ::-1] if go_backwards else x
-    x_tm = xp.ascontiguousarray(xs.transpose(1, 0, 2)).reshape(timesteps * batch, features)
+    return xp.ascontiguousarray(xs.transpose(1, 0, 2)).reshape(timesteps * batch, features)
+
+
+def _project(xp, x, kernel, go_backwards):
+    """All time steps' input projection as ONE product: time-major ``(T, B, G)``."""
+    batch, timesteps, _ = x.shape
+    x_tm = _time_major(xp, x, go_backwards)
     return x_tm, (x_tm @ kernel).reshape(timesteps, batch, kernel.shape[1])
 
 

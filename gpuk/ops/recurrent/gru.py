@@ -7,10 +7,10 @@ from gpuk.autograd import Function
 from gpuk.ops import math as _math
 from gpuk.ops import shaping as _shape
 from gpuk.ops.linalg import matmul
+from gpuk.ops.recurrent import _gru_loops
 from gpuk.ops.recurrent._common import (
     _DERIVATIVE,
     _FORWARD,
-    _FORWARD_INPLACE,
     _batch_major,
     _carry,
     _check_activation,
@@ -26,6 +26,7 @@ from gpuk.ops.recurrent._common import (
     _sequence_outputs,
     _serial_blas_loop,
     _step_inputs,
+    _time_major,
     _time_major_mask,
     _zeros_state,
 )
@@ -44,11 +45,37 @@ class GRUSequence(Function):
     Outputs: ``(sequence_outputs (B, T, U), last_state (B, U))``.
     """
 
-    @_serial_blas_loop
     def forward(self, x, kernel, recurrent_kernel, *rest):
         mask = rest[-1] if self.has_mask else None
         rest = rest[:-1] if self.has_mask else rest
         bias, h0 = rest if self.has_bias else (None, rest[0])
+        xp = get_array_module(x)
+        self.gate_major = _gru_loops.applies(
+            self.reset_after, mask, self.activation, self.recurrent_activation
+        )
+        if self.gate_major:
+            return self._forward_gate_major(xp, x, kernel, recurrent_kernel, bias, h0)
+        return self._forward_general(x, kernel, recurrent_kernel, bias, h0, mask)
+
+    def _forward_gate_major(self, xp, x, kernel, recurrent_kernel, bias, h0):
+        batch, timesteps, _ = x.shape
+        x_tm = _time_major(xp, x, self.go_backwards)
+        states, self.saved = _gru_loops.forward(
+            xp,
+            x_tm,
+            kernel,
+            recurrent_kernel,
+            bias,
+            h0,
+            self.activation,
+            self.recurrent_activation,
+            keep=bool(self.needs_input_grad),  # recorded: backward needs the per-step values
+        )
+        self.shape = (batch, timesteps, recurrent_kernel.shape[0])
+        return _batch_major(xp, states[1:]), states[-1].copy()
+
+    @_serial_blas_loop
+    def _forward_general(self, x, kernel, recurrent_kernel, bias, h0, mask):
         xp = get_array_module(x)
         act, ract = _FORWARD[self.activation], _FORWARD[self.recurrent_activation]
         batch, timesteps, _ = x.shape
@@ -63,13 +90,6 @@ class GRUSequence(Function):
                 proj += bias
         mask_tm = _time_major_mask(mask, self.go_backwards)
         u2 = 2 * units
-        if (
-            self.reset_after
-            and mask_tm is None
-            and self.activation in _FORWARD_INPLACE
-            and self.recurrent_activation in _FORWARD_INPLACE
-        ):
-            return self._forward_in_place(xp, x_tm, proj, kernel, recurrent_kernel, rec_bias, h0)
         h_prev = xp.empty((timesteps, batch, units), dtype=proj.dtype)
         z_all, r_all, hh_all = (xp.empty_like(h_prev) for _ in range(3))
         aux = xp.empty_like(h_prev)  # reset_after: h @ U_h + b_rh; else: r * h
@@ -102,55 +122,38 @@ class GRUSequence(Function):
         outputs = _sequence_outputs(xp, h_new_all, mask_tm)
         return _batch_major(xp, outputs), h
 
-    def _forward_in_place(self, xp, x_tm, proj, kernel, recurrent_kernel, rec_bias, h0):
-        """The unmasked reset_after loop with preallocated buffers: nothing allocated per
-        step, and nothing kept for backward when the call is not recorded (predict). Same
-        operations in the same order as the general loop, so the values are identical."""
-        timesteps, batch, _ = proj.shape
-        units = recurrent_kernel.shape[0]
-        u2 = 2 * units
-        dtype = proj.dtype
-        act = _FORWARD_INPLACE[self.activation]
-        ract = _FORWARD_INPLACE[self.recurrent_activation]
-        keep = bool(self.needs_input_grad)  # recorded: backward needs the per-step values
-        h_new_all = xp.empty((timesteps, batch, units), dtype=dtype)
-        if keep:
-            h_prev, z_all, r_all, hh_all, aux = (xp.empty_like(h_new_all) for _ in range(5))
-        hu = xp.empty((batch, 3 * units), dtype=dtype)
-        zr = xp.empty((batch, u2), dtype=dtype)
-        hh = xp.empty((batch, units), dtype=dtype)
-        tmp = xp.empty((batch, units), dtype=dtype)
-        z, r = zr[:, :units], zr[:, units:]
-        h = h0.astype(dtype, copy=False)
-        for t in range(timesteps):
-            if keep:
-                h_prev[t] = h
-            xg = proj[t]
-            xp.matmul(h, recurrent_kernel, out=hu)
-            if rec_bias is not None:
-                hu += rec_bias
-            xp.add(xg[:, :u2], hu[:, :u2], out=zr)
-            ract(xp, zr)
-            xp.multiply(r, hu[:, u2:], out=hh)
-            xp.add(xg[:, u2:], hh, out=hh)
-            act(xp, hh)
-            # h_new = z * h + (1 - z) * hh, as in the general loop
-            h_new = h_new_all[t]
-            xp.multiply(z, h, out=h_new)
-            xp.subtract(1, z, out=tmp)
-            tmp *= hh
-            h_new += tmp
-            if keep:
-                z_all[t], r_all[t], hh_all[t], aux[t] = z, r, hh, hu[:, u2:]
-            h = h_new
-        if keep:
-            self.saved = (x_tm, kernel, recurrent_kernel, h_prev, z_all, r_all, hh_all, aux)
-        self.shape = (batch, timesteps, units)
-        self.mask_tm = None
-        return _batch_major(xp, h_new_all), h.copy()
+    def backward(self, gy_seq, gy_last):
+        if self.gate_major:
+            return self._backward_gate_major(gy_seq, gy_last)
+        return self._backward_general(gy_seq, gy_last)
+
+    def _backward_gate_major(self, gy_seq, gy_last):
+        xp = get_array_module(gy_seq)
+        batch, timesteps, _ = self.shape
+        need = self.needs_input_grad or (True,) * (5 if self.has_bias else 4)
+        if not self.has_bias:
+            need = (*need[:3], False, need[3])
+        g_seq = xp.ascontiguousarray(gy_seq.transpose(1, 0, 2))
+        g_x, g_kernel, g_rk, g_bias, g_h0 = _gru_loops.backward(
+            xp,
+            self.saved,
+            g_seq,
+            gy_last,
+            self.activation,
+            self.recurrent_activation,
+            need,
+        )
+        if g_x is not None:
+            g_x = g_x.reshape(timesteps, batch, -1).transpose(1, 0, 2)
+            g_x = xp.ascontiguousarray(g_x[:, ::-1] if self.go_backwards else g_x)
+        grads = [g_x, g_kernel, g_rk]
+        if self.has_bias:
+            grads.append(g_bias)
+        grads.append(g_h0)
+        return tuple(grads)
 
     @_serial_blas_loop
-    def backward(self, gy_seq, gy_last):
+    def _backward_general(self, gy_seq, gy_last):
         x_tm, kernel, recurrent_kernel, h_prev, z_all, r_all, hh_all, aux = self.saved
         xp = get_array_module(gy_seq)
         batch, timesteps, units = self.shape
