@@ -240,24 +240,35 @@ def read_array(value):
     return value.read() if isinstance(value, StoredArray) else np.asarray(value)
 
 
-def _convert_for_layer(layer, variables, arrays):
-    """Known layout conversions (GRU bias flavours); returns the arrays to assign."""
+def _convert_for_layer(variables, arrays):
+    """tf.keras's CuDNNGRU -> ``GRU(reset_after=True)`` conversion (its ``convert_gru_weights``):
+    the flat ``(6u,)`` bias becomes ``(2, 3u)``, each gate's input kernel is transposed and
+    re-read in Fortran order, each gate's recurrent kernel transposed. Other weights are
+    returned unchanged."""
     arrays = list(arrays)
-    if len(arrays) == len(variables):
-        for i, (variable, array) in enumerate(zip(variables, arrays)):
-            shape = tuple(variable.shape)
-            if array.shape != shape and array.size == int(np.prod(shape)):
-                name = getattr(variable, "name", "")
-                # CuDNNGRU's (6u,) bias is the reset_after=True (2, 3u) bias flattened.
-                if name.startswith("bias") and len(shape) == 2 and array.ndim == 1:
-                    arrays[i] = array.reshape(shape)
-    return arrays
+    shapes = [tuple(v.shape) for v in variables]
+    if (
+        len(arrays) != 3
+        or len(shapes) != 3
+        or not getattr(variables[2], "name", "").startswith("bias")
+        or len(shapes[2]) != 2
+        or arrays[2].shape != (shapes[2][0] * shapes[2][1],)
+        or [tuple(a.shape) for a in arrays[:2]] != shapes[:2]
+    ):
+        return arrays
+    kernel = np.split(read_array(arrays[0]), 3, axis=-1)
+    recurrent = np.split(read_array(arrays[1]), 3, axis=-1)
+    return [
+        np.hstack([k.T.reshape(k.shape, order="F") for k in kernel]),
+        np.hstack([k.T for k in recurrent]),
+        arrays[2].reshape(shapes[2]),
+    ]
 
 
 def assign_layer_weights(layer, arrays, filename, file_layer, skip_mismatch=False):
     """Assign ``arrays`` (legacy order) to ``layer``; ValueError naming file and layers."""
     variables = layer_weight_variables(layer)
-    arrays = _convert_for_layer(layer, variables, arrays)
+    arrays = _convert_for_layer(variables, arrays)
     if len(variables) != len(arrays):
         message = (
             f"{filename}: layer {layer.name!r} ({type(layer).__name__}) expects "

@@ -1,0 +1,82 @@
+"""Keras-written files for the h5_format edge tests (issue 18): tests/fixtures/keras/saving_h5/.
+
+Run by hand, never by tests::
+
+    /work/tfvenv/bin/python tools/make_keras_fixtures_saving_h5.py tf_keras
+    KERAS_BACKEND=jax /work/kvenv/bin/python tools/make_keras_fixtures_saving_h5.py keras3
+
+``tf_keras`` (tf-keras 2.21, the "new" 2.11+ optimizers):
+
+* ``tfk_cudnngru_w.h5``: ``save_weights`` of a model holding a ``CuDNNGRU(4)`` (the layer
+  tf.keras 1.x / Keras 2 trained on GPUs; bias stored flat, ``(6u,)``), seeded weights;
+  ``tfk_cudnngru.npz``: the weights a ``GRU(4, reset_after=True)`` gets when tf-keras loads that
+  file (its CuDNNGRU -> GRU conversion), an input ``x`` and the GRU's prediction ``pred``.
+* ``tfk_sgd.h5``: a model trained 3 steps with plain ``SGD`` (no momentum): the optimizer's
+  only variable is its step counter (``optimizer_weights`` = ``[iteration:0]``, value 3).
+
+``keras3`` (Keras 3.15): ``k3_sgd.h5``: the same with Keras 3 (``[iteration, learning_rate]``).
+"""
+
+import os
+import sys
+
+import numpy as np
+
+FLAVOR = sys.argv[1] if len(sys.argv) > 1 else "keras3"
+OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "keras", "saving_h5")
+if FLAVOR == "keras3":
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    import keras
+else:
+    import tf_keras as keras
+
+
+def seeded(model, seed):
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.normal(size=w.shape).astype("float32") for w in model.get_weights()])
+
+
+def sgd_model(path):
+    inputs = keras.Input((3,))
+    x = keras.layers.Dense(4, name="d1")(inputs)
+    outputs = keras.layers.Dense(1, name="d2")(x)
+    model = keras.Model(inputs, outputs)
+    seeded(model, 1)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05), loss="mse")
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(12, 3)).astype("float32")
+    y = rng.normal(size=(12, 1)).astype("float32")
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False)
+    model.save(path)
+
+
+def cudnn_gru():
+    from tf_keras.src.layers.rnn.cudnn_gru import CuDNNGRU
+
+    inputs = keras.Input((5, 3))
+    source = keras.Model(inputs, CuDNNGRU(4, name="cgru")(inputs))
+    seeded(source, 3)
+    source.save_weights(os.path.join(OUT, "tfk_cudnngru_w.h5"))
+    inputs = keras.Input((5, 3))
+    gru = keras.layers.GRU(4, reset_after=True, recurrent_activation="sigmoid", name="gru")
+    target = keras.Model(inputs, gru(inputs))
+    target.load_weights(os.path.join(OUT, "tfk_cudnngru_w.h5"))
+    x = np.random.default_rng(4).normal(size=(2, 5, 3)).astype("float32")
+    kernel, recurrent, bias = target.get_weights()
+    np.savez(
+        os.path.join(OUT, "tfk_cudnngru.npz"),
+        kernel=kernel,
+        recurrent_kernel=recurrent,
+        bias=bias,
+        x=x,
+        pred=target.predict(x, verbose=0),
+    )
+
+
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    if FLAVOR == "keras3":
+        sgd_model(os.path.join(OUT, "k3_sgd.h5"))
+    else:
+        sgd_model(os.path.join(OUT, "tfk_sgd.h5"))
+        cudnn_gru()
