@@ -15,6 +15,11 @@ Run by hand, never by tests::
   only variable is its step counter (``optimizer_weights`` = ``[iteration:0]``, value 3).
 
 ``keras3`` (Keras 3.15): ``k3_sgd.h5``: the same with Keras 3 (``[iteration, learning_rate]``).
+
+Both: ``<prefix>compile.json``: the compile state Keras writes for a model compiled with a loss
+object, a metric name, a registered metric function, a metric object, a plain weighted-metric
+function and loss weights (Keras 3: the ``.keras`` ``compile_config``; tf-keras: the ``.h5``
+``training_config``).
 """
 
 import os
@@ -73,10 +78,48 @@ def cudnn_gru():
     )
 
 
+def compile_state(prefix):
+    import json
+    import tempfile
+    import zipfile
+
+    @keras.utils.register_keras_serializable(package="pkg")
+    def my_metric(y_true, y_pred):
+        return keras.ops.mean(y_pred) if FLAVOR == "keras3" else keras.backend.mean(y_pred)
+
+    def plain_fn(y_true, y_pred):
+        return keras.ops.mean(y_true) if FLAVOR == "keras3" else keras.backend.mean(y_true)
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="out")(inputs))
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.1),
+        loss=keras.losses.MeanSquaredError(),
+        metrics=["mae", my_metric, keras.metrics.MeanAbsoluteError(name="mae2")],
+        weighted_metrics=[plain_fn],
+        loss_weights=[2.0],
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        if FLAVOR == "keras3":
+            model.save(os.path.join(folder, "m.keras"))
+            with zipfile.ZipFile(os.path.join(folder, "m.keras")) as archive:
+                state = json.loads(archive.read("config.json"))["compile_config"]
+        else:
+            import h5py
+
+            model.save(os.path.join(folder, "m.h5"))
+            with h5py.File(os.path.join(folder, "m.h5"), "r") as f:
+                state = json.loads(f.attrs["training_config"])
+    with open(os.path.join(OUT, prefix + "compile.json"), "w") as f:
+        json.dump(state, f, indent=1, sort_keys=True)
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     if FLAVOR == "keras3":
         sgd_model(os.path.join(OUT, "k3_sgd.h5"))
+        compile_state("k3_")
     else:
         sgd_model(os.path.join(OUT, "tfk_sgd.h5"))
         cudnn_gru()
+        compile_state("tfk_")

@@ -2,6 +2,7 @@
 one both Keras generations accept (docs/file-formats.md section 5).
 """
 
+import types
 import warnings
 
 from gpuk.utils.serialization import lookup_custom_object
@@ -31,7 +32,7 @@ def _resolve_name(name, custom_objects):
     return found if found is not None else name
 
 
-def _resolve_function_entry(value, custom_objects):
+def _resolve_function_entry(value, custom_objects, kind="loss"):
     """A loss/metric entry: name, Keras 3 function dict, legacy ``{class_name, config}``."""
     if value is None:
         return None
@@ -51,8 +52,25 @@ def _resolve_function_entry(value, custom_objects):
             from gpuk.utils.serialization import instantiate
 
             return instantiate(found, config if isinstance(config, dict) else {})
-        return value
+        return _builtin_object(value, kind)
     return value
+
+
+def _builtin_object(value, kind):
+    """A built-in loss (``kind="loss"``) or metric object from its Keras 3 or tf.keras config
+    (tf.keras's wrappers add ``fn`` and ``reduction="auto"``, which mean the defaults); the
+    entry unchanged when gpuk has no such class."""
+    from gpuk import losses, metrics
+
+    config = dict(value.get("config") or {})
+    config.pop("fn", None)
+    if config.get("reduction") == "auto":
+        config.pop("reduction")
+    getter = losses.get if kind == "loss" else metrics.get
+    try:
+        return getter({"class_name": value["class_name"], "config": config})
+    except (ValueError, TypeError):
+        return value
 
 
 def _map_structure(fn, value):
@@ -74,12 +92,25 @@ def _metric_entry(value, custom_objects, output_names):
             if name.startswith(output + "_"):
                 name = name[len(output) + 1 :]
                 break
-        if name in ("accuracy", "acc", "crossentropy", "ce") and fn not in custom_objects_keys(
-            custom_objects
+        if fn not in custom_objects_keys(custom_objects) and (
+            name in ("accuracy", "acc", "crossentropy", "ce") or _same_builtin(name, fn)
         ):
             return name
         return _resolve_name(fn, custom_objects)
-    return _resolve_function_entry(value, custom_objects)
+    return _resolve_function_entry(value, custom_objects, "metric")
+
+
+def _same_builtin(name, fn):
+    """Whether the metric's name (``"mae"``, the user's spelling) is a built-in alias of its
+    function (``"mean_absolute_error"``): tf.keras reloads the metric under that name."""
+    from gpuk import metrics
+
+    try:
+        a, b = metrics.get(name), metrics.get(fn)
+    except (ValueError, TypeError):
+        return False
+    # functions are shared; built-in names give a new metric object each time
+    return a is b or type(a) is type(b) is not types.FunctionType
 
 
 def custom_objects_keys(custom_objects):
@@ -175,9 +206,12 @@ def _keras3_entry(value):
             "registered_name": "function",
         }
     if hasattr(value, "get_config"):
+        from gpuk.metrics import Metric
+
         name = getattr(value, "_registered_name", None)
+        module = "keras.metrics" if isinstance(value, Metric) else "keras.losses"
         return {
-            "module": None if name else "keras.losses",
+            "module": None if name else module,
             "class_name": type(value).__name__,
             "config": value.get_config(),
             "registered_name": name,
