@@ -13,7 +13,6 @@ import io
 import json
 import os
 import tempfile
-import warnings
 import zipfile
 
 import numpy as np
@@ -535,7 +534,3 @@ def clone_model(model, input_tensors=None, clone_function=None, **kwargs):
     cls = type(model)
     config = model.get_config()
     return cls.from_config(config)
-
-
-def _warn(message):
-    warnings.warn(message, stacklevel=3)
