@@ -577,3 +577,33 @@ def test_w3_optimizer_state_round_trips_through_keras_archive(tmp_path):
     fresh.load_weights(weights_path)
     assert int(np.asarray(fresh.optimizer.iterations)) == 0
     np.testing.assert_array_equal(fresh.get_weights()[0], model.get_weights()[0])
+
+
+def test_full_model_file_with_a_wrong_weight_shape_raises(tmp_path):
+    path = str(tmp_path / "m.h5")
+    _mlp().save(path)
+    with h5py.File(path, "r+") as f:
+        group = f["model_weights/d2/d2"]
+        del group["kernel:0"]
+        group.create_dataset("kernel:0", data=np.zeros((3, 5), "float32"))
+    with pytest.raises(ValueError, match=r"m.h5: shape mismatch for weight 'd2/kernel'"):
+        gpuk.models.load_model(path)
+
+
+def test_full_model_file_pairs_renamed_weight_groups_by_position(tmp_path):
+    # Keras's load_model assigns the model_weights group by position, whatever its names.
+    src = _mlp(seed=6)
+    path = str(tmp_path / "m.h5")
+    src.save(path)
+    with h5py.File(path, "r+") as f:
+        weights = f["model_weights"]
+        names = h5_format.read_str_list(weights.attrs, "layer_names")
+        for old in ("d1", "d2"):
+            weights.move(old, "renamed_" + old)
+        del weights.attrs["layer_names"]
+        h5_format.write_str_list(
+            weights, "layer_names", [n if n not in ("d1", "d2") else "renamed_" + n for n in names]
+        )
+    loaded = gpuk.models.load_model(path)
+    for a, b in zip(src.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
