@@ -16,6 +16,10 @@ Run by hand, never by tests::
 
 ``keras3`` (Keras 3.15): ``k3_sgd.h5``: the same with Keras 3 (``[iteration, learning_rate]``).
 
+``keras3`` also: ``k3_multi_optimizer.weights.h5``: ``save_weights`` of a model trained two
+steps with a ``MultiOptimizer`` (Adam default, SGD(momentum) for layer ``b``'s variables), and
+``k3_loss_scale.weights.h5``: the same model with a ``LossScaleOptimizer`` around Adam.
+
 Both: ``<prefix>compile.json``: the compile state Keras writes for a model compiled with a loss
 object, a metric name, a registered metric function, a metric object, a plain weighted-metric
 function and loss weights (Keras 3: the ``.keras`` ``compile_config``; tf-keras: the ``.h5``
@@ -114,11 +118,33 @@ def compile_state(prefix):
         json.dump(state, f, indent=1, sort_keys=True)
 
 
+def optimizer_layouts():
+    def model_with(optimizer, path):
+        inputs = keras.Input((3,))
+        x = keras.layers.Dense(4, name="a")(inputs)
+        outputs = keras.layers.Dense(2, name="b")(x)
+        model = keras.Model(inputs, outputs)
+        seeded(model, 7)
+        model.compile(optimizer=optimizer, loss="mse")
+        rng = np.random.default_rng(8)
+        x = rng.normal(size=(8, 3)).astype("float32")
+        y = rng.normal(size=(8, 2)).astype("float32")
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False)
+        model.save_weights(os.path.join(OUT, path))
+
+    optimizer_map = keras.optimizers.OptimizerMap(default_optimizer=keras.optimizers.Adam(0.01))
+    optimizer_map["b/.*"] = keras.optimizers.SGD(0.1, momentum=0.9)
+    model_with(keras.optimizers.MultiOptimizer(optimizer_map), "k3_multi_optimizer.weights.h5")
+    scaled = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(0.01))
+    model_with(scaled, "k3_loss_scale.weights.h5")
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     if FLAVOR == "keras3":
         sgd_model(os.path.join(OUT, "k3_sgd.h5"))
         compile_state("k3_")
+        optimizer_layouts()
     else:
         sgd_model(os.path.join(OUT, "tfk_sgd.h5"))
         cudnn_gru()

@@ -509,6 +509,7 @@ def write_w3(h5file, model, include_optimizer=True):
             children.append((f"optimizer/optimizers/{key}", sub))
         for path, child in children:
             group = h5file.require_group(f"{path}/vars")
+            group.attrs["name"] = child.name
             for i, variable in enumerate(child.variables):
                 group.create_dataset(str(i), data=to_host(variable))
 

@@ -446,11 +446,22 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False, **kwargs):
                         path,
                         "the weights of this model",
                     )
-                _read_w3_bytes(data, model, path, skip_mismatch=skip_mismatch)
+                _read_w3_bytes(
+                    data,
+                    model,
+                    path,
+                    skip_mismatch=skip_mismatch,
+                    load_optimizer=_optimizer_built(model),
+                )
             return
     with h5_format.open_for_reading(filepath, "weights") as f:
         with reading(name, "the HDF5 weights file", "Keras weights"):
             _load_h5_weights(f, model, name, by_name, skip_mismatch)
+
+
+def _optimizer_built(model):
+    # Keras 3's load_weights restores the optimizer's state too, once it is built.
+    return bool(getattr(getattr(model, "optimizer", None), "built", False))
 
 
 def _load_h5_weights(f, model, name, by_name, skip_mismatch):
@@ -466,7 +477,9 @@ def _load_h5_weights(f, model, name, by_name, skip_mismatch):
                 f"{name}: by_name=True works only with the legacy .h5 layout; this is a "
                 "Keras 3 .weights.h5 file"
             )
-        h5_format.read_w3(f, model, name, skip_mismatch=skip_mismatch)
+        h5_format.read_w3(
+            f, model, name, skip_mismatch=skip_mismatch, load_optimizer=_optimizer_built(model)
+        )
     else:
         raise ValueError(f"{name}: no Keras weights found in the HDF5 file")
 

@@ -607,3 +607,83 @@ def test_full_model_file_pairs_renamed_weight_groups_by_position(tmp_path):
     loaded = gpuk.models.load_model(path)
     for a, b in zip(src.get_weights(), loaded.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def _keys(path):
+    out = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, obj: out.setdefault(name, getattr(obj, "shape", None)))
+    return out
+
+
+def _two_layer_model():
+    inputs = layers.Input((3,))
+    x = layers.Dense(4, name="a")(inputs)
+    model = models.Model(inputs, layers.Dense(2, name="b")(x))
+    rng = np.random.default_rng(7)
+    model.set_weights([rng.normal(size=w.shape).astype("float32") for w in model.get_weights()])
+    return model
+
+
+def _train_like_the_fixture(model, optimizer):
+    model.compile(optimizer=optimizer, loss="mse")
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(8, 3)).astype("float32")
+    y = rng.normal(size=(8, 2)).astype("float32")
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False)
+
+
+@pytest.mark.parametrize("kind", ["multi_optimizer", "loss_scale"])
+def test_wrapped_optimizer_state_is_written_like_keras(tmp_path, kind):
+    """Keras 3 stores a MultiOptimizer's sub-optimizers under optimizer/optimizers/<key> and a
+    LossScaleOptimizer's inner one under optimizer/inner_optimizer, each with a ``name``."""
+    opts = gpuk.optimizers
+    if kind == "multi_optimizer":
+        mapping = opts.OptimizerMap(default_optimizer=opts.Adam(0.01))
+        mapping["b/.*"] = opts.SGD(0.1, momentum=0.9)
+        optimizer = opts.MultiOptimizer(mapping)
+    else:
+        optimizer = gpuk.mixed_precision.LossScaleOptimizer(opts.Adam(0.01))
+    model = _two_layer_model()
+    _train_like_the_fixture(model, optimizer)
+    path = str(tmp_path / "m.weights.h5")
+    model.save_weights(path)
+    keras_path = fixture("saving_h5", f"k3_{kind}.weights.h5")
+    assert _keys(path) == _keys(keras_path)
+    with h5py.File(path, "r") as mine, h5py.File(keras_path, "r") as theirs:
+        for name, shape in _keys(keras_path).items():
+            if shape is None:
+                continue
+            np.testing.assert_allclose(mine[name][()], theirs[name][()], rtol=1e-5, atol=1e-6)
+        if kind == "loss_scale":
+            expected = {"optimizer/inner_optimizer": optimizer.inner_optimizer.name}
+        else:
+            expected = {
+                f"optimizer/optimizers/{type(sub).__name__.lower()}": sub.name
+                for sub in optimizer._inner_optimizers
+            }
+        for group, name in expected.items():
+            assert h5_format.decode(mine[group + "/vars"].attrs["name"]) == name
+        assert h5_format.decode(mine["optimizer/vars"].attrs["name"]) == optimizer.name
+
+
+def test_load_weights_restores_a_built_optimizer_as_keras(tmp_path):
+    # Keras 3: load_weights(.weights.h5 / .keras) sets the optimizer's variables when the
+    # optimizer is built; an unbuilt one is left fresh.
+    src = _two_layer_model()
+    _train_like_the_fixture(src, gpuk.optimizers.Adam(0.01))
+    for name in ("m.weights.h5", "m.keras"):
+        path = str(tmp_path / name)
+        src.save(path) if name.endswith(".keras") else src.save_weights(path)
+        built = _two_layer_model()
+        built.compile(optimizer=gpuk.optimizers.Adam(0.01), loss="mse")
+        built.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+        built.load_weights(path)
+        assert int(np.asarray(built.optimizer.iterations)) == 2
+        for a, b in zip(src.optimizer.variables, built.optimizer.variables):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+        unbuilt = _two_layer_model()
+        unbuilt.compile(optimizer=gpuk.optimizers.Adam(0.01), loss="mse")
+        unbuilt.load_weights(path)
+        assert int(np.asarray(unbuilt.optimizer.iterations)) == 0
+        np.testing.assert_array_equal(unbuilt.get_weights()[0], src.get_weights()[0])
