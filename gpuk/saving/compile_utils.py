@@ -5,6 +5,7 @@ one both Keras generations accept (docs/file-formats.md section 5).
 import types
 import warnings
 
+from gpuk.saving.file_safety import user_stacklevel
 from gpuk.utils.serialization import lookup_custom_object
 
 _LOSS_FULL_NAMES = {
@@ -167,7 +168,7 @@ def restore_compile(model, training_config, custom_objects, filename):
             f"{filename}: could not restore the compile state ({type(error).__name__}: {error}); "
             "the model is returned uncompiled. Pass the missing objects with custom_objects=, "
             "or load with compile=False and call compile() yourself.",
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         return False
 

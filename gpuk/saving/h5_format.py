@@ -17,7 +17,14 @@ import warnings
 import numpy as np
 
 from gpuk.saving import file_safety
-from gpuk.saving.file_safety import StoredArray, check_dataset, h5_get, h5_group, reading
+from gpuk.saving.file_safety import (
+    StoredArray,
+    check_dataset,
+    h5_get,
+    h5_group,
+    reading,
+    user_stacklevel,
+)
 from gpuk.utils.naming import to_snake_case
 
 # HDF5's object header limit: longer list attributes are split into name0, name1, ...
@@ -147,7 +154,7 @@ def _check_heaps(source, path):
             file_safety.check_global_heaps(data, path)
 
 
-def atomic_write(filepath, overwrite, writer, binary_open=False):
+def atomic_write(filepath, overwrite, writer):
     """Call ``writer(tmp_path)`` then rename onto ``filepath`` (old file intact on a crash)."""
     path = os.fspath(filepath)
     if os.path.exists(path) and not overwrite:
@@ -276,7 +283,7 @@ def assign_layer_weights(layer, arrays, filename, file_layer, skip_mismatch=Fals
             f"layer {file_layer!r} has {len(arrays)} weights {[a.shape for a in arrays]}"
         )
         if skip_mismatch:
-            warnings.warn(f"Skipping: {message}", stacklevel=3)
+            warnings.warn(f"Skipping: {message}", stacklevel=user_stacklevel())
             return
         raise ValueError(message)
     for variable, array in zip(variables, arrays):
@@ -287,11 +294,11 @@ def assign_layer_weights(layer, arrays, filename, file_layer, skip_mismatch=Fals
                 f"{file_layer!r} has {tuple(array.shape)}{_at(array)}"
             )
             if skip_mismatch:
-                warnings.warn(f"Skipping: {message}", stacklevel=3)
+                warnings.warn(f"Skipping: {message}", stacklevel=user_stacklevel())
                 return
             raise ValueError(message)
     for variable, array in zip(variables, arrays):
-        variable.assign(read_array(array).astype(variable.dtype, copy=False))
+        variable.assign(read_array(array).astype(variable.dtype))
 
 
 def load_legacy_weights(model, group, filename, by_name=False, skip_mismatch=False, saved=None):
@@ -328,10 +335,7 @@ def load_legacy_weights(model, group, filename, by_name=False, skip_mismatch=Fal
 
 
 def _all_layers(model):
-    layers = getattr(model, "layers", None)
-    if layers is None:
-        return [model]
-    return list(layers)
+    return list(model.layers)
 
 
 def legacy_weight_names(layer):
@@ -397,25 +401,27 @@ def restore_optimizer(model, arrays, filename):
     try:
         optimizer.build(model.trainable_variables)
     except Exception as error:  # noqa: BLE001 - report and continue with a fresh optimizer
-        warnings.warn(f"{filename}: could not build the optimizer ({error})", stacklevel=3)
+        warnings.warn(
+            f"{filename}: could not build the optimizer ({error})", stacklevel=user_stacklevel()
+        )
         return False
     variables = optimizer.variables
     shapes = [tuple(v.shape) for v in variables]
     saved = [tuple(a.shape) for a in arrays]
     if saved == shapes:
         targets = variables
-    elif len(variables) >= 2 and saved == [shapes[0]] + shapes[2:]:
-        targets = [variables[0]] + variables[2:]
+    elif saved == shapes[:1] + shapes[2:]:
+        targets = variables[:1] + variables[2:]
     else:
         warnings.warn(
             f"{filename}: the saved optimizer state ({len(arrays)} variables) does not match "
             f"optimizer {optimizer.name!r} ({len(variables)} variables); starting with a freshly "
             "initialized optimizer",
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         return False
     for variable, array in zip(targets, arrays):
-        variable.assign(read_array(array).astype(variable.dtype, copy=False))
+        variable.assign(read_array(array).astype(variable.dtype))
     return True
 
 
@@ -472,7 +478,7 @@ def _walk(obj, path, visit):
             _walk(child, f"{path}/{attr}".lstrip("/"), visit)
 
 
-def write_w3(h5file, model, include_optimizer=True):
+def write_w3(h5file, model, include_optimizer):
     """Keras 3's ``.weights.h5`` layout (section 2.2) into an open h5py file."""
 
     def visit(path, obj):
@@ -490,7 +496,7 @@ def write_w3(h5file, model, include_optimizer=True):
 
     _walk(model, "", visit)
     optimizer = getattr(model, "optimizer", None)
-    if include_optimizer and optimizer is not None and getattr(optimizer, "built", False):
+    if include_optimizer and optimizer is not None and optimizer.built:
         group = h5file.require_group("optimizer/vars")
         group.attrs["name"] = optimizer.name
         for i, variable in enumerate(optimizer.variables):
@@ -514,7 +520,7 @@ def write_w3(h5file, model, include_optimizer=True):
                 group.create_dataset(str(i), data=to_host(variable))
 
 
-def read_w3(h5file, model, filename, skip_mismatch=False, load_optimizer=False):
+def read_w3(h5file, model, filename, *, skip_mismatch=False, load_optimizer):
     """Assign a Keras 3 ``.weights.h5`` layout to ``model`` (by object path, as Keras 3)."""
 
     def visit(path, obj):
@@ -537,7 +543,7 @@ def read_w3(h5file, model, filename, skip_mismatch=False, load_optimizer=False):
             )
             if skip_mismatch or (not variables and group is None):
                 if variables:
-                    warnings.warn(f"Skipping: {message}", stacklevel=4)
+                    warnings.warn(f"Skipping: {message}", stacklevel=user_stacklevel())
                 return
             raise ValueError(message)
         arrays = [check_dataset(h5_get(group, k, filename), filename) for k in stored]
@@ -549,11 +555,11 @@ def read_w3(h5file, model, filename, skip_mismatch=False, load_optimizer=False):
                     f"{_at(array)}"
                 )
                 if skip_mismatch:
-                    warnings.warn(f"Skipping: {message}", stacklevel=4)
+                    warnings.warn(f"Skipping: {message}", stacklevel=user_stacklevel())
                     return
                 raise ValueError(message)
         for variable, array in zip(variables, arrays):
-            variable.assign(array.read().astype(variable.dtype, copy=False))
+            variable.assign(array.read().astype(variable.dtype))
 
     _walk(model, "", visit)
     group = h5_group(h5file, "optimizer/vars", filename, root="/") if load_optimizer else None

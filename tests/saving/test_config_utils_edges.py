@@ -177,8 +177,9 @@ def test_a_file_layer_with_an_extra_key_still_loads(tmp_path):
     for entry in config["config"]["layers"]:
         if entry["class_name"] == "Dense":
             entry["config"]["bogus"] = 1
-    with pytest.warns(UserWarning, match=r"'dd' \(Dense\): ignored unsupported config keys"):
+    with pytest.warns(UserWarning, match=r"'dd' \(Dense\): ignored unsupported config keys") as w:
         loaded = gpuk.models.model_from_json(json.dumps(config))
+    assert [x.filename for x in w if "ignored" in str(x.message)] == [__file__]
     assert loaded.get_layer("dd").units == 2
 
 
@@ -205,6 +206,7 @@ def test_hard_sigmoid_h5_save_warns_once_per_model(tmp_path):
         warnings.simplefilter("always")
         model.save(str(tmp_path / "m.h5"))
     messages = [str(w.message) for w in caught if "hard_sigmoid" in str(w.message)]
+    assert [w.filename for w in caught if "hard_sigmoid" in str(w.message)] == [__file__]
     assert len(messages) == 1
     assert "m.h5: layer 'g' uses hard_sigmoid" in messages[0]
     plain = models.Model(inputs, layers.Dense(1, name="p")(inputs))

@@ -611,8 +611,12 @@ def test_full_model_file_pairs_renamed_weight_groups_by_position(tmp_path):
 
 def _keys(path):
     out = {}
+
+    def visit(name, obj):
+        out[name] = getattr(obj, "shape", None)
+
     with h5py.File(path, "r") as f:
-        f.visititems(lambda name, obj: out.setdefault(name, getattr(obj, "shape", None)))
+        f.visititems(visit)
     return out
 
 
@@ -687,3 +691,164 @@ def test_load_weights_restores_a_built_optimizer_as_keras(tmp_path):
         unbuilt.load_weights(path)
         assert int(np.asarray(unbuilt.optimizer.iterations)) == 0
         np.testing.assert_array_equal(unbuilt.get_weights()[0], src.get_weights()[0])
+
+
+# ----------------------------------------------------------------------------- more edges
+
+
+def test_warnings_point_at_the_callers_line(tmp_path):
+    from gpuk.saving import file_safety
+    from tests.saving.rnnoise_objects import WeightClip as Clip
+
+    assert file_safety.user_stacklevel() == 1  # called from outside gpuk: this frame
+    src = _mlp(("a", "b"), seed=1)
+    legacy, w3 = str(tmp_path / "w.h5"), str(tmp_path / "w.weights.h5")
+    src.save_weights(legacy)
+    src.save_weights(w3)
+    inputs = layers.Input((4,))
+    x = layers.Dense(3, name="a")(inputs)
+    dst = models.Model(inputs, layers.Dense(6, name="b")(x))
+    for path in (legacy, w3):
+        with pytest.warns(UserWarning, match="Skipping") as caught:
+            dst.load_weights(path, skip_mismatch=True)
+        assert {w.filename for w in caught} == {__file__}
+    with pytest.warns(UserWarning, match="freshly initialized") as caught:
+        gpuk.models.load_model(fixture("saving_h5", "tfk_sgd.h5"))
+    assert caught[0].filename == __file__
+    with pytest.warns(UserWarning, match="could not restore the compile state") as caught:
+        # the custom losses are not given
+        gpuk.models.load_model(fixture("k3_rnnoise_ra1.h5"), custom_objects={"WeightClip": Clip})
+    mine = [w for w in caught if "compile state" in str(w.message)]
+    assert len(mine) == 1 and mine[0].filename == __file__
+
+
+def test_keras_archive_with_a_wrong_weight_shape_raises(tmp_path):
+    import zipfile
+
+    path = str(tmp_path / "m.keras")
+    _mlp().save(path)
+    with zipfile.ZipFile(path) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    buffer = io.BytesIO(members["model.weights.h5"])
+    with h5py.File(buffer, "r+") as f:
+        del f["layers/dense_1/vars/0"]
+        f["layers/dense_1/vars"].create_dataset("0", data=np.zeros((3, 7), "float32"))
+    members["model.weights.h5"] = buffer.getvalue()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with pytest.raises(ValueError, match=r"m.keras.*shape mismatch for 'd2/kernel'"):
+        gpuk.models.load_model(path)
+
+
+def test_long_lists_of_bad_names_show_five(tmp_path):
+    with h5py.File(tmp_path / "k.h5", "w") as f:
+        g = f.create_group("g")
+        for k in ["a", "b", "c", "d", "e", "f", "h"]:
+            g.create_dataset(k, data=np.zeros(1))
+        u = f.create_group("u")
+        u.create_dataset("caf\u00e9", data=np.zeros(1))
+        for k in ["x.1", "x.2", "x.3", "x.4", "x.5", "x.6"]:
+            u.create_dataset(k, data=np.zeros(1))
+    with h5py.File(tmp_path / "k.h5", "r") as f:
+        with pytest.raises(ValueError, match=r"\['a', 'b', 'c', 'd', 'e'\]; expected variables"):
+            h5_format._numbered_keys(f["g"], "k.h5")
+        with pytest.raises(ValueError, match=r"holds \['caf\u00e9', 'x.1', 'x.2', 'x.3', 'x.4'\];"):
+            h5_format._store_keys(f["u"], "k.h5")
+
+
+def test_assign_layer_weights_raises_by_default():
+    layer = layers.Dense(2, name="solo")
+    layer.build((None, 3))
+    with pytest.raises(ValueError, match="'solo'"):
+        h5_format.assign_layer_weights(layer, [np.ones((3, 2))], "f", "solo")
+    with pytest.raises(ValueError, match="'solo'"):
+        h5_format.assign_layer_weights(layer, [np.ones((3, 3)), np.ones(2)], "f", "solo")
+
+
+def test_decode_truncates_long_values_in_its_message():
+    value = list(range(100))
+    expected = str(value)[:60]
+    with pytest.raises(ValueError) as info:
+        h5_format.decode(value)
+    assert str(info.value) == f"expected a string, got list {expected!r}"
+
+
+def test_numeric_list_attributes_read_as_text(tmp_path):
+    with h5py.File(tmp_path / "n.h5", "w") as f:
+        f.attrs["nums"] = np.array([1.5, 2.0])
+        f.attrs["one"] = np.array([7.0])
+    with h5py.File(tmp_path / "n.h5", "r") as f:
+        assert h5_format.read_str_list(f.attrs, "nums") == ["1.5", "2.0"]
+        assert h5_format.read_str_list(f.attrs, "one") == ["7.0"]
+
+
+def test_layer_weight_variables_are_unique_and_ordered():
+    class L:
+        def __init__(self, trainable, non_trainable):
+            self.trainable_weights = trainable
+            self.non_trainable_weights = non_trainable
+
+    a, b, c = object(), object(), object()
+    assert h5_format.layer_weight_variables(L([a, b], [a, c])) == [a, b, c]
+    assert h5_format.layer_weight_variables(L([b], [c, c])) == [b, c]
+
+
+def test_ordinary_mode_follows_the_umask_and_restores_it(tmp_path):
+    old = os.umask(0o002)
+    try:
+        assert h5_format._ordinary_mode(str(tmp_path / "new")) == 0o664
+        assert os.umask(0o002) == 0o002  # left as it was
+        existing = tmp_path / "old"
+        existing.write_bytes(b"")
+        os.chmod(existing, 0o640)
+        assert h5_format._ordinary_mode(str(existing)) == 0o640
+    finally:
+        os.umask(old)
+
+
+def test_atomic_write_failure_cleans_up_and_keeps_the_old_file(tmp_path):
+    path = tmp_path / "out.bin"
+    path.write_bytes(b"old")
+
+    def broken(tmp):
+        with open(tmp, "wb") as f:
+            f.write(b"partial")
+        raise RuntimeError("disk full")
+
+    fds = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    with pytest.raises(RuntimeError, match="disk full"):
+        h5_format.atomic_write(str(path), True, broken)
+    assert path.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["out.bin"]
+    for _ in range(3):
+        h5_format.atomic_write(str(path), True, lambda tmp: None)
+    if fds is not None:
+        assert len(os.listdir("/proc/self/fd")) == fds  # no descriptor left open
+
+
+def test_layers_held_in_lists_are_saved_like_keras(tmp_path):
+    class Block(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.parts = [layers.Dense(3), layers.Dense(3)]
+            self.sizes = [3, 3]
+            self.empty = []
+
+        def call(self, x):
+            for part in self.parts:
+                x = part(x)
+            return x
+
+    inputs = layers.Input((3,))
+    model = models.Model(inputs, Block(name="blk")(inputs))
+    path = str(tmp_path / "m.weights.h5")
+    model.save_weights(path)
+    keys = _keys(path)
+    assert "layers/block/parts/dense/vars/0" in keys
+    assert "layers/block/parts/dense_1/vars/1" in keys
+    assert not any("sizes" in k or "empty" in k for k in keys)
+    other = models.Model(inputs, Block(name="blk2")(inputs))
+    other.load_weights(path)
+    for a, b in zip(model.get_weights(), other.get_weights()):
+        np.testing.assert_array_equal(a, b)
