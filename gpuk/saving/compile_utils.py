@@ -44,10 +44,6 @@ def _resolve_function_entry(value, custom_objects, kind="loss"):
         config = value.get("config")
         if class_name == "function" or value.get("registered_name") == "function":
             return _resolve_name(config, custom_objects)
-        if class_name == "MeanMetricWrapper" and isinstance(config, dict):
-            fn = config.get("fn")
-            fn = fn.get("config") if isinstance(fn, dict) else fn
-            return _resolve_name(fn, custom_objects)
         found = lookup_custom_object([value.get("registered_name"), class_name], custom_objects)
         if found is not None:
             from gpuk.utils.serialization import instantiate
@@ -129,7 +125,6 @@ def optimizer_from_config(config, custom_objects):
         inner.pop(key, None)
     if "lr" in inner:
         inner.setdefault("learning_rate", inner.pop("lr"))
-        inner.pop("lr", None)
     if not inner.get("decay"):
         inner.pop("decay", None)
     config["config"] = inner
@@ -206,18 +201,16 @@ def _keras3_entry(value):
             "config": _function_name(value),
             "registered_name": "function",
         }
-    if hasattr(value, "get_config"):
-        from gpuk.metrics import Metric
+    from gpuk.metrics import Metric
 
-        name = getattr(value, "_registered_name", None)
-        module = "keras.metrics" if isinstance(value, Metric) else "keras.losses"
-        return {
-            "module": None if name else module,
-            "class_name": type(value).__name__,
-            "config": value.get_config(),
-            "registered_name": name,
-        }
-    return value
+    name = getattr(value, "_registered_name", None)
+    module = "keras.metrics" if isinstance(value, Metric) else "keras.losses"
+    return {
+        "module": None if name else module,
+        "class_name": type(value).__name__,
+        "config": value.get_config(),
+        "registered_name": name,
+    }
 
 
 def _structure(fn, value):
@@ -246,17 +239,13 @@ def conservative_optimizer_config(optimizer):
     for key, default in _OPTIONAL_OPTIMIZER_KEYS.items():
         if key in config and config[key] == default:
             config.pop(key)
-    if isinstance(config.get("learning_rate"), dict):
-        pass  # a schedule: kept in its serialized form
     return {"class_name": type(optimizer).__name__, "config": config}
 
 
 def _compile_state(model):
     getter = getattr(model, "get_compile_config", None)
     config = getter() if getter is not None else None
-    if not config or getattr(model, "optimizer", None) is None:
-        return None
-    return config
+    return config or None
 
 
 def training_config(model):

@@ -122,3 +122,135 @@ def test_legacy_training_config_is_written_like_tf_keras():
         warnings.simplefilter("error")
         assert compile_utils.restore_compile(loaded, state, {"plain_fn": plain_fn}, "f")
     assert sorted(loaded.evaluate(X, Y, verbose=0, return_dict=True)) == sorted(_expected(loaded))
+
+
+def test_builtin_objects_come_from_the_right_module():
+    config = {"class_name": "MeanAbsoluteError", "config": {"name": "m", "dtype": "float32"}}
+    metric = compile_utils._builtin_object(config, "metric")
+    assert isinstance(metric, gpuk.metrics.Metric) and metric.name == "m"
+    loss = compile_utils._builtin_object(
+        {"class_name": "MeanAbsoluteError", "config": {"name": "l", "reduction": "auto"}}, "loss"
+    )
+    assert isinstance(loss, gpuk.losses.Loss) and loss.name == "l"
+    assert loss.reduction == "sum_over_batch_size"
+    unknown = {"class_name": "NoSuchLoss", "config": {}}
+    assert compile_utils._builtin_object(unknown, "loss") is unknown
+    assert compile_utils._builtin_object({"class_name": "MeanSquaredError"}, "loss").name == (
+        "mean_squared_error"
+    )
+
+
+class ScaledLoss(gpuk.losses.Loss):
+    def __init__(self, scale=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def call(self, y_true, y_pred):
+        return self.scale * gpuk.ops.mean(gpuk.ops.abs(y_true - y_pred), axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
+def test_custom_classes_and_names_resolve():
+    custom = {"ScaledLoss": ScaledLoss, "my_acc": plain_fn}
+    loss = compile_utils._resolve_function_entry(
+        {"class_name": "ScaledLoss", "config": {"scale": 3.0, "name": "s"}}, custom
+    )
+    assert isinstance(loss, ScaledLoss) and loss.scale == 3.0
+    loss = compile_utils._resolve_function_entry(
+        {"class_name": "X", "registered_name": "ScaledLoss", "config": None}, custom
+    )
+    assert isinstance(loss, ScaledLoss) and loss.scale == 1.0
+    fn = {"module": "builtins", "class_name": "function", "config": "my_acc"}
+    assert compile_utils._resolve_function_entry(fn, custom) is plain_fn
+    fn = {"class_name": "x", "registered_name": "function", "config": "my_acc"}
+    assert compile_utils._resolve_function_entry(fn, custom) is plain_fn
+    assert compile_utils._resolve_function_entry("my_acc", custom) is plain_fn
+    assert compile_utils._resolve_function_entry("mse", custom) == "mse"
+    assert compile_utils._resolve_function_entry(None, custom) is None
+    assert compile_utils._resolve_function_entry(5, custom) == 5
+    assert compile_utils._resolve_function_entry({"a": 1}, custom) == {"a": 1}
+
+
+def _wrapper(name, fn):
+    return {"class_name": "MeanMetricWrapper", "config": {"name": name, "fn": fn}}
+
+
+def test_tf_keras_metric_wrappers():
+    entry = compile_utils._metric_entry
+    outputs = ["out", "out_b"]
+    # the longest output name is stripped first
+    assert entry(_wrapper("out_b_mae", "mean_absolute_error"), None, outputs) == "mae"
+    assert entry(_wrapper("out_mae", "mean_absolute_error"), None, outputs) == "mae"
+    assert entry(_wrapper("out_accuracy", "categorical_accuracy"), None, outputs) == "accuracy"
+    assert entry(_wrapper("acc", "binary_accuracy"), None, []) == "acc"
+    assert entry(_wrapper("out_b_ce", "binary_crossentropy"), None, outputs) == "ce"
+    # a user's function keeps its own object, whatever the name
+    assert entry(_wrapper("acc", "my_acc"), {"my_acc": plain_fn}, []) is plain_fn
+    assert entry(_wrapper("mae", "my_acc"), {"my_acc": plain_fn}, []) is plain_fn
+    # a name that is not the function's alias resolves the function
+    assert entry(_wrapper("renamed", "mean_absolute_error"), None, []) == "mean_absolute_error"
+    fn_dict = {"class_name": "function", "config": "mean_absolute_error"}
+    assert entry(_wrapper("mae", fn_dict), None, []) == "mae"
+    assert entry({"class_name": "MeanMetricWrapper"}, None, []) is None
+    assert entry("mse", None, []) == "mse"
+    assert compile_utils._same_builtin("mae", "mean_absolute_error") is True
+    assert compile_utils._same_builtin("mse", "mean_absolute_error") is False
+    assert compile_utils._same_builtin("not_a_metric_xyz", "mean_absolute_error") is False
+
+
+def test_optimizer_configs_of_every_generation():
+    adam = compile_utils.optimizer_from_config("adam", None)
+    assert type(adam).__name__ == "Adam"
+    old = {"class_name": "Adam", "config": {"lr": 0.5, "decay": 0.0, "is_legacy_optimizer": True}}
+    adam = compile_utils.optimizer_from_config(old, None)
+    np.testing.assert_allclose(float(np.asarray(adam.learning_rate)), 0.5)
+    both = {"class_name": "SGD", "config": {"lr": 0.5, "learning_rate": 0.25}}
+    sgd = compile_utils.optimizer_from_config(both, None)
+    np.testing.assert_allclose(float(np.asarray(sgd.learning_rate)), 0.25)
+    assert old["config"]["lr"] == 0.5  # the caller's dict is not changed
+
+
+def test_conservative_optimizer_config_drops_only_defaults():
+    config = compile_utils.conservative_optimizer_config(gpuk.optimizers.Adam(0.01))
+    assert config["class_name"] == "Adam"
+    for key in compile_utils._OPTIONAL_OPTIMIZER_KEYS:
+        assert key not in config["config"], key
+    custom = gpuk.optimizers.Adam(0.01, clipnorm=1.0, use_ema=True, ema_momentum=0.5)
+    config = compile_utils.conservative_optimizer_config(custom)["config"]
+    assert config["clipnorm"] == 1.0 and config["use_ema"] is True
+    assert config["ema_momentum"] == 0.5
+
+
+def test_training_config_names_and_flags():
+    model = _model()
+    assert compile_utils.training_config(model) is None
+    assert compile_utils.keras3_compile_config(model) is None
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"], weighted_metrics=["mse"])
+    legacy = compile_utils.training_config(model)
+    assert legacy["loss"] == "mean_squared_error"  # full names for losses
+    assert legacy["metrics"] == ["mae"] and legacy["weighted_metrics"] == ["mse"]
+    state = compile_utils.keras3_compile_config(model)
+    assert state["loss"] == "mse" and state["metrics"] == ["mae"]
+    assert state["jit_compile"] is False and state["run_eagerly"] is False
+    assert state["steps_per_execution"] == 1
+    assert compile_utils._legacy_entry(None, True) is None
+    assert compile_utils._legacy_entry("cce", True) == "categorical_crossentropy"
+    assert compile_utils._legacy_entry("cce", False) == "cce"
+    assert compile_utils._legacy_entry(plain_fn, True) == "plain_fn"
+    assert compile_utils._legacy_entry(ScaledLoss, True) is not None
+    assert compile_utils._legacy_entry(3, True) == 3
+    assert compile_utils._keras3_entry(None) is None
+    entry = compile_utils._keras3_entry(ScaledLoss(2.0))
+    assert entry["class_name"] == "ScaledLoss" and entry["config"]["scale"] == 2.0
+    assert entry["module"] == "keras.losses" and entry["registered_name"] is None
+
+
+def test_a_broken_compile_state_warns_and_leaves_the_model_uncompiled():
+    model = _model()
+    state = {"optimizer_config": {"class_name": "NoSuchOptimizer", "config": {}}, "loss": "mse"}
+    with pytest.warns(UserWarning, match=r"f.h5: could not restore the compile state \(") as w:
+        assert compile_utils.restore_compile(model, state, None, "f.h5") is False
+    assert w[0].filename == __file__
+    assert model.optimizer is None
