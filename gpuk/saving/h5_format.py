@@ -102,6 +102,13 @@ def has_list_attr(attrs, name):
 def write_str_list(group, name, values):
     """Write a list of strings as Keras does (bytes array, empty float64 array when empty)."""
     data = [v.encode("utf8") for v in values]
+    too_long = [v for v in values if len(v.encode("utf8")) > _HDF5_ATTR_LIMIT]
+    if too_long:
+        # as Keras: no chunking can store one name over HDF5's attribute limit
+        raise RuntimeError(
+            f"The following attributes cannot be saved to HDF5 file because they are larger "
+            f"than {_HDF5_ATTR_LIMIT} bytes: {[v[:100] + '...' for v in too_long]}"
+        )
     if not data:
         group.attrs[name] = np.array([])
         return

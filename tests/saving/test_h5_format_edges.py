@@ -852,3 +852,18 @@ def test_layers_held_in_lists_are_saved_like_keras(tmp_path):
     other.load_weights(path)
     for a, b in zip(model.get_weights(), other.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_str_list_chunking_at_the_hdf5_limit(tmp_path):
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        h5_format.write_str_list(f, "over", ["x"] * 64513)  # one byte over: two chunks
+        h5_format.write_str_list(f, "at", ["x"] * 64512)
+        with pytest.raises(RuntimeError, match="larger than 64512 bytes"):
+            h5_format.write_str_list(f, "huge", ["ok", "y" * 64513])
+        h5_format.write_str_list(f, "big_one", ["z" * 64512])
+    with h5py.File(tmp_path / "a.h5", "r") as f:
+        assert "over" not in f.attrs and len(f.attrs["over0"]) == 32257
+        assert len(h5_format.read_str_list(f.attrs, "over")) == 64513
+        assert len(f.attrs["at"]) == 64512
+        assert "huge" not in f.attrs and "huge0" not in f.attrs
+        assert h5_format.read_str_list(f.attrs, "big_one") == ["z" * 64512]
