@@ -266,3 +266,140 @@ def test_asset_only_savers_and_loaders_are_visited(tmp_path):
         assert [n for n in archive.namelist() if n.startswith("assets/")] == [
             "assets/layers/saver/vocab.txt"
         ]
+
+
+def test_module_level_functions_default_like_keras(tmp_path):
+    model = _model(seed=3)
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+    for name in ("m.keras", "m.h5"):
+        path = str(tmp_path / name)
+        gpuk.saving.save_model(model, path)
+        gpuk.saving.save_model(model, path)  # overwrite=True by default
+        loaded = gpuk.saving.load_model(path)  # compile=True by default
+        assert int(np.asarray(loaded.optimizer.iterations)) == 1  # include_optimizer=True
+        assert gpuk.saving.load_model(path, compile=False).optimizer is None
+    path = str(tmp_path / "w.h5")
+    gpuk.saving.save_weights(model, path)
+    gpuk.saving.save_weights(model, path)
+    inputs = layers.Input((3,))
+    other = models.Model(inputs, layers.Dense(5, name="d")(inputs))
+    with pytest.raises(ValueError, match="shape mismatch"):  # skip_mismatch=False by default
+        gpuk.saving.load_weights(other, path)
+    renamed = _model(seed=4)
+    renamed.get_layer("d").name = "zz"  # by_name=False by default: paired by position
+    gpuk.saving.load_weights(renamed, path)
+    np.testing.assert_array_equal(renamed.get_weights()[0], model.get_weights()[0])
+
+
+def test_files_carry_keras_stamps(tmp_path):
+    model = _model()
+    path = str(tmp_path / "m.h5")
+    model.save(path)
+    with h5py.File(path, "r") as f:
+        assert f.attrs["keras_version"] in (b"2.15.0", "2.15.0")
+        assert f.attrs["backend"] in (b"tensorflow", "tensorflow")
+        gpuk_version = f.attrs["gpuk_version"]
+        gpuk_version = gpuk_version.decode() if isinstance(gpuk_version, bytes) else gpuk_version
+        assert gpuk_version == gpuk.__version__
+        assert json.loads(f.attrs["model_config"])["class_name"] == "Functional"
+        assert "training_config" not in f.attrs  # not compiled
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        metadata = json.loads(archive.read("metadata.json"))
+        config = json.loads(archive.read("config.json"))
+    assert metadata["keras_version"] == "3.15.1" and metadata["gpuk_version"] == gpuk.__version__
+    assert len(metadata["date_saved"]) == len("2026-11-28@11:44:02")
+    assert config["build_config"] == {"input_shape": None}  # as Keras writes for functional
+    assert "compile_config" not in config
+    seq = models.Sequential([layers.Dense(2, name="sd")])
+    seq.build((None, 4))
+    seq.save(str(tmp_path / "s.keras"))
+    with zipfile.ZipFile(str(tmp_path / "s.keras")) as archive:
+        assert json.loads(archive.read("config.json"))["build_config"]["input_shape"] == [None, 4]
+    assert gpuk.models.load_model(str(tmp_path / "s.keras")).get_layer("sd").kernel.shape == (4, 2)
+
+
+def test_include_optimizer_false_and_unbuilt_optimizers(tmp_path):
+    model = _model()
+    model.compile(optimizer="adam", loss="mse")
+    path = str(tmp_path / "fresh.h5")
+    model.save(path)
+    with h5py.File(path, "r") as f:
+        assert "training_config" in f.attrs
+        assert "gpuk_optimizer_weights" not in f  # an unbuilt optimizer has no state to keep
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+    for name in ("no_opt.h5", "no_opt.keras"):
+        path = str(tmp_path / name)
+        model.save(path, include_optimizer=False)
+        loaded = gpuk.models.load_model(path)
+        assert loaded.optimizer is None
+    with zipfile.ZipFile(str(tmp_path / "no_opt.keras")) as archive:
+        assert "compile_config" not in json.loads(archive.read("config.json"))
+        weights = archive.read("model.weights.h5")
+    with h5py.File(io.BytesIO(weights), "r") as f:
+        assert "optimizer" not in f
+
+
+def test_uncompiled_archives_load_without_warnings(tmp_path):
+    import warnings
+
+    path = str(tmp_path / "m.keras")
+    _model().save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert gpuk.models.load_model(path).optimizer is None
+
+
+def test_hard_sigmoid_json_flavours_keep_their_formula():
+    inputs = layers.Input((1,))
+    model = models.Model(
+        inputs, layers.Dense(1, activation="hard_sigmoid", kernel_initializer="ones")(inputs)
+    )
+    x = np.array([[1.0]], "float32")
+    keras3 = gpuk.models.model_from_json(model.to_json())  # Keras 3 JSON: x/6 + 0.5
+    np.testing.assert_allclose(keras3.predict(x, verbose=0), [[1 / 6 + 0.5]], rtol=1e-6)
+    tf_keras = gpuk.models.model_from_json(model.to_json(flavor="tf_keras"))  # 0.2x + 0.5
+    np.testing.assert_allclose(tf_keras.predict(x, verbose=0), [[0.7]], rtol=1e-6)
+
+
+def test_unbuilt_sequential_is_built_before_saving(tmp_path):
+    seq = models.Sequential([layers.Input((3,)), layers.Dense(2, name="sd")])
+    path = str(tmp_path / "w.h5")
+    seq.save_weights(path)
+    with h5py.File(path, "r") as f:
+        assert "sd" in f and len(f["sd"].attrs["weight_names"]) == 2
+
+
+def test_assets_are_loaded_back_from_the_layer_folder_only(tmp_path):
+    class Vocab(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.loaded = None
+
+        def call(self, x):
+            return x
+
+        def save_assets(self, folder):
+            with open(os.path.join(folder, "vocab.txt"), "w") as f:
+                f.write("a\nb")
+
+        def load_assets(self, folder):
+            self.loaded = sorted(os.listdir(folder))
+            with open(os.path.join(folder, "vocab.txt")) as f:
+                self.text = f.read()
+
+    inputs = layers.Input((3,))
+    model = models.Model(inputs, Vocab(name="voc")(inputs))
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    extra = {
+        "assets/layers/vocab/sub/x.txt": b"nested",
+        "assets/layers/vocab/": b"",
+        "assets/layers/other/y.txt": b"other layer",
+    }
+    _rewrite_archive(path, str(tmp_path / "m2.keras"), (), extra)
+    loaded = gpuk.models.load_model(str(tmp_path / "m2.keras"), custom_objects={"Vocab": Vocab})
+    layer = loaded.get_layer("voc")
+    assert layer.loaded == ["vocab.txt"] and layer.text == "a\nb"
