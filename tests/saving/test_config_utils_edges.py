@@ -215,3 +215,56 @@ def test_hard_sigmoid_h5_save_warns_once_per_model(tmp_path):
         config_utils.warn_hard_sigmoid(plain, "x.h5")
     with pytest.warns(UserWarning, match="x.h5: layer 'd' uses hard_sigmoid"):
         config_utils.warn_hard_sigmoid(models.Model(inputs, model.get_layer("d")(inputs)), "x.h5")
+
+
+def test_sequential_entries_find_their_weights_by_inner_name():
+    # Keras 2 Sequential entries carry the name only inside "config"
+    config = {
+        "class_name": "Sequential",
+        "config": [
+            {
+                "class_name": "GRU",
+                "config": {"name": "g", "units": 4, "batch_input_shape": [None, 5, 3]},
+            }
+        ],
+    }
+    shapes = {"g": [(3, 12), (4, 12), (2, 12)]}
+    _, prepared = config_utils.prepare_model_config(config, "f", "2.2.4", shapes)
+    assert prepared[0]["config"]["reset_after"] is True
+    config["config"][0]["name"] = "g"
+    config["config"][0]["config"]["name"] = "other"
+    _, prepared = config_utils.prepare_model_config(config, "f", "2.2.4", shapes)
+    assert prepared[0]["config"]["reset_after"] is True  # the entry's own name first
+
+
+def test_nested_models_are_prepared_too():
+    inner = {
+        "class_name": "Sequential",
+        "config": {
+            "name": "inner",
+            "layers": [
+                {
+                    "class_name": "Dense",
+                    "config": {"name": "d", "units": 1, "activation": "hard_sigmoid"},
+                }
+            ],
+        },
+    }
+    config = {"class_name": "Sequential", "config": {"name": "outer", "layers": [inner]}}
+    _, prepared = config_utils.prepare_model_config(config, "f", "2.4.0")
+    nested = prepared["layers"][0]["config"]["layers"][0]["config"]
+    assert nested["activation"] == "hard_sigmoid_legacy"
+
+
+def test_zero_sized_dimensions_are_allowed_negative_ones_are_not():
+    inputs = layers.Input((0, 3))
+    model = models.Model(inputs, layers.Dense(2, name="d")(inputs))
+    loaded = gpuk.models.model_from_json(model.to_json())
+    assert tuple(loaded.outputs[0].shape) == (None, 0, 2)
+    inputs = layers.Input((3,))
+    bad = json.loads(models.Model(inputs, layers.RepeatVector(2, name="rep")(inputs)).to_json())
+    for entry in bad["config"]["layers"]:
+        if entry["class_name"] == "RepeatVector":
+            entry["config"]["n"] = -1
+    with pytest.raises(ValueError, match=r"layer 'rep' \(RepeatVector\) outputs shape .*negative"):
+        gpuk.models.model_from_json(json.dumps(bad))
