@@ -268,3 +268,25 @@ def test_zero_sized_dimensions_are_allowed_negative_ones_are_not():
             entry["config"]["n"] = -1
     with pytest.raises(ValueError, match=r"layer 'rep' \(RepeatVector\) outputs shape .*negative"):
         gpuk.models.model_from_json(json.dumps(bad))
+
+
+def test_call_arguments_a_layer_does_not_take_are_refused():
+    inputs = layers.Input((3,))
+    x = layers.Dense(2, name="dd")(inputs)
+    model = models.Model(inputs, layers.Dropout(0.5, name="drop")(x))
+    config = json.loads(model.to_json())
+    for entry in config["config"]["layers"]:
+        if entry["class_name"] in ("Dense", "Dropout"):
+            node = entry["inbound_nodes"][0]
+            assert isinstance(node, list) and len(node[0]) == 4
+            node[0][3] = {"bogus": 1, "training": True} if entry["class_name"] == "Dense" else {}
+    with pytest.raises(
+        ValueError, match=r"layer 'dd' \(Dense\) is called with arguments \['bogus'"
+    ):
+        gpuk.models.model_from_json(json.dumps(config))
+    for entry in config["config"]["layers"]:
+        if entry["class_name"] in ("Dense", "Dropout"):
+            entry["inbound_nodes"][0][0][3] = (
+                {"training": True} if entry["class_name"] == "Dropout" else {}
+            )
+    assert gpuk.models.model_from_json(json.dumps(config)).get_layer("drop").rate == 0.5
