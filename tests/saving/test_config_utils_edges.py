@@ -290,3 +290,30 @@ def test_call_arguments_a_layer_does_not_take_are_refused():
                 {"training": True} if entry["class_name"] == "Dropout" else {}
             )
     assert gpuk.models.model_from_json(json.dumps(config)).get_layer("drop").rate == 0.5
+
+
+def test_conservative_entries_drop_keras3_only_defaults():
+    defaults = {
+        "quantization_config": None,
+        "lora_rank": None,
+        "lora_alpha": None,
+        "seed": None,
+        "zero_output_for_mask": False,
+    }
+    entry = {
+        "module": "keras.layers",
+        "registered_name": None,
+        "build_config": {"input_shape": [None, 3]},
+        "class_name": "Dense",
+        "config": {"name": "d", "units": 2, "fused": True, **defaults},
+    }
+    out = config_utils._conservative_layer(entry)
+    assert out == {"class_name": "Dense", "config": {"name": "d", "units": 2}}
+    kept = {"quantization_config": {"q": 1}, "lora_rank": 4, "lora_alpha": 2.0, "seed": 3}
+    kept["zero_output_for_mask"] = True
+    out = config_utils._conservative_layer({"class_name": "Dense", "config": dict(kept)})
+    assert out["config"] == kept
+    gru = config_utils._conservative_layer({"class_name": "GRU", "config": {}})["config"]
+    assert gru == {"implementation": 2, "reset_after": True}
+    lstm = config_utils._conservative_layer({"class_name": "LSTM", "config": {}})["config"]
+    assert lstm == {"implementation": 2}
