@@ -29,6 +29,8 @@ from gpuk.utils.naming import to_snake_case
 
 # HDF5's object header limit: longer list attributes are split into name0, name1, ...
 _HDF5_ATTR_LIMIT = 64512
+# A longer chunked list attribute is refused (read_str_list); gpuk and Keras write far fewer.
+_MAX_CHUNKS = 100_000
 _UMASK_LOCK = threading.Lock()
 
 
@@ -69,7 +71,7 @@ def read_str_list(attrs, name, filename="HDF5 file"):
         raw = []
         while f"{name}{len(raw)}" in attrs:
             raw.append(file_safety.read_attr(attrs, f"{name}{len(raw)}", filename, where))
-            if len(raw) > 100_000:
+            if len(raw) > _MAX_CHUNKS:
                 raise ValueError(f"{filename}: attribute {name!r} is split in too many chunks")
         if not raw:
             return None

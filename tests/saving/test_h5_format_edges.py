@@ -867,3 +867,17 @@ def test_str_list_chunking_at_the_hdf5_limit(tmp_path):
         assert len(f.attrs["at"]) == 64512
         assert "huge" not in f.attrs and "huge0" not in f.attrs
         assert h5_format.read_str_list(f.attrs, "big_one") == ["z" * 64512]
+
+
+def test_too_many_chunks_are_refused(tmp_path, monkeypatch):
+    assert h5_format._MAX_CHUNKS == 100_000
+    monkeypatch.setattr(h5_format, "_MAX_CHUNKS", 3)
+    with h5py.File(tmp_path / "c.h5", "w") as f:
+        for i in range(4):
+            f.attrs[f"names{i}"] = np.array([b"x"])
+        for i in range(3):
+            f.attrs[f"ok{i}"] = np.array([b"y"])
+    with h5py.File(tmp_path / "c.h5", "r") as f:
+        assert h5_format.read_str_list(f.attrs, "ok") == ["y"] * 3
+        with pytest.raises(ValueError, match="c.h5: attribute 'names' is split in too many chunks"):
+            h5_format.read_str_list(f.attrs, "names", "c.h5")
