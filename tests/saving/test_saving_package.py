@@ -47,3 +47,26 @@ def test_model_methods_are_attached(tmp_path):
     assert gpuk.models.load_model(path).get_layer("d").units == 1
     for name in ("load_model", "save_model", "model_from_json", "model_from_config"):
         assert callable(getattr(gpuk.models, name))
+
+
+def test_model_method_defaults_are_keras(tmp_path):
+    import pytest
+
+    inputs = layers.Input((2,))
+    model = models.Model(inputs, layers.Dense(1, name="d")(inputs))
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((4, 2)), np.ones((4, 1)), verbose=0)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    model.save(path)  # overwrite=True
+    assert int(np.asarray(gpuk.models.load_model(path).optimizer.iterations)) == 1
+    weights = str(tmp_path / "w.h5")
+    model.save_weights(weights)
+    model.save_weights(weights)  # overwrite=True
+    other_inputs = layers.Input((2,))
+    renamed = models.Model(other_inputs, layers.Dense(1, name="zz")(other_inputs))
+    renamed.load_weights(weights)  # by_name=False: paired by position
+    np.testing.assert_array_equal(renamed.get_weights()[0], model.get_weights()[0])
+    wide = models.Model(other_inputs, layers.Dense(3, name="d")(other_inputs))
+    with pytest.raises(ValueError, match="shape mismatch"):  # skip_mismatch=False
+        wide.load_weights(weights)
