@@ -403,3 +403,18 @@ def test_assets_are_loaded_back_from_the_layer_folder_only(tmp_path):
     loaded = gpuk.models.load_model(str(tmp_path / "m2.keras"), custom_objects={"Vocab": Vocab})
     layer = loaded.get_layer("voc")
     assert layer.loaded == ["vocab.txt"] and layer.text == "a\nb"
+
+
+def test_enable_unsafe_deserialization_lifts_safe_mode(tmp_path, monkeypatch):
+    from gpuk import _config
+
+    inputs = layers.Input((3,))
+    model = models.Model(inputs, layers.Lambda(lambda t: t * 3, name="triple")(inputs))
+    path = str(tmp_path / "lambda.h5")
+    model.save(path)
+    with pytest.raises(ValueError, match="safe_mode"):
+        gpuk.models.load_model(path)
+    monkeypatch.setitem(_config._state, "unsafe_deserialization", False)
+    gpuk.config.enable_unsafe_deserialization()
+    loaded = gpuk.models.load_model(path)
+    np.testing.assert_allclose(loaded.predict(np.ones((1, 3), "float32"), verbose=0), 3.0)
