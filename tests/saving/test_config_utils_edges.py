@@ -317,3 +317,31 @@ def test_conservative_entries_drop_keras3_only_defaults():
     assert gru == {"implementation": 2, "reset_after": True}
     lstm = config_utils._conservative_layer({"class_name": "LSTM", "config": {}})["config"]
     assert lstm == {"implementation": 2}
+
+
+def test_wrapped_layers_keep_the_module_keras3_needs():
+    inner = {
+        "module": "keras.layers",
+        "class_name": "GRU",
+        "config": {"units": 2, "seed": None},
+        "registered_name": None,
+        "name": "g",
+        "inbound_nodes": [],
+        "build_config": {"input_shape": [None, 3, 2]},
+    }
+    entry = {"class_name": "Bidirectional", "config": {"layer": inner, "backward_layer": None}}
+    layer = config_utils._conservative_layer(entry)["config"]["layer"]
+    assert layer == {
+        "class_name": "GRU",
+        "config": {"units": 2, "implementation": 2, "reset_after": True},
+        "module": "keras.layers",
+        "registered_name": None,
+    }
+    plain = dict(inner, module=None, registered_name="pkg>G")
+    layer = config_utils._conservative_layer(
+        {"class_name": "TimeDistributed", "config": {"layer": plain}}
+    )
+    assert layer["config"]["layer"] == {
+        "class_name": "GRU",
+        "config": {"units": 2, "implementation": 2, "reset_after": True},
+    }
