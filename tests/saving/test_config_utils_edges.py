@@ -345,3 +345,36 @@ def test_wrapped_layers_keep_the_module_keras3_needs():
         "class_name": "GRU",
         "config": {"units": 2, "implementation": 2, "reset_after": True},
     }
+
+
+def test_registered_names_are_split_for_keras():
+    value = {
+        "class_name": "pkg>Clip",
+        "config": {"inner": [{"class_name": "a>B", "config": {}, "registered_name": "keep"}]},
+    }
+    out = config_utils._split_registered_names(value)
+    assert out["class_name"] == "Clip"
+    assert out["registered_name"] == "pkg>Clip" and out["module"] is None
+    assert out["config"]["inner"][0] == {
+        "class_name": "B",
+        "config": {},
+        "registered_name": "keep",
+        "module": None,
+    }
+    plain = {"class_name": "Dense", "config": {"units": 1}}
+    assert config_utils._split_registered_names(plain) == plain
+    assert config_utils._split_registered_names({"class_name": "a>b"}) == {"class_name": "a>b"}
+    assert config_utils._split_registered_names([1, "x>y"]) == [1, "x>y"]
+
+
+def test_nested_models_are_written_conservatively():
+    entry = {
+        "class_name": "Functional",
+        "module": "keras.src.models.functional",
+        "config": {"layers": [{"class_name": "Dense", "config": {"units": 1, "fused": True}}]},
+    }
+    out = config_utils._conservative_layer(entry)
+    assert out == {
+        "class_name": "Functional",
+        "config": {"layers": [{"class_name": "Dense", "config": {"units": 1}}]},
+    }
