@@ -550,7 +550,7 @@ def read_w3(h5file, model, filename, *, skip_mismatch=False, load_optimizer):
                 f"{filename}: {type(obj).__name__} {label!r} expects {len(variables)} variables "
                 f"at '{key}', the file has {len(stored)}"
             )
-            if skip_mismatch or (not variables and group is None):
+            if skip_mismatch:
                 if variables:
                     warnings.warn(f"Skipping: {message}", stacklevel=user_stacklevel())
                 return

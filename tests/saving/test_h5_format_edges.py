@@ -881,3 +881,35 @@ def test_too_many_chunks_are_refused(tmp_path, monkeypatch):
         assert h5_format.read_str_list(f.attrs, "ok") == ["y"] * 3
         with pytest.raises(ValueError, match="c.h5: attribute 'names' is split in too many chunks"):
             h5_format.read_str_list(f.attrs, "names", "c.h5")
+
+
+def test_w3_data_for_a_weightless_layer_is_a_mismatch(tmp_path):
+    inputs = layers.Input((4,))
+    model = models.Model(inputs, layers.Activation("relu", name="act")(inputs))
+    path = str(tmp_path / "m.weights.h5")
+    model.save_weights(path)
+    with h5py.File(path, "r+") as f:
+        f["layers/activation/vars"].create_dataset("0", data=np.zeros(3))
+    with pytest.raises(ValueError, match="Activation 'act' expects 0 variables.*the file has 1"):
+        model.load_weights(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to skip: no warning
+        model.load_weights(path, skip_mismatch=True)
+
+
+def test_layers_with_their_own_state_round_trip(tmp_path):
+    vectorize = layers.TextVectorization(output_mode="tf_idf", name="tv")
+    vectorize.adapt(np.array(["a b b", "c a", "b d d d"]))
+    inputs = layers.Input((), dtype="string")
+    model = models.Model(inputs, vectorize(inputs))
+    x = np.array(["a d", "b c b"])
+    expected = np.asarray(model.predict(x, verbose=0))
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = gpuk.models.load_model(path)
+    np.testing.assert_allclose(np.asarray(loaded.predict(x, verbose=0)), expected, rtol=1e-6)
+    weights = str(tmp_path / "m.weights.h5")
+    model.save_weights(weights)
+    keys = _keys(weights)
+    own = [k for k in keys if k.startswith("layers/text_vectorization/") and keys[k] is not None]
+    assert own, sorted(keys)
