@@ -418,3 +418,12 @@ def test_enable_unsafe_deserialization_lifts_safe_mode(tmp_path, monkeypatch):
     gpuk.config.enable_unsafe_deserialization()
     loaded = gpuk.models.load_model(path)
     np.testing.assert_allclose(loaded.predict(np.ones((1, 3), "float32"), verbose=0), 3.0)
+
+
+def test_weights_cap_counts_every_vars_group():
+    from gpuk.saving import file_safety
+
+    model = _model()
+    # one vars group per layer plus the model's own (Keras 3's layout)
+    expected = file_safety.weights_member_cap(3 * 2 + 2, 2, len(model.layers) + 1)
+    assert saving_api._weights_cap(model) == expected
