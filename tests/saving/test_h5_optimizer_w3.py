@@ -624,3 +624,19 @@ def test_layers_with_their_own_state_round_trip(tmp_path):
     keys = _keys(weights)
     own = [k for k in keys if k.startswith("layers/text_vectorization/") and keys[k] is not None]
     assert own, sorted(keys)
+
+
+def test_functional_subclasses_save_their_layers_like_functional(tmp_path):
+    class Sub(models.Model):
+        def __init__(self, **kwargs):
+            inputs = layers.Input((3,))
+            super().__init__(inputs, layers.Dense(2, name="inner")(inputs), **kwargs)
+
+    model = Sub()
+    path = str(tmp_path / "m.weights.h5")
+    model.save_weights(path)
+    keys = _keys(path)
+    assert "layers/dense/vars/0" in keys and "layers/dense/vars/1" in keys
+    np.testing.assert_array_equal(
+        h5py.File(path, "r")["layers/dense/vars/0"][()], model.get_layer("inner").get_weights()[0]
+    )
