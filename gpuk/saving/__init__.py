@@ -32,11 +32,12 @@ from gpuk.utils.serialization import (
 
 
 def get_registered_object(name, custom_objects=None, module_objects=None):
-    """The object registered (or given in ``custom_objects``/``module_objects``) as ``name``,
-    or None."""
-    if module_objects and name in module_objects:
+    """The object registered (or given in ``custom_objects``, then ``module_objects``, Keras's
+    order) as ``name``, or None."""
+    found = lookup_custom_object([name], custom_objects)
+    if found is None and module_objects and name in module_objects:
         return module_objects[name]
-    return lookup_custom_object([name], custom_objects)
+    return found
 
 
 # FeatureSpace (a layer, below gpuk.saving) saves through save_model, as in Keras.

@@ -2,8 +2,10 @@
 one both Keras generations accept (docs/file-formats.md section 5).
 """
 
+import types
 import warnings
 
+from gpuk.saving.file_safety import user_stacklevel
 from gpuk.utils.serialization import lookup_custom_object
 
 _LOSS_FULL_NAMES = {
@@ -31,7 +33,7 @@ def _resolve_name(name, custom_objects):
     return found if found is not None else name
 
 
-def _resolve_function_entry(value, custom_objects):
+def _resolve_function_entry(value, custom_objects, kind="loss"):
     """A loss/metric entry: name, Keras 3 function dict, legacy ``{class_name, config}``."""
     if value is None:
         return None
@@ -42,17 +44,30 @@ def _resolve_function_entry(value, custom_objects):
         config = value.get("config")
         if class_name == "function" or value.get("registered_name") == "function":
             return _resolve_name(config, custom_objects)
-        if class_name == "MeanMetricWrapper" and isinstance(config, dict):
-            fn = config.get("fn")
-            fn = fn.get("config") if isinstance(fn, dict) else fn
-            return _resolve_name(fn, custom_objects)
         found = lookup_custom_object([value.get("registered_name"), class_name], custom_objects)
         if found is not None:
             from gpuk.utils.serialization import instantiate
 
             return instantiate(found, config if isinstance(config, dict) else {})
-        return value
+        return _builtin_object(value, kind)
     return value
+
+
+def _builtin_object(value, kind):
+    """A built-in loss (``kind="loss"``) or metric object from its Keras 3 or tf.keras config
+    (tf.keras's wrappers add ``fn`` and ``reduction="auto"``, which mean the defaults); the
+    entry unchanged when gpuk has no such class."""
+    from gpuk import losses, metrics
+
+    config = dict(value.get("config") or {})
+    config.pop("fn", None)
+    if config.get("reduction") == "auto":
+        config.pop("reduction")
+    getter = losses.get if kind == "loss" else metrics.get
+    try:
+        return getter({"class_name": value["class_name"], "config": config})
+    except (ValueError, TypeError):
+        return value
 
 
 def _map_structure(fn, value):
@@ -74,12 +89,25 @@ def _metric_entry(value, custom_objects, output_names):
             if name.startswith(output + "_"):
                 name = name[len(output) + 1 :]
                 break
-        if name in ("accuracy", "acc", "crossentropy", "ce") and fn not in custom_objects_keys(
-            custom_objects
+        if fn not in custom_objects_keys(custom_objects) and (
+            name in ("accuracy", "acc", "crossentropy", "ce") or _same_builtin(name, fn)
         ):
             return name
         return _resolve_name(fn, custom_objects)
-    return _resolve_function_entry(value, custom_objects)
+    return _resolve_function_entry(value, custom_objects, "metric")
+
+
+def _same_builtin(name, fn):
+    """Whether the metric's name (``"mae"``, the user's spelling) is a built-in alias of its
+    function (``"mean_absolute_error"``): tf.keras reloads the metric under that name."""
+    from gpuk import metrics
+
+    try:
+        a, b = metrics.get(name), metrics.get(fn)
+    except (ValueError, TypeError):
+        return False
+    # functions are shared; built-in names give a new metric object each time
+    return a is b or type(a) is type(b) is not types.FunctionType
 
 
 def custom_objects_keys(custom_objects):
@@ -97,7 +125,6 @@ def optimizer_from_config(config, custom_objects):
         inner.pop(key, None)
     if "lr" in inner:
         inner.setdefault("learning_rate", inner.pop("lr"))
-        inner.pop("lr", None)
     if not inner.get("decay"):
         inner.pop("decay", None)
     config["config"] = inner
@@ -136,7 +163,7 @@ def restore_compile(model, training_config, custom_objects, filename):
             f"{filename}: could not restore the compile state ({type(error).__name__}: {error}); "
             "the model is returned uncompiled. Pass the missing objects with custom_objects=, "
             "or load with compile=False and call compile() yourself.",
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         return False
 
@@ -174,15 +201,16 @@ def _keras3_entry(value):
             "config": _function_name(value),
             "registered_name": "function",
         }
-    if hasattr(value, "get_config"):
-        name = getattr(value, "_registered_name", None)
-        return {
-            "module": None if name else "keras.losses",
-            "class_name": type(value).__name__,
-            "config": value.get_config(),
-            "registered_name": name,
-        }
-    return value
+    from gpuk.metrics import Metric
+
+    name = getattr(value, "_registered_name", None)
+    module = "keras.metrics" if isinstance(value, Metric) else "keras.losses"
+    return {
+        "module": None if name else module,
+        "class_name": type(value).__name__,
+        "config": value.get_config(),
+        "registered_name": name,
+    }
 
 
 def _structure(fn, value):
@@ -211,17 +239,13 @@ def conservative_optimizer_config(optimizer):
     for key, default in _OPTIONAL_OPTIMIZER_KEYS.items():
         if key in config and config[key] == default:
             config.pop(key)
-    if isinstance(config.get("learning_rate"), dict):
-        pass  # a schedule: kept in its serialized form
     return {"class_name": type(optimizer).__name__, "config": config}
 
 
 def _compile_state(model):
     getter = getattr(model, "get_compile_config", None)
     config = getter() if getter is not None else None
-    if not config or getattr(model, "optimizer", None) is None:
-        return None
-    return config
+    return config or None
 
 
 def training_config(model):

@@ -147,7 +147,7 @@ def clean_layer_entry(entry, filename, custom_objects):
             warnings.warn(
                 f"{filename}: layer {config.get('name', entry.get('class_name'))!r} "
                 f"({entry.get('class_name')}): ignored unsupported config keys {keys}",
-                stacklevel=4,
+                stacklevel=file_safety.user_stacklevel(),
             )
     return entry
 
@@ -481,7 +481,7 @@ def warn_hard_sigmoid(model, filename):
                         f"{filename}: layer {layer.name!r} uses hard_sigmoid (Keras 3: x/6 + 0.5); "
                         "the .h5 file is stamped Keras 2, whose readers (and gpuk) compute "
                         "0.2x + 0.5. Use the .keras format to keep Keras 3's formula.",
-                        stacklevel=4,
+                        stacklevel=file_safety.user_stacklevel(),
                     )
                     return
 

@@ -14,7 +14,9 @@
 
 import contextlib
 import json
+import os
 import posixpath
+import sys
 
 import numpy as np
 
@@ -26,6 +28,18 @@ _MAX_SOFT_LINK_HOPS = 8
 _MAX_LIST_ATTR_ITEMS = 1_000_000
 # deflate, shuffle, fletcher32, szip, nbit, scaleoffset (HDF5) and lzf (h5py): no plugins.
 _BUILT_IN_FILTERS = (1, 2, 3, 4, 5, 6, 32000)
+
+
+_GPUK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def user_stacklevel():
+    """The ``stacklevel`` that attributes a warning to the first caller outside gpuk (call it
+    in the function that warns)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_GPUK_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def limit(name):

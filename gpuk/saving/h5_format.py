@@ -20,11 +20,20 @@ from gpuk._array import to_numpy
 from gpuk.autograd import Tensor
 from gpuk.layers.base import Layer
 from gpuk.saving import file_safety
-from gpuk.saving.file_safety import StoredArray, check_dataset, h5_get, h5_group, reading
+from gpuk.saving.file_safety import (
+    StoredArray,
+    check_dataset,
+    h5_get,
+    h5_group,
+    reading,
+    user_stacklevel,
+)
 from gpuk.utils.naming import to_snake_case
 
 # HDF5's object header limit: longer list attributes are split into name0, name1, ...
 _HDF5_ATTR_LIMIT = 64512
+# A longer chunked list attribute is refused (read_str_list); gpuk and Keras write far fewer.
+_MAX_CHUNKS = 100_000
 _UMASK_LOCK = threading.Lock()
 
 
@@ -65,7 +74,7 @@ def read_str_list(attrs, name, filename="HDF5 file"):
         raw = []
         while f"{name}{len(raw)}" in attrs:
             raw.append(file_safety.read_attr(attrs, f"{name}{len(raw)}", filename, where))
-            if len(raw) > 100_000:
+            if len(raw) > _MAX_CHUNKS:
                 raise ValueError(f"{filename}: attribute {name!r} is split in too many chunks")
         if not raw:
             return None
@@ -98,6 +107,13 @@ def has_list_attr(attrs, name):
 def write_str_list(group, name, values):
     """Write a list of strings as Keras does (bytes array, empty float64 array when empty)."""
     data = [v.encode("utf8") for v in values]
+    too_long = [v for v in values if len(v.encode("utf8")) > _HDF5_ATTR_LIMIT]
+    if too_long:
+        # as Keras: no chunking can store one name over HDF5's attribute limit
+        raise RuntimeError(
+            f"The following attributes cannot be saved to HDF5 file because they are larger "
+            f"than {_HDF5_ATTR_LIMIT} bytes: {[v[:100] + '...' for v in too_long]}"
+        )
     if not data:
         group.attrs[name] = np.array([])
         return
@@ -150,7 +166,7 @@ def _check_heaps(source, path):
             file_safety.check_global_heaps(data, path)
 
 
-def atomic_write(filepath, overwrite, writer, binary_open=False):
+def atomic_write(filepath, overwrite, writer):
     """Call ``writer(tmp_path)`` then rename onto ``filepath`` (old file intact on a crash)."""
     path = os.fspath(filepath)
     if os.path.exists(path) and not overwrite:
@@ -241,24 +257,35 @@ def read_array(value):
     return value.read() if isinstance(value, StoredArray) else np.asarray(value)
 
 
-def _convert_for_layer(layer, variables, arrays):
-    """Known layout conversions (GRU bias flavours); returns the arrays to assign."""
+def _convert_for_layer(variables, arrays):
+    """tf.keras's CuDNNGRU -> ``GRU(reset_after=True)`` conversion (its ``convert_gru_weights``):
+    the flat ``(6u,)`` bias becomes ``(2, 3u)``, each gate's input kernel is transposed and
+    re-read in Fortran order, each gate's recurrent kernel transposed. Other weights are
+    returned unchanged."""
     arrays = list(arrays)
-    if len(arrays) == len(variables):
-        for i, (variable, array) in enumerate(zip(variables, arrays)):
-            shape = tuple(variable.shape)
-            if array.shape != shape and array.size == int(np.prod(shape)):
-                name = getattr(variable, "name", "")
-                # CuDNNGRU's (6u,) bias is the reset_after=True (2, 3u) bias flattened.
-                if name.startswith("bias") and len(shape) == 2 and array.ndim == 1:
-                    arrays[i] = array.reshape(shape)
-    return arrays
+    shapes = [tuple(v.shape) for v in variables]
+    if (
+        len(arrays) != 3
+        or len(shapes) != 3
+        or not getattr(variables[2], "name", "").startswith("bias")
+        or len(shapes[2]) != 2
+        or arrays[2].shape != (shapes[2][0] * shapes[2][1],)
+        or [tuple(a.shape) for a in arrays[:2]] != shapes[:2]
+    ):
+        return arrays
+    kernel = np.split(read_array(arrays[0]), 3, axis=-1)
+    recurrent = np.split(read_array(arrays[1]), 3, axis=-1)
+    return [
+        np.hstack([k.T.reshape(k.shape, order="F") for k in kernel]),
+        np.hstack([k.T for k in recurrent]),
+        arrays[2].reshape(shapes[2]),
+    ]
 
 
 def assign_layer_weights(layer, arrays, filename, file_layer, skip_mismatch=False):
     """Assign ``arrays`` (legacy order) to ``layer``; ValueError naming file and layers."""
     variables = layer_weight_variables(layer)
-    arrays = _convert_for_layer(layer, variables, arrays)
+    arrays = _convert_for_layer(variables, arrays)
     if len(variables) != len(arrays):
         message = (
             f"{filename}: layer {layer.name!r} ({type(layer).__name__}) expects "
@@ -266,7 +293,7 @@ def assign_layer_weights(layer, arrays, filename, file_layer, skip_mismatch=Fals
             f"layer {file_layer!r} has {len(arrays)} weights {[a.shape for a in arrays]}"
         )
         if skip_mismatch:
-            warnings.warn(f"Skipping: {message}", stacklevel=3)
+            warnings.warn(f"Skipping: {message}", stacklevel=user_stacklevel())
             return
         raise ValueError(message)
     for variable, array in zip(variables, arrays):
@@ -277,11 +304,11 @@ def assign_layer_weights(layer, arrays, filename, file_layer, skip_mismatch=Fals
                 f"{file_layer!r} has {tuple(array.shape)}{_at(array)}"
             )
             if skip_mismatch:
-                warnings.warn(f"Skipping: {message}", stacklevel=3)
+                warnings.warn(f"Skipping: {message}", stacklevel=user_stacklevel())
                 return
             raise ValueError(message)
     for variable, array in zip(variables, arrays):
-        variable.assign(read_array(array).astype(variable.dtype, copy=False))
+        variable.assign(read_array(array).astype(variable.dtype))
 
 
 def load_legacy_weights(model, group, filename, by_name=False, skip_mismatch=False, saved=None):
@@ -318,10 +345,7 @@ def load_legacy_weights(model, group, filename, by_name=False, skip_mismatch=Fal
 
 
 def _all_layers(model):
-    layers = getattr(model, "layers", None)
-    if layers is None:
-        return [model]
-    return list(layers)
+    return list(model.layers)
 
 
 def legacy_weight_names(layer):
@@ -387,25 +411,27 @@ def restore_optimizer(model, arrays, filename):
     try:
         optimizer.build(model.trainable_variables)
     except Exception as error:  # noqa: BLE001 - report and continue with a fresh optimizer
-        warnings.warn(f"{filename}: could not build the optimizer ({error})", stacklevel=3)
+        warnings.warn(
+            f"{filename}: could not build the optimizer ({error})", stacklevel=user_stacklevel()
+        )
         return False
     variables = optimizer.variables
     shapes = [tuple(v.shape) for v in variables]
     saved = [tuple(a.shape) for a in arrays]
     if saved == shapes:
         targets = variables
-    elif len(variables) >= 2 and saved == [shapes[0]] + shapes[2:]:
-        targets = [variables[0]] + variables[2:]
+    elif saved == shapes[:1] + shapes[2:]:
+        targets = variables[:1] + variables[2:]
     else:
         warnings.warn(
             f"{filename}: the saved optimizer state ({len(arrays)} variables) does not match "
             f"optimizer {optimizer.name!r} ({len(variables)} variables); starting with a freshly "
             "initialized optimizer",
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         return False
     for variable, array in zip(targets, arrays):
-        variable.assign(read_array(array).astype(variable.dtype, copy=False))
+        variable.assign(read_array(array).astype(variable.dtype))
     return True
 
 
@@ -460,7 +486,7 @@ def _walk(obj, path, visit):
             _walk(child, f"{path}/{attr}".lstrip("/"), visit)
 
 
-def write_w3(h5file, model, include_optimizer=True):
+def write_w3(h5file, model, include_optimizer):
     """Keras 3's ``.weights.h5`` layout (section 2.2) into an open h5py file.
 
     Every object's ``vars`` group is filled by its ``save_own_variables(store)`` (Keras 3's
@@ -479,7 +505,7 @@ def write_w3(h5file, model, include_optimizer=True):
 
     _walk(model, "", visit)
     optimizer = getattr(model, "optimizer", None)
-    if include_optimizer and optimizer is not None and getattr(optimizer, "built", False):
+    if include_optimizer and optimizer is not None and optimizer.built:
         group = h5file.require_group("optimizer/vars")
         group.attrs["name"] = optimizer.name
         for i, variable in enumerate(optimizer.variables):
@@ -498,11 +524,12 @@ def write_w3(h5file, model, include_optimizer=True):
             children.append((f"optimizer/optimizers/{key}", sub))
         for path, child in children:
             group = h5file.require_group(f"{path}/vars")
+            group.attrs["name"] = child.name
             for i, variable in enumerate(child.variables):
                 group.create_dataset(str(i), data=to_host(variable))
 
 
-def read_w3(h5file, model, filename, skip_mismatch=False, load_optimizer=False):
+def read_w3(h5file, model, filename, *, skip_mismatch=False, load_optimizer):
     """Assign a Keras 3 ``.weights.h5`` layout to ``model`` (by object path, as Keras 3).
 
     Each object receives its ``vars`` group through ``load_own_variables(store)``. For layers
@@ -538,9 +565,9 @@ def read_w3(h5file, model, filename, skip_mismatch=False, load_optimizer=False):
                 f"{filename}: {type(obj).__name__} {label!r} expects {len(variables)} variables "
                 f"at '{key}', the file has {len(store)}"
             )
-            if skip_mismatch or (not variables and group is None):
+            if skip_mismatch:
                 if variables:
-                    warnings.warn(f"Skipping: {message}", stacklevel=4)
+                    warnings.warn(f"Skipping: {message}", stacklevel=user_stacklevel())
                 return
             raise ValueError(message)
         for variable, array in zip(variables, store.stored()):
@@ -551,14 +578,14 @@ def read_w3(h5file, model, filename, skip_mismatch=False, load_optimizer=False):
                     f"{_at(array)}"
                 )
                 if skip_mismatch:
-                    warnings.warn(f"Skipping: {message}", stacklevel=4)
+                    warnings.warn(f"Skipping: {message}", stacklevel=user_stacklevel())
                     return
                 raise ValueError(message)
         if loader is not None:
             obj.load_own_variables(store)
             return
         for variable, array in zip(variables, store.stored()):
-            variable.assign(array.read().astype(variable.dtype, copy=False))
+            variable.assign(array.read().astype(variable.dtype))
 
     _walk(model, "", visit)
     group = h5_group(h5file, "optimizer/vars", filename, root="/") if load_optimizer else None

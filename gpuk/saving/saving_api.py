@@ -13,7 +13,6 @@ import io
 import json
 import os
 import tempfile
-import warnings
 import zipfile
 
 import numpy as np
@@ -175,15 +174,13 @@ def _load_keras_archive(path, custom_objects, compile, safe_mode):  # noqa: A002
                     class_name, inner, path, custom_objects, safe_mode
                 )
                 _build_from_config(model, config)
-        compiled = False
         if compile and isinstance(config, dict) and config.get("compile_config"):
-            compiled = compile_utils.restore_compile(
-                model, config["compile_config"], custom_objects, path
-            )
+            compile_utils.restore_compile(model, config["compile_config"], custom_objects, path)
         weights = file_safety.read_member(
             archive, "model.weights.h5", _weights_cap(model), path, "the weights of this model"
         )
-    _read_w3_bytes(weights, model, path, load_optimizer=compiled)
+    # the optimizer's state is restored when compile() was restored (else there is none)
+    _read_w3_bytes(weights, model, path, load_optimizer=True)
     _load_assets(model, path)
     if hasattr(model, "_finish_loading"):  # FeatureSpace: adapted state now complete
         model._finish_loading()
@@ -269,7 +266,7 @@ def _build_from_config(model, config):
     if not isinstance(build_config, dict):
         raise ValueError(f"build_config must be a dict, got {type(build_config).__name__}")
     shape = build_config.get("input_shape")
-    if shape is not None and not getattr(model, "built", False) and hasattr(model, "build"):
+    if shape is not None and not model.built:
         model.build(shape)
 
 
@@ -336,7 +333,7 @@ def _write_h5_model(model, tmp, include_optimizer):
             return
         f.attrs["training_config"] = config_utils.dumps(training_config).encode("utf8")
         optimizer = model.optimizer
-        if getattr(optimizer, "built", False) and optimizer.variables:
+        if optimizer.built:
             # Not "optimizer_weights": Keras 3 raises (instead of warning) when that group does
             # not match its unbuilt optimizer; Keras ignores this group, gpuk reads both.
             group = f.create_group(_GPUK_OPTIMIZER_GROUP)
@@ -352,7 +349,10 @@ def _write_keras_archive(model, tmp, include_optimizer):
         envelope = model._keras_envelope()
     else:
         envelope = config_utils.model_envelope(model, "hybrid")
-        build_config = None if hasattr(model, "_input_structure") else model.get_build_config()
+        # Keras writes the build shape of Sequential and subclassed models (it builds them
+        # from it before loading weights); a functional graph rebuilds from its config.
+        functional = hasattr(model, "_input_structure") and type(model).__name__ != "Sequential"
+        build_config = None if functional else model.get_build_config()
         envelope["build_config"] = build_config or {"input_shape": None}
     if include_optimizer:
         compile_config = compile_utils.keras3_compile_config(model)
@@ -447,11 +447,23 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False, **kwargs):
                         path,
                         "the weights of this model",
                     )
-                _read_w3_bytes(data, model, path, skip_mismatch=skip_mismatch)
+                _read_w3_bytes(
+                    data,
+                    model,
+                    path,
+                    skip_mismatch=skip_mismatch,
+                    load_optimizer=_optimizer_built(model),
+                )
             return
     with h5_format.open_for_reading(filepath, "weights") as f:
         with reading(name, "the HDF5 weights file", "Keras weights"):
             _load_h5_weights(f, model, name, by_name, skip_mismatch)
+
+
+def _optimizer_built(model):
+    # Keras 3's load_weights restores the optimizer's state too, once it is built.
+    optimizer = getattr(model, "optimizer", None)
+    return optimizer is not None and optimizer.built
 
 
 def _load_h5_weights(f, model, name, by_name, skip_mismatch):
@@ -467,7 +479,9 @@ def _load_h5_weights(f, model, name, by_name, skip_mismatch):
                 f"{name}: by_name=True works only with the legacy .h5 layout; this is a "
                 "Keras 3 .weights.h5 file"
             )
-        h5_format.read_w3(f, model, name, skip_mismatch=skip_mismatch)
+        h5_format.read_w3(
+            f, model, name, skip_mismatch=skip_mismatch, load_optimizer=_optimizer_built(model)
+        )
     else:
         raise ValueError(f"{name}: no Keras weights found in the HDF5 file")
 
@@ -535,7 +549,3 @@ def clone_model(model, input_tensors=None, clone_function=None, **kwargs):
     cls = type(model)
     config = model.get_config()
     return cls.from_config(config)
-
-
-def _warn(message):
-    warnings.warn(message, stacklevel=3)
