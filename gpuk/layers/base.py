@@ -35,7 +35,7 @@ from gpuk.layers.call_context import _call_stack, current_training
 from gpuk.layers.input_spec import InputSpec
 from gpuk.layers.keras_tensor import KerasTensor, LayerNodes, Node
 from gpuk.layers.layer_state import LayerState
-from gpuk.layers.layer_tracking import LayerTracking, structure_changed
+from gpuk.layers.layer_tracking import LayerTracking, attribute_set, structure_changed
 from gpuk.metrics.base import Metric
 from gpuk.utils.dtypes import standardize_layer_dtype as standardize_dtype
 from gpuk.utils.naming import clear_session, to_snake_case, unique_name
@@ -153,6 +153,7 @@ class Layer(LayerNodes, LayerState, LayerTracking):
     # ------------------------------------------------------------------ attribute tracking
 
     def __setattr__(self, name, value):
+        attribute_set()
         if not name.startswith("_"):
             self._track_attribute(value)
         if name == "dtype" or name == "_dtype_policy":

@@ -23,6 +23,20 @@ def structure_version():
     return _version[0]
 
 
+_attribute_version = [0]
+
+
+def attribute_set():
+    """Note that some layer's attribute was assigned (``Layer.__setattr__`` calls this)."""
+    _attribute_version[0] += 1
+
+
+def attribute_version():
+    """Changes whenever any layer attribute is assigned: what a per-call decision that reads
+    layer attributes (the functional inference fast path's steps) is cached against."""
+    return _attribute_version[0]
+
+
 class LayerTracking:
     """``weights``, ``losses``, ``metrics`` and the flattened layer tree, cached per structure."""
 

@@ -280,6 +280,7 @@ class Functional(Model):
         self._outputs = flatten(outputs)
         object.__setattr__(self, "_plan", None)
         object.__setattr__(self, "_raw_plan", None)
+        object.__setattr__(self, "_raw_steps", None)
         ordered = _map_graph(self, self._inputs, self._outputs)
         self._network_nodes, self._nodes_by_depth, ordered_layers = ordered
         object.__setattr__(self, "_layers", ordered_layers)
@@ -371,7 +372,7 @@ class Functional(Model):
     def __getstate__(self):
         # The plans hold ids of this model's KerasTensors: a copy (deepcopy, pickle) rebuilds.
         state = dict(self.__dict__)
-        state["_plan"] = state["_raw_plan"] = None
+        state["_plan"] = state["_raw_plan"] = state["_raw_steps"] = None
         return state
 
     def __call__(self, *args, **kwargs):

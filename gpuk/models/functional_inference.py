@@ -19,6 +19,7 @@ from gpuk.autograd.recording import _local as _recording
 from gpuk.layers.base import Layer
 from gpuk.layers.call_context import call_stack_depth, current_training
 from gpuk.layers.input_layer import InputLayer
+from gpuk.layers.layer_tracking import attribute_version
 from gpuk.models import subclassing
 
 #: Model class -> whether it keeps Functional's call machinery (the fast path's assumption).
@@ -51,21 +52,13 @@ def run(model, value, training, functional_cls):
         return None  # a tensor flag: the normal path decides
     if training or (_recording.tapes and not _recording.paused) or autocast_dtype() is not None:
         return None
-    raw_plan = model.__dict__.get("_raw_plan")
-    if raw_plan is None:
-        raw_plan = _build_raw_plan(model)
-    if raw_plan is False or not _plain_class(type(model), functional_cls):
-        return None
-    if model.activity_regularizer is not None or model.compute_dtype != model.dtype:
-        return None
-    steps = []
-    for layer, source, target, node_training in raw_plan:
-        if node_training and training is None:
-            return None  # the node's recorded training=True applies (e.g. MC dropout)
-        fn = layer._inference_fn()
-        if fn is None:
-            return None
-        steps.append((fn, source, target))
+    cached = model.__dict__.get("_raw_steps")
+    if cached is None or cached[0] != attribute_version():
+        cached = (attribute_version(), *_resolve_steps(model, functional_cls))
+        object.__setattr__(model, "_raw_steps", cached)
+    _, steps, node_training = cached
+    if steps is None or (node_training and training is None):
+        return None  # not covered, or a node's recorded training=True applies (MC dropout)
     (tensor,) = model._inputs
     if not _same_shape(value.shape, tensor.shape):
         value = subclassing.adjust_rank(tensor, value, model.name)
@@ -84,6 +77,27 @@ def run(model, value, training, functional_cls):
     if not isinstance(structure, (list, tuple, dict)):
         return Tensor(values[id(structure)])
     return pack_like(structure, [Tensor(values[id(t)]) for t in model._outputs])
+
+
+def _resolve_steps(model, functional_cls):
+    """``(steps, any node recorded training=True)``: the plan as ``(raw function, input id,
+    output id)`` triples, or ``(None, False)`` when the fast path does not cover the model.
+    It reads layer attributes only, so :func:`run` keeps it until any attribute changes."""
+    raw_plan = model.__dict__.get("_raw_plan")
+    if raw_plan is None:
+        raw_plan = _build_raw_plan(model)
+    if raw_plan is False or not _plain_class(type(model), functional_cls):
+        return None, False
+    if model.activity_regularizer is not None or model.compute_dtype != model.dtype:
+        return None, False
+    steps, any_training = [], False
+    for layer, source, target, node_training in raw_plan:
+        fn = layer._inference_fn()
+        if fn is None:
+            return None, False
+        steps.append((fn, source, target))
+        any_training = any_training or node_training
+    return steps, any_training
 
 
 def _same_shape(shape, expected):

@@ -17,6 +17,7 @@ import numpy as np
 from gpuk import _config
 from gpuk._array import get_array_module, to_numpy
 from gpuk.autograd import Tensor, no_grad
+from gpuk.autograd.recording import _local as recording_state
 from gpuk.callbacks import CallbackList
 from gpuk.callbacks.base import logs_to_host
 from gpuk.layers.base import flatten, pack_like
@@ -405,7 +406,10 @@ class TrainingLoops:
     def predict_on_batch(self, x):
         """The model's outputs for one batch, as NumPy arrays."""
         batch = self._single_batch(x)
-        with no_grad():
+        if recording_state.tapes:  # only an open tape could record the step
+            with no_grad():
+                outputs = self.predict_step(batch)
+        else:
             outputs = self.predict_step(batch)
         if isinstance(outputs, Tensor):
             return to_numpy(outputs.data)

@@ -5,6 +5,8 @@ Each op is one Function with a hand-written backward, so activations cost one gr
 
 import math
 
+import numpy as np
+
 from gpuk.autograd import Function, as_tensor
 from gpuk.ops._special import erf
 from gpuk.ops._util import normalize_axis, xp_of
@@ -169,16 +171,26 @@ class Exponential(_Activation):
         return y
 
 
+def _max_keepdims(x, axes):
+    """``x.max(axis=axes, keepdims=True)``. NumPy reduces a short last axis of a matrix row by
+    row (7 us for 128 x 10); over the transposed copy it reduces whole rows at once (2 us).
+    A maximum is exact, so both give the same bits."""
+    if type(x) is np.ndarray and x.ndim == 2 and axes == (1,) and x.shape[1] <= 32:
+        return np.ascontiguousarray(x.T).max(axis=0)[:, None]
+    return x.max(axis=axes, keepdims=True)
+
+
 def softmax_value(x, axis=-1, overwrite=False):
     """Softmax of an array over ``axis`` (Softmax's forward). ``overwrite=True`` lets it work
     in ``x``'s memory (an array the caller owns), with the same bits as a fresh result."""
     xp = xp_of(x)
     axes = normalize_axis(axis, x.ndim)
+    peak = _max_keepdims(x, axes)
     if overwrite:
-        x -= x.max(axis=axes, keepdims=True)
+        x -= peak
         shifted = x
     else:
-        shifted = x - x.max(axis=axes, keepdims=True)
+        shifted = x - peak
     e = xp.exp(shifted)
     e /= e.sum(axis=axes, keepdims=True)
     return e

@@ -9,6 +9,7 @@ import gpuk
 from gpuk import layers
 from gpuk._array import to_numpy
 from gpuk.autograd import function
+from gpuk.autograd.recording import is_recording
 from gpuk.layers import clear_session
 from gpuk.models import Model, Sequential
 
@@ -248,3 +249,45 @@ def test_a_deep_copy_runs_both_paths(xp):
     clone = copy.deepcopy(model)
     _assert_same_bits(clone(x, training=False), model(x, training=False))
     _assert_same_bits(_reference(clone, x), _reference(model, x))
+
+
+def test_the_fast_path_follows_attribute_changes_after_it_was_cached(xp):
+    # The resolved steps are cached until any layer attribute is assigned: a regularizer or a
+    # mixed policy set on a layer after some fast calls sends the next call down the normal
+    # path, as it would have at the first call.
+    model = _mlp()
+    x = _data(xp)
+    with _OpCounter() as ops:
+        model(x, training=False)
+        model(x, training=False)
+    assert ops.count == 0
+    model.layers[2].activity_regularizer = gpuk.regularizers.L2(0.1)
+    with _OpCounter() as ops:
+        model(x, training=False)
+    assert ops.count > 0 and len(model.losses) == 1
+    model.layers[2].activity_regularizer = None
+    with _OpCounter() as ops:
+        model(x, training=False)
+    assert ops.count == 0
+    model.layers[1].dtype_policy = "mixed_float16"
+    out = model(x, training=False)
+    assert out.dtype == "float32"  # the softmax layer computes in float32 again
+    _assert_same_bits(out, _reference(model, x, training=False))
+
+
+def test_predict_on_batch_records_nothing_inside_or_outside_a_tape(xp):
+    seen = []
+
+    class Probe(Model):
+        def predict_step(self, data):
+            seen.append(is_recording())
+            return super().predict_step(data)
+
+    inp = layers.Input((16,))
+    model = Probe(inp, layers.Dense(4, activation="softmax")(inp))
+    x = _data(xp)
+    outside = model.predict_on_batch(x)
+    with gpuk.GradientTape():
+        inside = model.predict_on_batch(x)
+    assert seen == [False, False]
+    np.testing.assert_array_equal(inside, outside)
