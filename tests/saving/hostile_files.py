@@ -11,7 +11,6 @@ import zipfile
 import h5py
 import numpy as np
 
-import gpuk.saving  # noqa: F401 - attaches Model.save
 from gpuk import layers, models
 
 SECRET = np.arange(1000, 1000 + 4 * 6, dtype="float32").reshape(4, 6)  # (in, hidden) kernel

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 import gpuk
-import gpuk.saving  # noqa: F401 - attaches Model.save, load_weights
 from gpuk.models import load_model
 from tests.saving.conv_models import MODELS
 

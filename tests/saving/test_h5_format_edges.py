@@ -10,28 +10,10 @@ import h5py
 import numpy as np
 import pytest
 
-import gpuk
-import gpuk.saving  # noqa: F401 - attaches Model.save and load_weights
 from gpuk import layers, models
 from gpuk.saving import h5_format
-
-FIX = os.path.join(os.path.dirname(__file__), "..", "fixtures", "keras")
-
-
-def fixture(*parts):
-    return os.path.join(FIX, *parts)
-
-
-def _mlp(names=("d1", "d2"), units=(3, 2), seed=0):
-    inputs = layers.Input((4,))
-    x = inputs
-    for name, n in zip(names, units):
-        x = layers.Dense(n, name=name)(x)
-    model = models.Model(inputs, x)
-    rng = np.random.default_rng(seed)
-    model.set_weights([rng.normal(size=w.shape).astype("float32") for w in model.get_weights()])
-    return model
-
+from tests.saving.named_mlp import fixture
+from tests.saving.named_mlp import named_mlp as _mlp
 
 # ----------------------------------------------------------------------------- attributes
 

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 import gpuk
-import gpuk.saving  # noqa: F401 - attaches Model.save, load_weights, to_json
 from gpuk.models import load_model, model_from_json
 from gpuk.saving.h5_format import read_str_list
 from tests.saving.rnnoise_objects import CUSTOM, WeightClip, build_rnnoise

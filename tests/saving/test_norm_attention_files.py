@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 import gpuk
-import gpuk.saving  # noqa: F401 - attaches Model.save / load_weights
 from gpuk import layers
 from gpuk.models import load_model
 

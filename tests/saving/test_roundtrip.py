@@ -9,8 +9,6 @@ import h5py
 import numpy as np
 import pytest
 
-import gpuk
-import gpuk.saving  # noqa: F401 - attaches Model.save, load_weights, to_json
 from gpuk import layers, models
 from gpuk.models import clone_model, load_model, model_from_json
 from gpuk.saving.h5_format import decode, read_str_list

@@ -1,5 +1,5 @@
-"""gpuk.saving's own functions: ``get_registered_object`` (Keras's lookup order) and the model
-methods it attaches."""
+"""gpuk.saving's own functions: ``get_registered_object`` (Keras's lookup order), and the
+model methods that call them."""
 
 import numpy as np
 
@@ -33,7 +33,7 @@ def test_get_registered_object_order_is_keras():
         assert get("scoped_fn", None, {"scoped_fn": module_fn}) is mine
 
 
-def test_model_methods_are_attached(tmp_path):
+def test_model_methods_call_the_saving_api(tmp_path):
     inputs = layers.Input((2,))
     model = models.Model(inputs, layers.Dense(1, name="d")(inputs))
     model.set_weights([np.ones((2, 1), "float32"), np.zeros((1,), "float32")])

@@ -4,19 +4,12 @@ import numpy as np
 import pytest
 
 import gpuk
-import gpuk.saving  # noqa: F401 - attaches Model.save and load_weights
 from gpuk import layers, models
+from tests.saving.named_mlp import named_mlp
 
 
 def _mlp(names, units=(4, 3, 2), seed=0):
-    inputs = layers.Input((5,))
-    x = inputs
-    for name, n in zip(names, units):
-        x = layers.Dense(n, name=name)(x)
-    model = models.Model(inputs, x)
-    rng = np.random.default_rng(seed)
-    model.set_weights([rng.normal(size=w.shape).astype("float32") for w in model.get_weights()])
-    return model
+    return named_mlp(names, units, inputs=5, seed=seed)
 
 
 def test_legacy_weights_load_by_position_when_names_differ(tmp_path):
