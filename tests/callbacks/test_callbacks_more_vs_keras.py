@@ -1,0 +1,100 @@
+"""SwapEMAWeights, TerminateOnNaN, LambdaCallback, RemoteMonitor and TensorBoard edges against
+Keras 3.15 (fixtures from tools/make_keras_fixtures_callbacks_more.py); written to kill the
+mutants tools/mutate.py found surviving (docs/mutation-testing.md, issue 18)."""
+
+import json
+import os
+import types
+
+import numpy as np
+import pytest
+
+import gpuk
+from gpuk import callbacks, optimizers
+
+HERE = os.path.join(os.path.dirname(__file__), "..", "fixtures", "keras", "callbacks_more")
+REFERENCE = np.load(os.path.join(HERE, "swap_ema.npz"))
+with open(os.path.join(HERE, "swap_ema_more.json")) as f:
+    MORE = json.load(f)
+
+
+def _model(optimizer):
+    model = gpuk.Sequential([gpuk.Input((3,)), gpuk.layers.Dense(2)])
+    model.set_weights([REFERENCE["kernel"], REFERENCE["bias"]])
+    model.compile(optimizer=optimizer, loss="mse")
+    return model
+
+
+def test_swap_on_epoch_callbacks_after_it_see_the_averages_at_epoch_end():
+    model = _model(optimizers.SGD(0.1, use_ema=True, ema_momentum=0.5))
+    seen = {"begin": [], "end": []}
+    probe = callbacks.LambdaCallback(
+        on_epoch_begin=lambda e, logs: seen["begin"].append(model.get_weights()[0]),
+        on_epoch_end=lambda e, logs: seen["end"].append(model.get_weights()[0]),
+    )
+    model.fit(REFERENCE["x"], REFERENCE["y"], batch_size=4, epochs=3, shuffle=False,
+              validation_data=(REFERENCE["xv"], REFERENCE["yv"]), verbose=0,
+              callbacks=[callbacks.SwapEMAWeights(swap_on_epoch=True), probe])  # fmt: skip
+    for when in ("begin", "end"):
+        np.testing.assert_allclose(
+            seen[when], MORE["swap_on_epoch_seen"][when], rtol=1e-5, atol=1e-6, err_msg=when
+        )
+
+
+def test_predict_leaves_the_averages_in_the_model_as_keras():
+    model = _model(optimizers.SGD(0.1, use_ema=True, ema_momentum=0.5))
+    model.fit(REFERENCE["x"], REFERENCE["y"], batch_size=4, epochs=3, shuffle=False,
+              validation_data=(REFERENCE["xv"], REFERENCE["yv"]), verbose=0,
+              callbacks=[callbacks.SwapEMAWeights(swap_on_epoch=True)])  # fmt: skip
+    model.train_on_batch(REFERENCE["x"], REFERENCE["y"])
+    for w, ref in zip(model.get_weights(), MORE["before_predict"]):
+        np.testing.assert_allclose(w, ref, rtol=1e-5, atol=1e-6)
+    predicted = model.predict(REFERENCE["xv"], verbose=0, callbacks=[callbacks.SwapEMAWeights()])
+    np.testing.assert_allclose(predicted, MORE["predict"], rtol=1e-5, atol=1e-6)
+    # Keras's on_predict_end swaps back only when the averages are *not* in the model: they stay.
+    for w, ref in zip(model.get_weights(), MORE["after_predict"]):
+        np.testing.assert_allclose(w, ref, rtol=1e-5, atol=1e-6)
+    for w, ref in zip(MORE["after_predict"], MORE["averages"]):
+        np.testing.assert_allclose(w, ref)
+
+
+def _multi(*opts):
+    """A MultiOptimizer-shaped stand-in (Keras 3 names the case; it has no such class)."""
+    model = types.SimpleNamespace(optimizer=types.SimpleNamespace(optimizers=list(opts)))
+    return model
+
+
+def _ema_opt(weights, averages, use_ema=True):
+    opt = types.SimpleNamespace(use_ema=use_ema)
+    opt._trainable_variables = [gpuk.Variable(np.array(w, "float32")) for w in weights]
+    if use_ema:
+        opt._model_variables_moving_average = [
+            gpuk.Variable(np.array(a, "float32")) for a in averages
+        ]
+    return opt
+
+
+def test_multi_optimizer_without_any_ema_is_rejected():
+    callback = callbacks.SwapEMAWeights()
+    callback.set_model(_multi(_ema_opt([1.0], None, use_ema=False)))
+    with pytest.raises(ValueError, match="at least one inner optimizer has `use_ema=True`"):
+        callback.on_test_begin()
+
+
+def test_multi_optimizer_swaps_only_the_ema_inner_optimizers():
+    with_ema = _ema_opt([[1.0, 2.0]], [[5.0, 6.0]])
+    without = _ema_opt([[3.0]], None, use_ema=False)
+    callback = callbacks.SwapEMAWeights()
+    callback.set_model(_multi(with_ema, without))
+    callback.on_test_begin()
+    np.testing.assert_array_equal(with_ema._trainable_variables[0].numpy(), [5.0, 6.0])
+    np.testing.assert_array_equal(with_ema._model_variables_moving_average[0].numpy(), [1, 2])
+    np.testing.assert_array_equal(without._trainable_variables[0].numpy(), [3.0])
+    callback.on_test_end()
+    np.testing.assert_array_equal(with_ema._trainable_variables[0].numpy(), [1.0, 2.0])
+
+
+def test_terminate_on_nan_starts_as_a_plain_callback():
+    callback = callbacks.TerminateOnNaN()
+    assert callback.model is None
+    assert callback.raise_error is False
