@@ -98,3 +98,11 @@ def test_terminate_on_nan_starts_as_a_plain_callback():
     callback = callbacks.TerminateOnNaN()
     assert callback.model is None
     assert callback.raise_error is False
+
+
+def test_lambda_callback_keeps_every_keyword_even_none():
+    # Keras: ``self.__dict__.update(kwargs)`` before the named hooks; a None keyword is kept.
+    callback = callbacks.LambdaCallback(note=None, tag="run-1", on_test_end=print)
+    assert callback.note is None and callback.tag == "run-1"
+    assert callback.on_test_end is print
+    assert callback.model is None
