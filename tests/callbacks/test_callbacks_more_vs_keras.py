@@ -5,6 +5,7 @@ mutants tools/mutate.py found surviving (docs/mutation-testing.md, issue 18)."""
 import json
 import os
 import types
+import urllib.request
 
 import numpy as np
 import pytest
@@ -106,3 +107,39 @@ def test_lambda_callback_keeps_every_keyword_even_none():
     assert callback.note is None and callback.tag == "run-1"
     assert callback.on_test_end is print
     assert callback.model is None
+
+
+def test_remote_monitor_turns_tensors_and_numpy_values_into_json_numbers(monkeypatch):
+    # Keras sends ``v.item()`` for NumPy scalars and the value itself otherwise.
+    sent = []
+
+    class _Response:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *args):
+            return False
+
+        def read(self):
+            return b"ok"
+
+    def urlopen(request, timeout):
+        sent.append((request, timeout))
+        return _Response()
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    monitor = callbacks.RemoteMonitor(root="http://example.invalid", send_as_json=True)
+    logs = {
+        "loss": gpuk.ops.convert_to_tensor(np.float32(0.5)),
+        "acc": np.float32(0.25),
+        "lr": 1.5,
+        "n": np.int64(3),
+        "w": np.array([2.0], "float32"),  # Keras: ``v.item()``, a number, not a list
+    }
+    monitor.on_epoch_end(4, logs)
+    request, timeout = sent[0]
+    assert timeout == 10 and request.get_method() == "POST"
+    payload = json.loads(request.data)
+    assert payload == {"epoch": 4, "loss": 0.5, "acc": 0.25, "lr": 1.5, "n": 3, "w": 2.0}
+    assert isinstance(payload["n"], int) and isinstance(payload["loss"], float)
+    assert callbacks.RemoteMonitor().model is None
