@@ -4,6 +4,7 @@ Run by hand:
     KERAS_BACKEND=jax /work/kvenv/bin/python tools/make_keras_fixtures_callbacks_more.py
 """
 
+import inspect
 import json
 import os
 
@@ -96,6 +97,11 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     np.savez(os.path.join(OUT, "swap_ema.npz"), **out)
     more = swap_ema_more(x, y, xv, yv, kernel, bias)
+    more["tensorboard_defaults"] = {
+        name: p.default
+        for name, p in inspect.signature(keras.callbacks.TensorBoard).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
     with open(os.path.join(OUT, "swap_ema_more.json"), "w") as f:
         json.dump(more, f)
     print(meta)

@@ -143,3 +143,61 @@ def test_remote_monitor_turns_tensors_and_numpy_values_into_json_numbers(monkeyp
     assert payload == {"epoch": 4, "loss": 0.5, "acc": 0.25, "lr": 1.5, "n": 3, "w": 2.0}
     assert isinstance(payload["n"], int) and isinstance(payload["loss"], float)
     assert callbacks.RemoteMonitor().model is None
+
+
+def test_tensorboard_defaults_are_keras_defaults(tmp_path):
+    pytest.importorskip("tensorboardX")
+    board = callbacks.TensorBoard()
+    for name, default in MORE["tensorboard_defaults"].items():
+        assert getattr(board, name) == default, name
+
+
+def _tensorboard_events(run_dir):
+    accumulator = pytest.importorskip(
+        "tensorboard.backend.event_processing.event_accumulator"
+    ).EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "tensors": 0, "images": 0})
+    accumulator.Reload()
+    return accumulator
+
+
+def test_tensorboard_steps_per_second_with_a_fixed_clock(monkeypatch, tmp_path):
+    pytest.importorskip("tensorboardX")
+    from gpuk.callbacks import tensorboard
+
+    ticks = iter(np.arange(1, 100) * 0.5)
+    monkeypatch.setattr(tensorboard, "time", types.SimpleNamespace(time=lambda: next(ticks)))
+    model = _model("sgd")
+    board = callbacks.TensorBoard(log_dir=tmp_path, write_steps_per_second=True, update_freq=1)
+    # clock: epoch begin 0.5; batches [1.0, 1.5] and [2.0, 2.5]; epoch end 3.0.
+    model.fit(REFERENCE["x"], REFERENCE["y"], batch_size=4, epochs=1, verbose=0,
+              callbacks=[board])  # fmt: skip
+    train = _tensorboard_events(tmp_path / "train")
+    batch = [(e.step, e.value) for e in train.Scalars("batch_steps_per_second")]
+    assert batch == [(1, 2.0), (2, 2.0)]  # Keras: 1 / (time since the batch began)
+    epoch = [(e.step, e.value) for e in train.Scalars("epoch_steps_per_second")]
+    assert epoch == [(0, pytest.approx(2 / 2.5))]  # Keras: iterations this epoch / time
+    assert [e.step for e in train.Tensors("keras")] == [0]  # Keras writes the graph at step 0
+
+
+def test_tensorboard_weight_images_as_keras_lays_them_out(tmp_path):
+    pytest.importorskip("tensorboardX")
+    model = gpuk.Sequential(
+        [
+            gpuk.Input((5, 4)),
+            gpuk.layers.Conv1D(3, 2, name="conv"),
+            gpuk.layers.Flatten(),
+            gpuk.layers.Dense(2, name="d"),
+        ]
+    )
+    model.compile("sgd", "mse")
+    x = np.linspace(-1, 1, 2 * 5 * 4, dtype="float32").reshape(2, 5, 4)
+    board = callbacks.TensorBoard(tmp_path, histogram_freq=1, write_images=True)
+    model.fit(x, np.zeros((2, 2), "float32"), epochs=1, verbose=0, callbacks=[board])
+    train = _tensorboard_events(tmp_path / "train")
+    assert {"conv/kernel/image", "conv/bias/image"} <= set(train.Tags()["images"])
+    # Keras: a taller-than-wide Dense kernel (12, 2) is transposed to a 2 x 12 image; a bias
+    # (2,) is a 2 x 1 column.
+    kernel = train.Images("d/kernel/image")[0]
+    assert (kernel.height, kernel.width) == (2, 12)
+    bias = train.Images("d/bias/image")[0]
+    assert (bias.height, bias.width) == (2, 1)
