@@ -65,8 +65,8 @@ class RemoteMonitor(Callback):
             body = json.dumps(send).encode("utf-8")
             headers.setdefault("Content-Type", "application/json")
         else:
+            # urllib labels a POST body without a Content-Type as form data
             body = urllib.parse.urlencode({self.field: json.dumps(send)}).encode("utf-8")
-            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
         request = urllib.request.Request(
             self.root + self.path, data=body, headers=headers, method="POST"
         )

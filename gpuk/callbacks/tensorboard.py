@@ -278,7 +278,6 @@ class TensorBoard(Callback):
                 writer.add_histogram(f"{name}/histogram", values, global_step=epoch)
                 if self.write_images:
                     self._log_weight_as_image(writer, values, f"{name}/image", epoch)
-        writer.flush()
 
     @staticmethod
     def _log_weight_as_image(writer, values, tag, epoch):
@@ -293,5 +292,4 @@ class TensorBoard(Callback):
             image = np.transpose(image, (2, 0, 1))[..., None]  # channels_last kernels
         else:
             return
-        if image.shape[-1] in (1, 3, 4):
-            writer.add_images(tag, image, global_step=epoch, dataformats="NHWC")
+        writer.add_images(tag, image, global_step=epoch, dataformats="NHWC")  # one channel
