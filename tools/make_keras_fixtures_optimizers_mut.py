@@ -150,6 +150,7 @@ def main():
             "grads": grads,
             "trajectory": trajectory,
             "config": config,
+            "optimizer_variables": [[v.path, list(v.shape), str(v.dtype)] for v in opt.variables],
         }
     with open(OUT, "w") as f:
         json.dump(out, f)

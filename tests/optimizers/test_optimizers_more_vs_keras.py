@@ -55,3 +55,20 @@ def test_config_matches_keras_and_round_trips(name):
         ), key
     again = type(opt).from_config(config).get_config()
     assert again == config
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_optimizer_variables_match_keras(name):
+    """Paths, shapes and dtypes of the state, in Keras's order (they name weights in files).
+
+    The optimizer's own name prefix (uniquified per process) and ``iteration``'s dtype (int32 on
+    JAX without x64, int64 on TensorFlow) depend on the run, not on the optimizer.
+    """
+    case = CASES[name]
+    variables = [gpuk.Variable(np.asarray(v, "float32"), name=k) for k, v in case["init"]]
+    opt = make(case)
+    opt.build(variables)
+    got = [[v.path.split("/", 1)[1], list(v.shape), str(v.dtype)] for v in opt.variables]
+    want = [[p.split("/", 1)[1], shape, dtype] for p, shape, dtype in case["optimizer_variables"]]
+    assert want[0][0] == got[0][0] == "iteration"
+    assert got[1:] == want[1:]
