@@ -72,3 +72,18 @@ def test_optimizer_variables_match_keras(name):
     want = [[p.split("/", 1)[1], shape, dtype] for p, shape, dtype in case["optimizer_variables"]]
     assert want[0][0] == got[0][0] == "iteration"
     assert got[1:] == want[1:]
+
+
+def test_muon_newton_schulz_rejects_vectors():
+    """Keras's message, from keras/src/optimizers/muon.py."""
+    muon = optimizers.Muon()
+    with pytest.raises(ValueError, match=r"at least 2 dimensions\. Received: shape=\(3,\)"):
+        muon.zeropower_via_newtonschulz5(np.ones(3, "float32"), 5)
+    assert muon.zeropower_via_newtonschulz5(np.eye(2, dtype="float32"), 1).shape == (2, 2)
+
+
+def test_lion_rejects_beta_1_outside_0_1():
+    for beta_1 in (0.0, -0.1, 1.5):
+        with pytest.raises(ValueError, match=rf"`beta_1` must be in .*beta_1={beta_1}"):
+            optimizers.Lion(beta_1=beta_1)
+    assert optimizers.Lion(beta_1=1.0).beta_1 == 1.0
