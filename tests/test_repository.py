@@ -103,7 +103,7 @@ def test_the_standin_half_of_the_test_command_selects_tests():
 
 # ----------------------------------------------------------------------------- module size
 
-MAX_MODULE_LINES = 750
+MAX_MODULE_LINES = 720
 # Modules allowed past the limit, each with the reason and the seam to split along later.
 # Keep this list short; the test fails when an entry is back within the limit.
 # (None today: backend/__init__.py, layers/base.py and ops/recurrent.py were split.)

@@ -23,7 +23,6 @@ A new rule is a small subclass: ``__init__`` (call ``super().__init__`` first), 
 variable, learning_rate)`` and ``get_config``, exactly Keras 3's contract.
 """
 
-import inspect
 import re
 import warnings
 
@@ -35,6 +34,7 @@ from gpuk._config import epsilon as _backend_epsilon
 from gpuk._config import floatx
 from gpuk.autograd import Tensor, Variable, as_array, no_grad
 from gpuk.optimizers import schedules as schedules_module
+from gpuk.optimizers.clipping import clip_by_global_norm, global_norm  # noqa: F401 (re-export)
 from gpuk.utils.naming import auto_name
 
 # Keys that tf.keras / Keras 2 configs and scripts carry and that mean nothing here.
@@ -216,7 +216,7 @@ class Optimizer:
         if isinstance(learning_rate, Variable):
             return learning_rate
         if callable(learning_rate):
-            return _call_lr_callable(learning_rate, self._iterations)
+            return schedules_module.call_learning_rate(learning_rate, self._iterations)
         return learning_rate
 
     def _learning_rate_value(self):
@@ -677,37 +677,6 @@ class Optimizer:
 
     def __repr__(self):
         return f"<gpuk.optimizers.{type(self).__name__} name={self.name!r}>"
-
-
-def _call_lr_callable(fn, step):
-    """Keras calls a callable learning rate without arguments; ``fn(step)`` is accepted too."""
-    try:
-        parameters = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return fn()
-    positional = [
-        p
-        for p in parameters
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
-    ]
-    return fn(step) if positional else fn()
-
-
-def global_norm(values):
-    """The L2 norm of all ``values`` together (an xp 0-d array: no host sync)."""
-    xp = get_array_module(*values)
-    squared = [xp.sum(xp.square(v)) for v in values if v is not None]
-    return xp.sqrt(xp.sum(xp.stack(squared)))
-
-
-def clip_by_global_norm(values, clip_norm):
-    """Rescale ``values`` so their global norm is at most ``clip_norm`` (Keras 3's formula)."""
-    norm = global_norm(values)
-    xp = get_array_module(norm)
-    scale = clip_norm * xp.minimum(1.0 / norm, 1.0 / clip_norm)
-    # A non-finite norm makes the scale NaN (Keras's rule) instead of silently zeroing.
-    scale = scale + (norm - norm)
-    return [v * scale if v is not None else v for v in values]
 
 
 def resolve_epsilon(epsilon):

@@ -6,6 +6,7 @@ as Keras computes it (its Python-float arguments become float32 tensors), so the
 the device is one scalar kernel argument.
 """
 
+import inspect
 import math
 
 import numpy as np
@@ -13,6 +14,21 @@ import numpy as np
 from gpuk._array import is_array, to_numpy
 from gpuk.autograd import Tensor
 from gpuk.utils.serialization import deserialize_keras_object, get_registered_name
+
+
+def call_learning_rate(fn, step):
+    """Keras calls a callable learning rate without arguments; ``fn(step)`` is accepted too."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return fn()
+    positional = [
+        p
+        for p in parameters
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]
+    return fn(step) if positional else fn()
+
 
 __all__ = [
     "CosineDecay",
