@@ -17,6 +17,7 @@ from gpuk import _array
 from gpuk.autograd import Tensor
 from gpuk.ops import shaping
 from gpuk.ops._recurrent_activation import NAMES, Activation
+from gpuk.ops.fused import launch
 from gpuk.ops.fused.protocol import device_reason, dtype_reason
 
 
@@ -79,6 +80,25 @@ def common_reason(config, what, activations):
     if config.units < 1:
         return f"units: must be positive, got {config.units}"
     return None
+
+
+def sequence_config(batch, units, dtype, xp, gates, row_elements):
+    """The persistent sequence kernels' launch config (``launch.recurrent_sequence_config``)
+    on this device, or None when a batch row's ``row_elements`` values do not fit in shared
+    memory."""
+    max_shared, sm_count = launch.device_limits(xp)
+    return launch.recurrent_sequence_config(
+        batch, units, gates, np.dtype(dtype).itemsize, row_elements, max_shared, sm_count
+    )
+
+
+def shared_memory_reason(config, gates, row_elements_per_unit):
+    """Why a batch row of ``config`` does not fit the sequence kernels, or None."""
+    units = config.units
+    row = row_elements_per_unit * units
+    if sequence_config(max(1, config.batch_size), units, config.dtype, config.xp, gates, row):
+        return None
+    return f"units: {units} units need more shared memory per batch row than the device has"
 
 
 def data(value):

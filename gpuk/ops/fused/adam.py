@@ -145,7 +145,7 @@ def _launch_adam(params, grads, ms, vs, vhats, alpha, beta_1, beta_2, epsilon, a
     pointers = [_pointer_table(group, xp) for group in (params, grads, ms, vs, vhats)]
     config = launch.adam_config(sizes)
     scalar = np.dtype(dtype).type
-    kernel = launch.get_kernel(KERNEL_FILE, f"adam_multi_tensor<{launch.type_name(dtype)}>", xp)
+    kernel = launch.typed_kernel(KERNEL_FILE, "adam_multi_tensor", dtype, xp)
     kernel(
         config["grid"],
         config["block"],

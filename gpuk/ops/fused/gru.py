@@ -21,6 +21,8 @@ before the first unmasked step), Keras 3's ``zero_output_for_mask=False``.
 as Keras does.
 """
 
+import functools
+
 import numpy as np
 
 from gpuk import _array
@@ -61,8 +63,7 @@ def supports(config):
     return None
 
 
-def _kernel(name, dtype, xp):
-    return launch.get_kernel(KERNEL_FILE, f"{name}<{launch.type_name(dtype)}>", xp)
+_kernel = functools.partial(launch.typed_kernel, KERNEL_FILE)
 
 
 class GRUFused(Function):

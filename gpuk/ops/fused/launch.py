@@ -180,6 +180,11 @@ def get_kernel(filename, name_expression, xp):
     return kernels.get_function(filename, name_expression)
 
 
+def typed_kernel(filename, name, dtype, xp):
+    """:func:`get_kernel` of the template entry point ``name<T>`` for arrays of ``dtype``."""
+    return get_kernel(filename, f"{name}<{type_name(dtype)}>", xp)
+
+
 @contextlib.contextmanager
 def use_kernel_provider(provider):
     """Route kernel look-ups to ``provider(filename, name_expression, xp)`` (tests only)."""

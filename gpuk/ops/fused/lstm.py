@@ -17,6 +17,8 @@ gate, as Keras's ``LSTMCell`` draws them) scale ``h_prev`` inside the kernel;
 ``input_dropout_masks`` (four ``(B, D)``) scale the inputs of each gate's projection.
 """
 
+import functools
+
 import numpy as np
 
 from gpuk import _array
@@ -38,27 +40,12 @@ def supports(config):
     Every :class:`~gpuk.ops._recurrent_activation.Activation`, masks, ``go_backwards`` and
     dropout masks are fused; a batch row's buffers must fit in shared memory.
     """
-    reason = common.common_reason(
+    return common.common_reason(
         config, "Fused LSTM kernels", ("activation", "recurrent_activation")
-    )
-    if reason is not None:
-        return reason
-    if _launch_config(max(1, config.batch_size), config.units, config.dtype, config.xp) is None:
-        return (
-            f"units: {config.units} units need more shared memory per batch row than the device has"
-        )
-    return None
+    ) or common.shared_memory_reason(config, GATES, ROW_ELEMENTS)
 
 
-def _launch_config(batch, units, dtype, xp):
-    max_shared, sm_count = launch.device_limits(xp)
-    return launch.recurrent_sequence_config(
-        batch, units, GATES, np.dtype(dtype).itemsize, ROW_ELEMENTS * units, max_shared, sm_count
-    )
-
-
-def _kernel(name, dtype, xp):
-    return launch.get_kernel(KERNEL_FILE, f"{name}<{launch.type_name(dtype)}>", xp)
+_kernel = functools.partial(launch.typed_kernel, KERNEL_FILE)
 
 
 class LSTMFused(Function):
@@ -87,7 +74,7 @@ class LSTMFused(Function):
         hs = xp.empty((batch, steps, units), dtype)
         cs = xp.empty((batch, steps, units), dtype)
         cache = xp.empty((batch, steps, 5 * units), dtype)
-        config = _launch_config(batch, units, dtype, xp)
+        config = common.sequence_config(batch, units, dtype, xp, GATES, ROW_ELEMENTS * units)
         self.flags = (np.int32(config["weights_shared"]), np.int32(self.act), np.int32(self.ract))
         self.flags += (np.int32(mask is not None), np.int32(self.h_masks is not None))
         if steps > 0:

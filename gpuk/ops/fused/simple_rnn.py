@@ -12,6 +12,8 @@ The number of launches of a call does not depend on the sequence length.
 ``go_backwards`` and the outputs follow Keras 3 as in ``gpuk.ops.fused.lstm``.
 """
 
+import functools
+
 import numpy as np
 
 from gpuk import _array
@@ -30,25 +32,12 @@ ROW_ELEMENTS = 2
 def supports(config):
     """None when the fused SimpleRNN runs ``config`` (a :class:`RecurrentConfig`), else why
     not (as :func:`gpuk.ops.fused.lstm.supports`)."""
-    reason = common.common_reason(config, "Fused SimpleRNN kernels", ("activation",))
-    if reason is not None:
-        return reason
-    if _config(max(1, config.batch_size), config.units, config.dtype, config.xp) is None:
-        return (
-            f"units: {config.units} units need more shared memory per batch row than the device has"
-        )
-    return None
+    return common.common_reason(
+        config, "Fused SimpleRNN kernels", ("activation",)
+    ) or common.shared_memory_reason(config, GATES, ROW_ELEMENTS)
 
 
-def _config(batch, units, dtype, xp):
-    max_shared, sm_count = launch.device_limits(xp)
-    return launch.recurrent_sequence_config(
-        batch, units, GATES, np.dtype(dtype).itemsize, ROW_ELEMENTS * units, max_shared, sm_count
-    )
-
-
-def _kernel(name, dtype, xp):
-    return launch.get_kernel(KERNEL_FILE, f"{name}<{launch.type_name(dtype)}>", xp)
+_kernel = functools.partial(launch.typed_kernel, KERNEL_FILE)
 
 
 class SimpleRNNFused(Function):
@@ -73,7 +62,7 @@ class SimpleRNNFused(Function):
         h0 = xp.ascontiguousarray(h0)
         hmask = self.h_masks if self.h_masks is not None else xp.ones((1,), dtype)
         hs = xp.empty((batch, steps, units), dtype)
-        config = _config(batch, units, dtype, xp)
+        config = common.sequence_config(batch, units, dtype, xp, GATES, ROW_ELEMENTS * units)
         self.flags = (np.int32(config["weights_shared"]), np.int32(self.act))
         self.flags += (np.int32(mask is not None), np.int32(self.h_masks is not None))
         if steps > 0:

@@ -12,6 +12,7 @@ is zero where the clip is active.
 """
 
 import dataclasses
+import functools
 
 import numpy as np
 
@@ -71,8 +72,7 @@ def supports(config):
     return None
 
 
-def _kernel(name, dtype, xp):
-    return launch.get_kernel(KERNEL_FILE, f"{name}<{launch.type_name(dtype)}>", xp)
+_kernel = functools.partial(launch.typed_kernel, KERNEL_FILE)
 
 
 class SoftmaxCrossEntropy(Function):
