@@ -24,6 +24,10 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import torch_twins  # noqa: E402 - the PyTorch models, next to this file
+
 FRAMEWORKS = ("gpuk", "torch", "keras")
 
 
@@ -104,56 +108,9 @@ def run_torch(args):
     results = {}
     x, yd, yv = (torch.from_numpy(a) for a in _data(args.steps))
 
-    class StepGRU(torch.nn.Module):
-        """Keras's GRU (reset_after=True) as a per-time-step loop, any activation."""
-
-        def __init__(self, inputs, units, activation):
-            super().__init__()
-            self.units, self.activation = units, activation
-            self.kernel = torch.nn.Linear(inputs, 3 * units)
-            self.recurrent = torch.nn.Linear(units, 3 * units)
-
-        def forward(self, x):
-            h = x.new_zeros(x.shape[0], self.units)
-            projected = self.kernel(x)
-            outputs = []
-            for t in range(x.shape[1]):
-                xz, xr, xh = projected[:, t].chunk(3, dim=-1)
-                hz, hr, hh = self.recurrent(h).chunk(3, dim=-1)
-                z, r = torch.sigmoid(xz + hz), torch.sigmoid(xr + hr)
-                h = z * h + (1 - z) * self.activation(xh + r * hh)
-                outputs.append(h)
-            return torch.stack(outputs, dim=1)
-
-    class CudnnStyleGRU(torch.nn.Module):
-        def __init__(self, inputs, units, activation):
-            super().__init__()
-            self.gru = torch.nn.GRU(inputs, units, batch_first=True)
-
-        def forward(self, x):
-            return self.gru(x)[0]
-
-    def denoiser(gru, relu):
-        act = torch.relu if relu else torch.tanh
-
-        class Denoiser(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.dense = torch.nn.Linear(42, 24)
-                self.vad_gru = gru(24, 24, act)
-                self.vad = torch.nn.Linear(24, 1)
-                self.noise_gru = gru(90, 48, act)
-                self.denoise_gru = gru(114, 96, torch.tanh)
-                self.denoise = torch.nn.Linear(96, 22)
-
-            def forward(self, x):
-                d = torch.tanh(self.dense(x))
-                v = self.vad_gru(d)
-                n = self.noise_gru(torch.cat([d, v, x], dim=-1))
-                g = self.denoise_gru(torch.cat([v, n, x], dim=-1))
-                return torch.sigmoid(self.denoise(g)), torch.sigmoid(self.vad(v))
-
-        return Denoiser()
+    StepGRU = torch_twins.step_gru_class()
+    CudnnStyleGRU = torch_twins.nn_gru_class()
+    denoiser = torch_twins.denoiser
 
     def step_fn(model):
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
