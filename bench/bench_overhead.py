@@ -252,7 +252,11 @@ def _repeat_for(case):
     return 30 if case.startswith("mlp") else 3
 
 
-def run_alternating(cases, rounds):
+def run_alternating(cases, rounds, settle=0.2):
+    """Time each case, gpuk and PyTorch alternating; ``settle`` seconds of sleep before each
+    framework's turn let the other's idle worker threads stop spinning (OpenBLAS's spin for
+    ~100 ms after a multi-threaded product, OpenMP's for a while after a parallel region),
+    so neither is timed on a core the other still holds."""
     import gpuk
 
     frameworks = {"gpuk": gpuk_cases(gpuk), "torch": torch_cases()}
@@ -264,6 +268,7 @@ def run_alternating(cases, rounds):
     for _ in range(rounds):
         for c in cases:
             for name, fns in frameworks.items():
+                time.sleep(settle)
                 times[name][c].append(_median_time(fns[c], _repeat_for(c)))
     ops = {c: count_ops(frameworks["gpuk"][c]) for c in cases}
     floor = _median_time(numpy_mlp_step(), 200) if "mlp_train" in cases else None
@@ -313,6 +318,12 @@ def main():
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0.2,
+        help="seconds of sleep before each framework's turn (0: back to back)",
+    )
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--memory", action="store_true")
     parser.add_argument("--json", help="write the raw numbers here")
@@ -336,7 +347,7 @@ def main():
         pstats.Stats(profile).sort_stats("tottime").print_stats(40)
         return 0
     cases = args.cases.split(",")
-    times, ops, floor = run_alternating(cases, args.rounds)
+    times, ops, floor = run_alternating(cases, args.rounds, args.settle)
     print(f"load average at start/end: {os.getloadavg()[0]:.1f}")
     print(f"{'case':24s} {'gpuk ms':>9s} {'torch ms':>9s} {'gpuk/torch':>10s} {'ops/step':>9s}")
     result = {"cases": {}, "load": os.getloadavg()[0]}

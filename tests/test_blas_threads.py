@@ -39,6 +39,7 @@ def fake_blas(monkeypatch):
         blas, "_state", {"libs": [lib], "max": 4, "current": 4, "serial": 0}, raising=True
     )
     monkeypatch.setattr(blas, "_LOOPS", {})
+    monkeypatch.setattr(blas, "_PRODUCTS", {})
     clock = {"now": 0.0, "step": {1: 1.0, 4: 1.0}}
 
     def run(key, steps, multiply_adds=1 << 22):
@@ -78,13 +79,6 @@ def test_loop_blocks_settle_on_the_faster_thread_count(fake_blas, fast):
         assert set(clock["threads"]) == {fast}
     else:  # a probe takes at most 8 steps
         assert clock["threads"].count(fast) >= 92
-    # large products next to the loop follow it, small ones run on one thread
-    blas.threads_after_loops(1 << 30, "loop")
-    assert blas._state["current"] == fast
-    blas.threads_after_loops(1 << 10, "loop")
-    assert blas._state["current"] == 1
-    blas.threads_after_loops(1 << 30, "unknown loop")
-    assert blas._state["current"] == 1
 
 
 def test_threads_must_win_clearly(fake_blas):
@@ -120,3 +114,35 @@ def test_small_loops_and_serial_blocks_run_on_one_thread_untimed(fake_blas):
         assert run("inner", range(50)) == list(range(50))
     assert "inner" not in blas._LOOPS
     assert blas._state["current"] == 4
+
+
+def _timed_product(blas, clock, key, multiply_adds=1 << 30):
+    with blas.timed_threads(key, multiply_adds):
+        used = blas._state["current"]
+        clock["now"] += clock["step"][used]
+    return used
+
+
+@pytest.mark.parametrize("fast", [1, 4])
+def test_large_products_settle_on_the_faster_thread_count(fake_blas, fast):
+    blas, _, clock, _ = fake_blas
+    clock["step"] = {1: 1.0, 4: 1.0}
+    clock["step"][fast] = 0.4
+    used = [_timed_product(blas, clock, "projection") for _ in range(40)]
+    assert set(used[:2]) == {1, 4}  # both measured first
+    assert blas._PRODUCTS["projection"].best((1, 4)) == fast
+    assert used[10:].count(fast) >= 25  # the slower count only in spaced-out probes
+    clock["step"] = {1: 1.0, 4: 1.0}
+    clock["step"][5 - fast] = 0.4  # the load changed: the other count wins now
+    used = [_timed_product(blas, clock, "projection") for _ in range(200)]
+    assert blas._PRODUCTS["projection"].best((1, 4)) == 5 - fast
+    assert used[-20:].count(5 - fast) >= 15
+
+
+def test_small_products_and_serial_blocks_are_not_timed(fake_blas):
+    blas, _, clock, _ = fake_blas
+    assert _timed_product(blas, clock, "small", multiply_adds=1000) == 1
+    assert "small" not in blas._PRODUCTS
+    with serial_blas(np):
+        assert _timed_product(blas, clock, "inner") == 1
+    assert "inner" not in blas._PRODUCTS

@@ -16,7 +16,14 @@ PyTorch's GRU ~1.5x faster than its one-thread run, so no fixed choice is right 
 machine. Each loop shape keeps the per-step time of both choices, runs threads only when
 clearly faster, and now and then measures the other choice over a few steps of a call (more
 rarely while it keeps losing, and stopping early when it is far slower). The large products
-next to such a loop follow its choice (:func:`threads_after_loops`).
+next to such a loop (its input projection, its weight gradients: 1-3 ms each on one core)
+are timed the same way, each on its own (:func:`timed_threads`): on free cores two threads
+halve them even where the loop gains little from a second thread.
+
+A thread count above one has a cost outside the product: OpenBLAS's worker threads spin for
+~100 ms after each multi-threaded call (measured: 100 ms of CPU during a 300 ms sleep after
+one 2-thread product, whatever the count is set to afterwards), which slows whatever else
+runs on the other core then. ``bench/bench_overhead.py`` lets them settle between frameworks.
 
 The thread count is switched only when it changes (one C call through threadpoolctl's handle
 to the library, ~1 us), never per product.
@@ -138,6 +145,8 @@ _PROBE_INTERVAL = (4, 64)
 LOOP_PRODUCT = 1 << 21
 #: Threads are chosen when their per-step time is under this fraction of one thread's.
 _THREADS_WIN = 0.8
+#: Steps a probe times at most.
+_PROBE_STEPS = 12
 #: A probe stops once its steps take this many times the best choice's.
 _PROBE_GIVE_UP = 3.0
 _LOOPS = {}
@@ -175,24 +184,25 @@ def loop_blocks(key, steps, multiply_adds, xp=np):
     try:
         start = 0
         if probe is not None:
-            # one step first (its inputs are fresh in cache for either choice), then the probe
+            # one step first (its inputs are fresh in cache for either choice), then one
+            # untimed step with the probed count (waking parked threads is not a step's
+            # cost), then the probe itself
             _set_threads(best)
             yield steps[:1]
-            count = min(8, max(2, len(steps) // 8))
-            limit = _PROBE_GIVE_UP * choice.seconds.get(best, float("inf"))
             _set_threads(probe)
+            yield steps[1:2]
+            count = min(_PROBE_STEPS, max(2, len(steps) // 8))
+            limit = _PROBE_GIVE_UP * choice.seconds.get(best, float("inf"))
             began = time.perf_counter()
             done = 0
             # step by step, so that a choice far slower than the best costs only a few steps
-            # (the first may wake the threads)
             while done < count:
-                yield steps[1 + done : 2 + done]
+                yield steps[2 + done : 3 + done]
                 done += 1
                 if done >= 2 and time.perf_counter() - began > limit * done:
                     break
             choice.record(probe, (time.perf_counter() - began) / done, probed=True)
-            count = done
-            start = 1 + count
+            start = 2 + done
             best = choice.best(options)
         _set_threads(best)
         began = time.perf_counter()
@@ -205,11 +215,35 @@ def loop_blocks(key, steps, multiply_adds, xp=np):
         _set_threads(previous)
 
 
-def threads_after_loops(multiply_adds, key, xp=np):
-    """Like :func:`threads_for_product` for the large products next to the time loop ``key``
-    (its input projection, its weight gradients), but all threads only while that loop runs
-    faster with them (free cores)."""
-    if xp is np and not _state["serial"] and _libs():
-        choice = _LOOPS.get(key)
-        many = multiply_adds >= SMALL_PRODUCT and choice is not None
-        _set_threads(choice.best(_options()) if many else 1)
+#: The timed thread choice of each large product next to a time loop, by key.
+_PRODUCTS = {}
+
+
+@contextlib.contextmanager
+def timed_threads(key, multiply_adds, xp=np):
+    """Run the block (one large product next to a time loop: its input projection, its weight
+    gradients) with one BLAS thread or all of them, whichever has measured faster for ``key``.
+
+    Products under :data:`SMALL_PRODUCT` multiply-adds run on one thread untimed; each choice
+    is re-measured now and then as :func:`loop_blocks` does, so the choice follows the load.
+    No-op on the GPU and inside :func:`serial_blas`.
+    """
+    if xp is not np or _state["serial"] or not _libs():
+        yield
+        return
+    if multiply_adds < SMALL_PRODUCT or _state["max"] <= 1:
+        _set_threads(1)
+        yield
+        return
+    choice = _PRODUCTS.get(key)
+    if choice is None:
+        choice = _PRODUCTS[key] = _LoopChoice()
+    options = _options()
+    best = choice.best(options)
+    probe = choice.probe(options, best)
+    used = best if probe is None else probe
+    _set_threads(used)
+    began = time.perf_counter()
+    yield
+    choice.record(used, time.perf_counter() - began, probed=probe is not None)
+    choice.calls += 1

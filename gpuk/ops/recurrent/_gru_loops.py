@@ -21,8 +21,8 @@ import sys
 
 import numpy as np
 
-from gpuk._array.blas import loop_blocks, threads_after_loops
-from gpuk.ops.recurrent._common import _DERIVATIVE, _FORWARD_INPLACE
+from gpuk._array.blas import loop_blocks, timed_threads
+from gpuk.ops.recurrent._common import _DERIVATIVE, _FORWARD_INPLACE, _time_major
 
 #: Activations the loops apply and differentiate in place.
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
@@ -51,34 +51,53 @@ def _sigmoid_from_half(xp, zr):
     return zr
 
 
-def forward(xp, x_tm, kernel, recurrent_kernel, bias, h0, activation, recurrent_activation, keep):
-    """GRU forward over a time-major input ``x_tm (T * B, D)``.
+def _time_major_with_ones(xp, x, go_backwards):
+    """``x (B, T, D)`` time-major in processing order with a column of ones appended:
+    ``(T * B, D + 1)``, so that one product also adds a bias (the ones' weights)."""
+    batch, timesteps, features = x.shape
+    out = xp.empty((timesteps, batch, features + 1), dtype=x.dtype)
+    out[..., :features] = (x[:, ::-1] if go_backwards else x).transpose(1, 0, 2)
+    out[..., features] = 1
+    return out.reshape(timesteps * batch, features + 1)
+
+
+def forward(
+    xp, x, go_backwards, kernel, recurrent_kernel, bias, h0, activation, recurrent_activation, keep
+):
+    """GRU forward over ``x (B, T, D)``, reversed in time when ``go_backwards``.
 
     Returns ``(states (T + 1, B, U), saved)``: ``states[0]`` is ``h0`` and ``states[t + 1]``
     the state after step ``t``; ``saved`` holds what :func:`backward` needs (None unless
     ``keep``).
     """
-    n, features = x_tm.shape
+    batch, timesteps, features = x.shape
+    n = batch * timesteps
     units = recurrent_kernel.shape[0]
-    batch = h0.shape[0]
-    timesteps = n // batch
-    dtype = xp.result_type(x_tm.dtype, kernel.dtype)
+    dtype = xp.result_type(x.dtype, kernel.dtype)
     half = recurrent_activation == "sigmoid"
     # (3, 1, 1): 0.5 for the z and r gates when the sigmoid is taken from its half argument
     scale = xp.asarray([0.5, 0.5, 1.0] if half else [1.0, 1.0, 1.0], dtype=dtype)[:, None, None]
     k3 = _gate_major(xp, kernel, units) * scale
     r3 = _gate_major(xp, recurrent_kernel, units) * scale  # a contiguous (3, U, U) copy
     key = ("gru", keep, batch, units, dtype.str)
-    threads_after_loops(n * features * 3 * units, key, xp)
-    proj = xp.matmul(x_tm, k3)  # (3, T * B, U)
+    projection = timed_threads(("gru projection", *key, features), n * features * 3 * units, xp)
     rec_bias_h = None
-    if bias is not None:
+    if bias is None:
+        x_tm = _time_major(xp, x, go_backwards)
+        with projection:
+            proj = xp.matmul(x_tm, k3)  # (3, T * B, U)
+    else:
         b_in = bias[0].reshape(3, 1, units)
         b_rec = bias[1].reshape(3, 1, units)
         folded = b_in.astype(dtype, copy=True)
         folded[:2] += b_rec[:2]
-        proj += folded * scale
         rec_bias_h = b_rec[2, 0].astype(dtype, copy=False)
+        x_ones = _time_major_with_ones(xp, x, go_backwards)
+        x_tm = x_ones[:, :features]
+        # the folded bias as the weights of the ones column: no pass over the projection
+        k3 = xp.concatenate([k3, folded * scale], axis=1)
+        with projection:
+            proj = xp.matmul(x_ones, k3)
     proj = proj.reshape(3, timesteps, batch, units)
     proj_zr = proj[:2].transpose(1, 0, 2, 3)  # (T, 2, B, U), each gate block contiguous
     proj_h = proj[2]
@@ -242,15 +261,15 @@ def backward(xp, saved, gy_seq, gy_last, activation, recurrent_activation, need)
     if need_x:
         # kernel blocks transposed, in d_all's gate order h, z, r: (3, U, D)
         k3_t = kernel.reshape(features, 3, units).transpose(1, 2, 0)[[2, 0, 1]]
-        threads_after_loops(3 * n * units * features, key, xp)
-        g_x = xp.matmul(flat[:3], k3_t).sum(axis=0)
+        with timed_threads(("gru g_x", *key, features), 3 * n * units * features, xp):
+            g_x = xp.matmul(flat[:3], k3_t).sum(axis=0)
     if need_k:
-        threads_after_loops(3 * n * units * features, key, xp)
-        g3 = xp.matmul(x_tm.T, flat[:3])  # (3, D, U), gates h, z, r
+        with timed_threads(("gru g_kernel", *key, features), 3 * n * units * features, xp):
+            g3 = xp.matmul(x_tm.T, flat[:3])  # (3, D, U), gates h, z, r
         g_kernel = xp.concatenate([g3[1], g3[2], g3[0]], axis=1)
     if need_rk:
-        threads_after_loops(3 * n * units * units, key, xp)
-        g3 = xp.matmul(states[:-1].reshape(n, units).T, flat[1:])  # (3, U, U), gates z, r, h
+        with timed_threads(("gru g_recurrent", *key), 3 * n * units * units, xp):
+            g3 = xp.matmul(states[:-1].reshape(n, units).T, flat[1:])  # (3, U, U): z, r, h
         g_rk = xp.concatenate([g3[0], g3[1], g3[2]], axis=1)
     if need_b:
         sums = flat.sum(axis=1)  # (4, U): h, z, r, hr

@@ -2,6 +2,8 @@
 oracle) and the public op ``gru``.
 """
 
+import numpy as np
+
 from gpuk._array import get_array_module
 from gpuk.autograd import Function
 from gpuk.ops import math as _math
@@ -26,7 +28,6 @@ from gpuk.ops.recurrent._common import (
     _sequence_outputs,
     _serial_blas_loop,
     _step_inputs,
-    _time_major,
     _time_major_mask,
     _zeros_state,
 )
@@ -59,10 +60,10 @@ class GRUSequence(Function):
 
     def _forward_gate_major(self, xp, x, kernel, recurrent_kernel, bias, h0):
         batch, timesteps, _ = x.shape
-        x_tm = _time_major(xp, x, self.go_backwards)
         states, self.saved = _gru_loops.forward(
             xp,
-            x_tm,
+            x,
+            self.go_backwards,
             kernel,
             recurrent_kernel,
             bias,
@@ -72,6 +73,10 @@ class GRUSequence(Function):
             keep=bool(self.needs_input_grad),  # recorded: backward needs the per-step values
         )
         self.shape = (batch, timesteps, recurrent_kernel.shape[0])
+        if self.saved is None and xp is np:
+            # predict: a view, since most layers keep only the last state (no 3 MB copy);
+            # device arrays stay contiguous for the kernels that read them
+            return states[1:].transpose(1, 0, 2), states[-1].copy()
         return _batch_major(xp, states[1:]), states[-1].copy()
 
     @_serial_blas_loop
