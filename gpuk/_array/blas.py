@@ -144,7 +144,7 @@ _PROBE_INTERVAL = (4, 64)
 #: 32x96x288 product, 0.9M multiply-adds, gains nothing measurable from a second thread).
 LOOP_PRODUCT = 1 << 21
 #: Threads are chosen when their per-step time is under this fraction of one thread's.
-_THREADS_WIN = 0.8
+_THREADS_WIN = 0.9
 #: Steps a probe times at most.
 _PROBE_STEPS = 12
 #: A probe stops once its steps take this many times the best choice's.
