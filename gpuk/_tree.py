@@ -26,19 +26,21 @@ def map_structure(fn, structure):
 
 def pack_like(structure, leaves):
     """Inverse of :func:`flatten`: rebuild ``structure`` with ``leaves`` in its place."""
-    iterator = iter(leaves)
+    return _rebuild(structure, iter(leaves))
 
-    def rebuild(item):
-        if isinstance(item, list):
-            return [rebuild(i) for i in item]
-        if isinstance(item, tuple):
-            return tuple(rebuild(i) for i in item)
-        if isinstance(item, dict):
-            rebuilt = {key: rebuild(item[key]) for key in sorted(item)}
-            return {key: rebuilt[key] for key in item}
-        return next(iterator)
 
-    return rebuild(structure)
+def _rebuild(item, leaves):
+    # A module-level function, not a closure over itself: a self-referencing closure is a
+    # reference cycle that kept the leaves (a step's outputs, and through them its whole
+    # autograd graph) alive until the cyclic garbage collector ran.
+    if isinstance(item, list):
+        return [_rebuild(i, leaves) for i in item]
+    if isinstance(item, tuple):
+        return tuple(_rebuild(i, leaves) for i in item)
+    if isinstance(item, dict):
+        rebuilt = {key: _rebuild(item[key], leaves) for key in sorted(item)}
+        return {key: rebuilt[key] for key in item}
+    return next(leaves)
 
 
 def is_shape(value):

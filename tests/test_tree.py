@@ -35,3 +35,17 @@ def test_gradient_tape_packs_sources_with_the_shared_walk():
         y = a * b
     grads = tape.gradient(y, {"b": b, "a": a})
     assert float(grads["a"].numpy()) == 3.0 and float(grads["b"].numpy()) == 2.0
+
+
+def test_pack_like_leaves_no_reference_cycle():
+    # A cycle here kept a training step's outputs, and its whole autograd graph, alive until
+    # the cyclic garbage collector ran (issue 14: the GRU's workspace was never reused).
+    import gc
+
+    gc.collect()
+    gc.disable()
+    try:
+        _tree.pack_like({"a": [1, (2, 3)], "b": 4}, [object() for _ in range(4)])
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

@@ -95,3 +95,35 @@ def test_train_on_batch_copies_all_results_to_the_host_once(gpu):
         values = model.train_on_batch(x, y)
     assert len(values) == 3 and all(isinstance(v, float) for v in values)
     assert counts.snapshot()["syncs"] == 1, counts.snapshot()
+
+
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_a_step_frees_its_autograd_graph_without_the_garbage_collector(recurrent):
+    # Reference cycles kept each step's graph (and a GRU's training workspace) alive until
+    # the cyclic collector ran, so the next step could not reuse the memory.
+    import gc
+
+    from gpuk.autograd.function import Function, Node
+
+    rng = np.random.default_rng(0)
+    if recurrent:
+        inputs = gpuk.Input((5, 3))
+        outputs = gpuk.layers.Dense(2)(gpuk.layers.GRU(4)(inputs))
+        x = rng.standard_normal((8, 5, 3)).astype("float32")
+    else:
+        inputs = gpuk.Input((3,))
+        outputs = gpuk.layers.Dense(2)(gpuk.layers.Dense(4, activation="relu")(inputs))
+        x = rng.standard_normal((8, 3)).astype("float32")
+    model = gpuk.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="mse")
+    y = rng.standard_normal((8, 2)).astype("float32")
+    model.train_on_batch(x, y)
+    gc.collect()
+    gc.disable()
+    try:
+        model.train_on_batch(x, y)
+        model.predict_on_batch(x)
+        alive = [o for o in gc.get_objects() if isinstance(o, (Function, Node))]
+        assert alive == []
+    finally:
+        gc.enable()
