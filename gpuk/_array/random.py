@@ -5,6 +5,7 @@ import random as _python_random
 import numpy as np
 
 from gpuk._array.device import cupy_module
+from gpuk._array.graphs import refuse_in_capture
 
 _state = {"seed": None, "generators": {}}
 
@@ -25,6 +26,7 @@ def set_seed(seed):
 
 def generator(xp=np):
     """A generator for module ``xp`` with ``uniform``, ``normal`` and ``random`` methods."""
+    refuse_in_capture("a random draw")
     key = xp.__name__
     if key not in _state["generators"]:
         seed = _state["seed"]

@@ -8,12 +8,14 @@ equal draws.
 import numpy as np
 
 from gpuk._array import default_module, generator
+from gpuk._array.graphs import refuse_in_capture
 from gpuk._config import floatx
 from gpuk.autograd import Function, Tensor, as_tensor
 from gpuk.ops._util import xp_of
 
 
 def _generator(xp, seed):
+    refuse_in_capture("a random draw")
     if seed is None:
         return generator(xp)
     if xp is np:

@@ -16,7 +16,11 @@ One call of :meth:`Optimizer.apply` does, as Keras 3 does:
 Where the state lives: slot variables sit on the device of the variable they belong to, and the
 update math runs there on the ``xp`` arrays. ``iterations`` and the ``learning_rate`` variable are
 host (NumPy) scalars, so the step count and the bias corrections are plain host numbers passed to
-the device as kernel arguments: no host-device copy and no synchronisation per step.
+the device as kernel arguments: no host-device copy and no synchronisation per step. While a
+training step is captured as a CUDA graph (``jit_compile=True``, ``gpuk.models.training_graph``)
+``_device_scalars`` holds device scalars instead (the step counter, incremented inside the graph,
+and the learning rate), so a replayed step does not reuse numbers baked in at capture time; rules
+take the step from :meth:`Optimizer._step_number` and cast the rate with :func:`cast_scalar`.
 
 A new rule is a small subclass: ``__init__`` (call ``super().__init__`` first), ``build``
 (``super().build(variables)`` then ``add_optimizer_variables``), ``update_step(gradient,
@@ -48,6 +52,14 @@ def _host_scalar(value):
     if is_array(value):
         return np.asarray(to_numpy(value)).reshape(())
     return np.asarray(value).reshape(())
+
+
+def cast_scalar(value, dtype):
+    """A host scalar or a 0-d device array (a captured step's rate) in ``dtype``."""
+    dtype = np.dtype(dtype)
+    if is_array(value) and not isinstance(value, np.ndarray):
+        return value.astype(dtype, copy=False)
+    return dtype.type(value)
 
 
 def _new_variable(array, name, path=None):
@@ -219,8 +231,14 @@ class Optimizer:
             return schedules_module.call_learning_rate(learning_rate, self._iterations)
         return learning_rate
 
-    def _learning_rate_value(self):
-        """The rate of this step as a host scalar, legacy ``decay`` included."""
+    #: device scalars of a step being captured as a CUDA graph (see the module notes)
+    _device_scalars = None
+
+    def _learning_rate_value(self, host=False):
+        """The rate of this step as a host scalar, legacy ``decay`` included (while a step is
+        captured, the device scalar the graph reads, unless ``host``)."""
+        if self._device_scalars is not None and not host:
+            return self._device_scalars["learning_rate"]
         value = _host_scalar(self._get_current_learning_rate())
         if value.dtype.kind != "f":
             value = value.astype(floatx())
@@ -244,6 +262,13 @@ class Optimizer:
     def _step_count(self):
         """``iterations`` as a Python int (a host read, free: the counter lives on the host)."""
         return int(self._iterations.data) // (self.gradient_accumulation_steps or 1)
+
+    def _step_number(self):
+        """``t = iterations + 1`` of the coming update: a Python int, or while a step is
+        captured a 0-d int64 device array computed in the graph."""
+        if self._device_scalars is not None:
+            return self._device_scalars["iterations"] + 1
+        return self._step_count() + 1
 
     # ------------------------------------------------------------------ variables
     @property
@@ -479,6 +504,8 @@ class Optimizer:
                     _constrain(variable)
         # Kept a host array (not ``assign``, which would route a NumPy scalar via the device).
         self._iterations.data = np.asarray(self._iterations.data + 1, dtype=np.int64)
+        if self._device_scalars is not None:
+            self._device_scalars["iterations"] += 1  # recorded in the captured step
 
     def minimize(self, loss, var_list, tape=None):
         """tf.keras's ``minimize``: gradients of ``loss`` (a Tensor with ``tape``, or a callable
@@ -604,7 +631,7 @@ class Optimizer:
         for variable in variables:
             if self._use_weight_decay(variable):
                 dtype = variable.data.dtype.type
-                lr, wd = dtype(learning_rate), dtype(self.weight_decay)
+                lr, wd = cast_scalar(learning_rate, dtype), dtype(self.weight_decay)
                 variable.assign(variable.data - variable.data * wd * lr)
 
     def _update_model_variables_moving_average(self, trainable_variables):
