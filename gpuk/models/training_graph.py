@@ -105,7 +105,8 @@ class GraphTrainStep:
             self.graphs.move_to_end(key)
             return self._launch(graph, batch)
         self.calls[key] += 1
-        if self.calls[key] <= WARMUP_STEPS:
+        if self.calls[key] <= WARMUP_STEPS or not model.optimizer.built:
+            # eager warm-up: builds the optimizer's slots and the metrics outside the capture
             return model.train_step(batch)
         try:
             graph = self._capture(batch)
