@@ -105,4 +105,9 @@ def _describe(error):
             f"CUDA refused an operation of the step during stream capture ({text}); the step "
             "syncs with the host or copies host data to the device"
         )
-    return f"{type(error).__name__}: {text}"
+    if "Implicit conversion to a NumPy array" in text:
+        return (
+            "the step converts a device array to a host value (a NumPy scalar or array of a "
+            "device value)"
+        )
+    return f"{type(error).__name__}: {text}".rstrip(".")

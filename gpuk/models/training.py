@@ -123,7 +123,7 @@ class Trainer(TrainingLoops):
                 f"compile(): `jit_compile` must be True, False or 'auto'; received "
                 f"jit_compile={jit_compile!r}"
             )
-        if jit_compile is True and run_eagerly:
+        if jit_compile and jit_compile != "auto" and run_eagerly:
             warnings.warn(
                 "If `run_eagerly` is True, then `jit_compile` cannot also be True. Disabling "
                 "`jit_compile`.",
@@ -169,7 +169,7 @@ class Trainer(TrainingLoops):
             "loss_weights": loss_weights,
             "weighted_metrics": weighted_metrics,
         }
-        self.jit_compile = jit_compile is True
+        self.jit_compile = jit_compile
         self.compiled = True
         self._is_compiled = True
         self.stop_training = False
@@ -182,7 +182,7 @@ class Trainer(TrainingLoops):
 
     @jit_compile.setter
     def jit_compile(self, value):
-        self.__dict__["_jit_compile"] = bool(value) and value != "auto"
+        self.__dict__["_jit_compile"] = value != "auto" and bool(value)
         self.__dict__["_graph_train_step"] = None
 
     def _train_function(self):

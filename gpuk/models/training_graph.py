@@ -58,8 +58,9 @@ def _signature(batch):
     key = []
     for leaf in leaves:
         array = _leaf_array(leaf)
-        if array is None:
-            key.append(("value", repr(leaf)))
+        if array is None:  # None, a Python number or a host value (a capture would refuse it)
+            plain = leaf is None or isinstance(leaf, (bool, int, float, str))
+            key.append(("value", type(leaf).__name__, leaf if plain else id(leaf)))
         else:
             key.append((tuple(array.shape), array.dtype.str, isinstance(leaf, Tensor)))
     structure = pack_like(batch, [None] * len(leaves))
@@ -151,7 +152,7 @@ class GraphTrainStep:
         self.graphs.clear()
         warnings.warn(
             f"jit_compile=True: model {self.model.name!r} trains eagerly (no CUDA graph): "
-            f"{reason}.",
+            f"{reason.rstrip('.')}.",
             RuntimeWarning,
             stacklevel=4,
         )

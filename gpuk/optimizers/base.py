@@ -34,6 +34,7 @@ import numpy as np
 
 from gpuk import distribution
 from gpuk._array import get_array_module, is_array, to_numpy
+from gpuk._array.graphs import CaptureUnsupported
 from gpuk._config import epsilon as _backend_epsilon
 from gpuk._config import floatx
 from gpuk.autograd import Tensor, Variable, as_array, no_grad
@@ -260,7 +261,15 @@ class Optimizer:
         return self._iterations
 
     def _step_count(self):
-        """``iterations`` as a Python int (a host read, free: the counter lives on the host)."""
+        """``iterations`` as a Python int (a host read, free: the counter lives on the host).
+
+        Raises ``CaptureUnsupported`` while a step is captured: a host number read now would be
+        baked into every replay (rules that need the step there use :meth:`_step_number`).
+        """
+        if self._device_scalars is not None:
+            raise CaptureUnsupported(
+                f"{type(self).__name__} reads the step count on the host in its update"
+            )
         return int(self._iterations.data) // (self.gradient_accumulation_steps or 1)
 
     def _step_number(self):

@@ -205,6 +205,31 @@ def test_a_host_sync_inside_the_step_falls_back_with_a_warning(gpu):
 
 
 @pytest.mark.standin
+@pytest.mark.parametrize("name", ["rmsprop", "adagrad", "adadelta", "adamw", "lion"])
+def test_other_optimizers_replay_equal_eager(gpu, name):
+    x, y = _data()
+    eager, jit = (_compiled(_mlp, lambda: gpuk.optimizers.get(name), jit) for jit in (False, True))
+    for _ in range(training_graph.WARMUP_STEPS + 2):
+        assert jit.train_on_batch(x, y) == eager.train_on_batch(x, y)
+    assert _runner(jit).disabled is None and len(_runner(jit).graphs) == 1
+    _assert_same_state(eager, jit)
+
+
+@pytest.mark.standin
+@pytest.mark.parametrize(
+    "name, reason",
+    [("nadam", "reads the step count on the host"), ("adamax", "to a host value"), ("ftrl", "")],
+)
+def test_optimizers_reading_host_values_fall_back(gpu, name, reason):
+    x, y = _data()
+    eager, jit = (_compiled(_mlp, lambda: gpuk.optimizers.get(name), jit) for jit in (False, True))
+    with pytest.warns(RuntimeWarning, match=f"trains eagerly .*{reason}"):
+        for _ in range(training_graph.WARMUP_STEPS + 2):
+            assert jit.train_on_batch(x, y) == eager.train_on_batch(x, y)
+    _assert_same_state(eager, jit)
+
+
+@pytest.mark.standin
 def test_optimizers_keeping_host_state_fall_back(gpu):
     x, y = _data()
     model = _compiled(_mlp, lambda: gpuk.optimizers.Adam(gradient_accumulation_steps=2), True)
