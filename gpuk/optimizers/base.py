@@ -16,11 +16,9 @@ One call of :meth:`Optimizer.apply` does, as Keras 3 does:
 Where the state lives: slot variables sit on the device of the variable they belong to, and the
 update math runs there on the ``xp`` arrays. ``iterations`` and the ``learning_rate`` variable are
 host (NumPy) scalars, so the step count and the bias corrections are plain host numbers passed to
-the device as kernel arguments: no host-device copy and no synchronisation per step. While a
-training step is captured as a CUDA graph (``jit_compile=True``, ``gpuk.models.training_graph``)
-``_device_scalars`` holds device scalars instead (the step counter, incremented inside the graph,
-and the learning rate), so a replayed step does not reuse numbers baked in at capture time; rules
-take the step from :meth:`Optimizer._step_number` and cast the rate with :func:`cast_scalar`.
+the device as kernel arguments: no host-device copy and no synchronisation per step. While a step
+is captured as a CUDA graph (``jit_compile=True``) ``_device_scalars`` holds the step counter and
+rate as device scalars (rules use :meth:`Optimizer._step_number` and :func:`cast_scalar`).
 
 A new rule is a small subclass: ``__init__`` (call ``super().__init__`` first), ``build``
 (``super().build(variables)`` then ``add_optimizer_variables``), ``update_step(gradient,
@@ -40,6 +38,7 @@ from gpuk._config import floatx
 from gpuk.autograd import Tensor, Variable, as_array, no_grad
 from gpuk.optimizers import schedules as schedules_module
 from gpuk.optimizers.clipping import clip_by_global_norm, global_norm  # noqa: F401 (re-export)
+from gpuk.optimizers.scalars import cast_scalar
 from gpuk.utils.naming import auto_name
 
 # Keys that tf.keras / Keras 2 configs and scripts carry and that mean nothing here.
@@ -53,14 +52,6 @@ def _host_scalar(value):
     if is_array(value):
         return np.asarray(to_numpy(value)).reshape(())
     return np.asarray(value).reshape(())
-
-
-def cast_scalar(value, dtype):
-    """A host scalar or a 0-d device array (a captured step's rate) in ``dtype``."""
-    dtype = np.dtype(dtype)
-    if is_array(value) and not isinstance(value, np.ndarray):
-        return value.astype(dtype, copy=False)
-    return dtype.type(value)
 
 
 def _new_variable(array, name, path=None):
@@ -232,12 +223,11 @@ class Optimizer:
             return schedules_module.call_learning_rate(learning_rate, self._iterations)
         return learning_rate
 
-    #: device scalars of a step being captured as a CUDA graph (see the module notes)
-    _device_scalars = None
+    _device_scalars = None  # device scalars of a step being captured (see the module notes)
 
     def _learning_rate_value(self, host=False):
-        """The rate of this step as a host scalar, legacy ``decay`` included (while a step is
-        captured, the device scalar the graph reads, unless ``host``)."""
+        """The rate of this step as a host scalar, legacy ``decay`` included (while captured,
+        unless ``host``: the device scalar the graph reads)."""
         if self._device_scalars is not None and not host:
             return self._device_scalars["learning_rate"]
         value = _host_scalar(self._get_current_learning_rate())
@@ -261,23 +251,16 @@ class Optimizer:
         return self._iterations
 
     def _step_count(self):
-        """``iterations`` as a Python int (a host read, free: the counter lives on the host).
-
-        Raises ``CaptureUnsupported`` while a step is captured: a host number read now would be
-        baked into every replay (rules that need the step there use :meth:`_step_number`).
-        """
+        """``iterations`` as a Python int (a host read: the counter lives on the host); refused
+        while a step is captured (the number would be baked into every replay)."""
         if self._device_scalars is not None:
-            raise CaptureUnsupported(
-                f"{type(self).__name__} reads the step count on the host in its update"
-            )
+            raise CaptureUnsupported(f"{type(self).__name__} reads the step count on the host")
         return int(self._iterations.data) // (self.gradient_accumulation_steps or 1)
 
     def _step_number(self):
-        """``t = iterations + 1`` of the coming update: a Python int, or while a step is
-        captured a 0-d int64 device array computed in the graph."""
-        if self._device_scalars is not None:
-            return self._device_scalars["iterations"] + 1
-        return self._step_count() + 1
+        """``t = iterations + 1``: a Python int, or a 0-d device array while captured."""
+        scalars = self._device_scalars
+        return self._step_count() + 1 if scalars is None else scalars["iterations"] + 1
 
     # ------------------------------------------------------------------ variables
     @property
@@ -513,8 +496,8 @@ class Optimizer:
                     _constrain(variable)
         # Kept a host array (not ``assign``, which would route a NumPy scalar via the device).
         self._iterations.data = np.asarray(self._iterations.data + 1, dtype=np.int64)
-        if self._device_scalars is not None:
-            self._device_scalars["iterations"] += 1  # recorded in the captured step
+        if self._device_scalars is not None:  # the captured step's counter, on the device
+            self._device_scalars["iterations"] += 1
 
     def minimize(self, loss, var_list, tape=None):
         """tf.keras's ``minimize``: gradients of ``loss`` (a Tensor with ``tape``, or a callable
