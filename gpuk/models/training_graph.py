@@ -17,9 +17,11 @@ What makes a replay the same step as an eager one:
   copied into its noted array before the launch.
 - Values that change per step are device scalars, not host numbers baked in at capture: the
   optimizer's step counter (``Optimizer._device_scalars["iterations"]``, incremented inside
-  the graph, Adam's bias correction computed from it) and the learning rate (a device scalar
-  refilled before a launch only when its host value changes: a float rate set by a callback,
-  or a schedule evaluated at the host step count, which the host knows without a sync).
+  the graph, Adam's bias correction computed from it) and the learning rate: a built-in
+  branch-free schedule is computed inside the graph from that counter
+  (``schedules.device_rate``); any other rate (a float, set by a callback or not, a schedule
+  with warmup, a callable, legacy ``decay``) is a device scalar refilled before a launch when
+  its host value changes (the host knows the step count without a sync).
 - The host side of the step is redone by the runner: ``optimizer.iterations`` advances by one
   per launch.
 
@@ -39,6 +41,7 @@ from gpuk._array import get_array_module, graphs
 from gpuk.autograd import Tensor
 from gpuk.layers.base import flatten, pack_like
 from gpuk.models import training_distributed as distributed
+from gpuk.optimizers import schedules
 
 #: eager calls per input signature before the capture
 WARMUP_STEPS = 2
@@ -70,14 +73,24 @@ def _signature(batch):
 class _Graph:
     """One captured step: its graph, static inputs, state arrays and returned logs."""
 
-    def __init__(self, captured, leaves, static, state, logs, iterations, learning_rate):
+    def __init__(self, captured, static, state, logs, device_schedule):
         self.captured = captured
-        self.leaves = leaves  # the static batch's leaves (Tensors or arrays)
-        self.static = static  # their arrays, written before each launch
+        self.static = static  # the static batch's arrays, written before each launch
         self.state = state  # [(variable, array the graph reads and writes)]
         self.logs = logs
-        self.iterations = iterations  # the device step counter the graph increments
-        self.learning_rate = learning_rate
+        self.device_schedule = device_schedule  # the rate is computed inside the graph
+
+
+class _DeviceScalars(dict):
+    """``Optimizer._device_scalars``: the device step counter and rate; with ``schedule`` set,
+    the rate read during the capture is the schedule computed from the device counter."""
+
+    schedule = None
+
+    def __getitem__(self, key):
+        if key == "learning_rate" and self.schedule is not None:
+            return self.schedule(dict.__getitem__(self, "iterations"))
+        return dict.__getitem__(self, key)
 
 
 class GraphTrainStep:
@@ -100,7 +113,13 @@ class GraphTrainStep:
         if reason is not None:
             self._fall_back(reason)
             return model.train_step(batch)
-        key = (_signature(batch), id(model.optimizer), self._trainable_key())
+        optimizer = model.optimizer
+        key = (
+            _signature(batch),
+            id(optimizer),
+            id(optimizer._learning_rate),
+            self._trainable_key(),
+        )
         graph = self.graphs.get(key)
         if graph is not None:
             self.graphs.move_to_end(key)
@@ -173,26 +192,36 @@ class GraphTrainStep:
 
     def _device_scalars(self, xp):
         optimizer = self.model.optimizer
-        if self.scalars is None:
-            self.scalars = {
-                "iterations": xp.zeros((), dtype=np.int64),
-                "learning_rate": xp.zeros((), dtype=np.float32),
-            }
+        rate = np.asarray(optimizer._learning_rate_value(host=True))
+        if self.scalars is None or self.scalars.rate_dtype != rate.dtype:
+            self.scalars = _DeviceScalars(
+                iterations=xp.zeros((), dtype=np.int64),
+                learning_rate=xp.zeros((), dtype=rate.dtype),
+            )
+            self.scalars.rate_dtype = rate.dtype
             self.host_values = {}
-        self._refresh_scalars(optimizer)
+        learning_rate = optimizer._learning_rate
+        self.scalars.schedule = (
+            schedules.device_rate(learning_rate)
+            if isinstance(learning_rate, schedules.LearningRateSchedule) and not optimizer.decay
+            else None
+        )
+        self._refresh_scalars(optimizer, self.scalars.schedule is None)
         return self.scalars
 
-    def _refresh_scalars(self, optimizer):
-        """Refill the device step counter and learning rate where the host values moved (a
-        fill with a scalar argument: no upload, no sync)."""
+    def _refresh_scalars(self, optimizer, rate=True):
+        """Refill the device step counter (and the rate, unless the graph computes it) where
+        the host values moved: a fill with a scalar argument, no upload, no sync."""
         iterations = int(optimizer._iterations.data)
         if self.host_values.get("iterations") != iterations:
-            self.scalars["iterations"].fill(np.int64(iterations))
+            dict.__getitem__(self.scalars, "iterations").fill(np.int64(iterations))
             self.host_values["iterations"] = iterations
-        rate = np.asarray(_host_learning_rate(optimizer)).astype(np.float32)[()]
-        if self.host_values.get("learning_rate") != rate:
-            self.scalars["learning_rate"].fill(rate)
-            self.host_values["learning_rate"] = rate
+        if rate:
+            value = np.asarray(optimizer._learning_rate_value(host=True))
+            value = value.astype(self.scalars.rate_dtype)[()]
+            if self.host_values.get("learning_rate") != value:
+                dict.__getitem__(self.scalars, "learning_rate").fill(value)
+                self.host_values["learning_rate"] = value
 
     # ------------------------------------------------------------------ capture
     def _capture(self, batch):
@@ -226,17 +255,19 @@ class GraphTrainStep:
                     array[...] = new  # recorded: the step's result lands in the noted array
             return logs
 
+        device_schedule = scalars.schedule is not None
         optimizer._device_scalars = scalars
         try:
             captured, logs = graphs.capture(step)
         finally:
             optimizer._device_scalars = None
+            scalars.schedule = None
             for variable, array in state:
                 variable.data = array
             optimizer._iterations.data = host_iterations
         if not isinstance(logs, dict):
             raise graphs.CaptureUnsupported("train_step did not return a dict of logs")
-        return _Graph(captured, static_leaves, static, state, logs, scalars, None)
+        return _Graph(captured, static, state, logs, device_schedule)
 
     # ------------------------------------------------------------------ replay
     def _launch(self, graph, batch):
@@ -250,16 +281,11 @@ class GraphTrainStep:
             if variable.data is not array:  # rebound between steps (reset_state, set_weights)
                 array[...] = variable.data
                 variable.data = array
-        self._refresh_scalars(optimizer)
+        self._refresh_scalars(optimizer, rate=not graph.device_schedule)
         graph.captured.launch()
         optimizer._iterations.data = np.asarray(optimizer._iterations.data + 1, dtype=np.int64)
         self.host_values["iterations"] += 1
         return dict(graph.logs)
-
-
-def _host_learning_rate(optimizer):
-    """The learning rate of the coming step, computed on the host (no device read)."""
-    return optimizer._learning_rate_value(host=True)
 
 
 def _all_metrics(model):

@@ -55,6 +55,13 @@ def _sgd_schedule():
     return gpuk.optimizers.SGD(schedule, momentum=0.9)
 
 
+def _adam_warmup_schedule():  # branches on the host: the rate is refilled per step
+    schedule = gpuk.optimizers.schedules.CosineDecay(
+        0.01, decay_steps=4, warmup_target=0.05, warmup_steps=3
+    )
+    return gpuk.optimizers.Adam(schedule)
+
+
 def _compiled(build, optimizer, jit, **compile_kwargs):
     gpuk.utils.set_random_seed(1)
     model = build()
@@ -85,7 +92,11 @@ def _runner(model):
 
 # ----------------------------------------------------------------------------- GPU branch
 @pytest.mark.standin
-@pytest.mark.parametrize("optimizer", [_adam, _sgd_schedule], ids=["adam", "sgd-momentum-decay"])
+@pytest.mark.parametrize(
+    "optimizer",
+    [_adam, _sgd_schedule, _adam_warmup_schedule],
+    ids=["adam", "sgd-momentum-decay", "adam-warmup-cosine"],
+)
 def test_replayed_train_on_batch_steps_equal_eager_bit_for_bit(gpu, optimizer):
     x, y = _data()
     eager = _compiled(_mlp, optimizer, False)
@@ -100,6 +111,9 @@ def test_replayed_train_on_batch_steps_equal_eager_bit_for_bit(gpu, optimizer):
     # warm-up steps run eagerly, then one capture and one graph launch per step
     assert graph_launches == [0] * training_graph.WARMUP_STEPS + [1] * 4
     assert _runner(jit).disabled is None and len(_runner(jit).graphs) == 1
+    # ExponentialDecay is computed inside the graph; the warmup schedule is refilled per step
+    graph = next(iter(_runner(jit).graphs.values()))
+    assert graph.device_schedule is (optimizer is _sgd_schedule)
     assert int(jit.optimizer.iterations.numpy()) == int(eager.optimizer.iterations.numpy())
     _assert_same_state(eager, jit)
 
