@@ -114,6 +114,7 @@ def test_replayed_train_on_batch_steps_equal_eager_bit_for_bit(gpu, optimizer):
     # ExponentialDecay is computed inside the graph; the warmup schedule is refilled per step
     graph = next(iter(_runner(jit).graphs.values()))
     assert graph.device_schedule is (optimizer is _sgd_schedule)
+    assert graph.captured.pool.used_bytes() > 0  # the step's buffers: from the private pool
     assert int(jit.optimizer.iterations.numpy()) == int(eager.optimizer.iterations.numpy())
     _assert_same_state(eager, jit)
 
