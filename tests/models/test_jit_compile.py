@@ -314,3 +314,30 @@ def test_run_eagerly_disables_jit_compile_with_keras_warning(on_cpu):
     with pytest.warns(UserWarning, match="If `run_eagerly` is True, then `jit_compile`"):
         model = _compiled(_mlp, _adam, True, run_eagerly=True)
     assert model.jit_compile is False
+
+
+@pytest.mark.standin
+def test_rnnoise_denoiser_replays_equal_eager_in_seven_launches(gpu):
+    """The issue's denoiser (two outputs, GRUs, a weight constraint): the same history and
+    weights, and a replayed step is 7 launches (the graph, 3 batch slices, 3 input copies)
+    instead of ~500."""
+    from tests.models.test_gpu_budgets import StepCounter, _data, _example
+
+    example = _example()
+    x, y = _data(samples=16, steps=5)
+    runs = []
+    for jit in (False, True):
+        gpuk.utils.set_random_seed(0)
+        model = example.build_model()
+        model.jit_compile = jit
+        with cupy_standin.counting() as counts:
+            counter = StepCounter(counts)
+            history = model.fit(
+                x, y, batch_size=4, epochs=2, verbose=0, shuffle=False, callbacks=[counter]
+            )
+        runs.append((history.history, model.get_weights(), counter.steps[-1]))
+    assert runs[1][0] == runs[0][0]
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_array_equal(a, b)
+    assert runs[0][2]["launches"] > 100 and runs[0][2]["graph_launches"] == 0
+    assert runs[1][2] == dict(runs[1][2], syncs=0, uploads=0, launches=7, graph_launches=1)
