@@ -75,8 +75,11 @@ def capture(function):
             numbers, or CUDA refused an operation; the message names the cause.
     """
     cupy = cupy_module()
-    stream = cupy.cuda.Stream(non_blocking=False)  # ordered with the legacy default stream
-    pool = cupy.cuda.MemoryPool()
+    try:
+        stream = cupy.cuda.Stream(non_blocking=False)  # ordered with the legacy default stream
+        pool = cupy.cuda.MemoryPool()
+    except Exception as error:
+        raise CaptureUnsupported(_describe(error)) from error
     _state["capturing"] += 1
     try:
         with cupy.cuda.using_allocator(pool.malloc), stream:

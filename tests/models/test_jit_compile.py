@@ -252,6 +252,17 @@ def test_optimizers_keeping_host_state_fall_back(gpu):
 
 
 @pytest.mark.standin
+def test_a_cupy_without_stream_capture_falls_back(gpu, monkeypatch):
+    monkeypatch.delattr(gpu.cuda.Stream, "begin_capture")
+    x, y = _data()
+    eager, jit = (_compiled(_mlp, _adam, jit) for jit in (False, True))
+    with pytest.warns(RuntimeWarning, match="has no stream capture"):
+        for _ in range(training_graph.WARMUP_STEPS + 2):
+            assert jit.train_on_batch(x, y) == eager.train_on_batch(x, y)
+    _assert_same_state(eager, jit)
+
+
+@pytest.mark.standin
 def test_signature_cache_is_bounded(gpu, monkeypatch):
     monkeypatch.setattr(training_graph, "WARMUP_STEPS", 1)
     monkeypatch.setattr(training_graph, "MAX_GRAPHS", 2)
