@@ -62,8 +62,9 @@ class CapturedGraph:
         self.pool = pool
 
     def launch(self):
-        """Replay the graph on its stream (one graph launch)."""
-        self.graph.launch(stream=self.stream)
+        """Replay the graph on the current stream (one graph launch), so it is ordered with
+        the input copies before it and the reads after it whatever the default stream mode."""
+        self.graph.launch()
 
 
 def capture(function):
@@ -76,7 +77,9 @@ def capture(function):
     """
     cupy = cupy_module()
     try:
-        stream = cupy.cuda.Stream(non_blocking=False)  # ordered with the legacy default stream
+        # blocking: a stray operation on the legacy stream during the capture is an error
+        # (cudaErrorStreamCaptureImplicit) instead of running outside the graph
+        stream = cupy.cuda.Stream(non_blocking=False)
         pool = cupy.cuda.MemoryPool()
     except Exception as error:
         raise CaptureUnsupported(_describe(error)) from error
