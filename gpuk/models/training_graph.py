@@ -125,7 +125,7 @@ class GraphTrainStep:
             self.graphs.move_to_end(key)
             return self._launch(graph, batch)
         self.calls[key] += 1
-        if self.calls[key] <= WARMUP_STEPS or not model.optimizer.built:
+        if self.calls[key] <= max(WARMUP_STEPS, 1):
             # eager warm-up: builds the optimizer's slots and the metrics outside the capture
             return model.train_step(batch)
         try:

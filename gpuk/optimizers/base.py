@@ -16,9 +16,8 @@ One call of :meth:`Optimizer.apply` does, as Keras 3 does:
 Where the state lives: slot variables sit on the device of the variable they belong to, and the
 update math runs there on the ``xp`` arrays. ``iterations`` and the ``learning_rate`` variable are
 host (NumPy) scalars, so the step count and the bias corrections are plain host numbers passed to
-the device as kernel arguments: no host-device copy and no synchronisation per step. While a step
-is captured as a CUDA graph (``jit_compile=True``) ``_device_scalars`` holds the step counter and
-rate as device scalars (rules use :meth:`Optimizer._step_number` and :func:`cast_scalar`).
+the device as kernel arguments: no host-device copy and no synchronisation per step. In a step
+captured as a CUDA graph ``_device_scalars`` holds them on the device (``_step_number``).
 
 A new rule is a small subclass: ``__init__`` (call ``super().__init__`` first), ``build``
 (``super().build(variables)`` then ``add_optimizer_variables``), ``update_step(gradient,
@@ -32,7 +31,7 @@ import numpy as np
 
 from gpuk import distribution
 from gpuk._array import get_array_module, is_array, to_numpy
-from gpuk._array.graphs import CaptureUnsupported
+from gpuk._array.graphs import CaptureUnsupported, capturing
 from gpuk._config import epsilon as _backend_epsilon
 from gpuk._config import floatx
 from gpuk.autograd import Tensor, Variable, as_array, no_grad
@@ -228,7 +227,9 @@ class Optimizer:
     def _learning_rate_value(self, host=False):
         """The rate of this step as a host scalar, legacy ``decay`` included (while captured,
         unless ``host``: the device scalar the graph reads)."""
-        if self._device_scalars is not None and not host:
+        if not host and (self._device_scalars is not None or capturing()):
+            if self._device_scalars is None:  # its host step and rate would be baked in
+                raise CaptureUnsupported(f"optimizer {self.name!r} is not the model's optimizer")
             return self._device_scalars["learning_rate"]
         value = _host_scalar(self._get_current_learning_rate())
         if value.dtype.kind != "f":
@@ -251,8 +252,7 @@ class Optimizer:
         return self._iterations
 
     def _step_count(self):
-        """``iterations`` as a Python int (a host read: the counter lives on the host); refused
-        while a step is captured (the number would be baked into every replay)."""
+        """``iterations`` as a Python int (a host read); refused while a step is captured."""
         if self._device_scalars is not None:
             raise CaptureUnsupported(f"{type(self).__name__} reads the step count on the host")
         return int(self._iterations.data) // (self.gradient_accumulation_steps or 1)

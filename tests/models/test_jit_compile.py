@@ -244,6 +244,31 @@ def test_optimizers_reading_host_values_fall_back(gpu, name, reason):
 
 
 @pytest.mark.standin
+def test_a_second_optimizer_in_a_custom_step_falls_back(gpu):
+    class TwoOptimizers(gpuk.Sequential):  # a GAN-like step with its own optimizer
+        def train_step(self, data):
+            x, y = data
+            if not hasattr(self, "second"):
+                self.second = gpuk.optimizers.Adam(1e-3)
+            with gpuk.GradientTape() as tape:
+                loss = self.compute_loss(x, y, self(x, training=True))
+            grads = tape.gradient(loss, self.trainable_weights)
+            self.second.apply_gradients(zip(grads, self.trainable_weights))
+            return {"loss": loss}
+
+    def build():
+        return TwoOptimizers([gpuk.Input((16,)), gpuk.layers.Dense(10)])
+
+    x, y = _data()
+    eager, jit = (_compiled(build, _adam, jit) for jit in (False, True))
+    with pytest.warns(RuntimeWarning, match="is not the model's optimizer"):
+        for _ in range(training_graph.WARMUP_STEPS + 2):
+            assert jit.train_on_batch(x, y) == eager.train_on_batch(x, y)
+    for a, b in zip(eager.second.variables, jit.second.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.standin
 def test_optimizers_keeping_host_state_fall_back(gpu):
     x, y = _data()
     model = _compiled(_mlp, lambda: gpuk.optimizers.Adam(gradient_accumulation_steps=2), True)
@@ -264,7 +289,7 @@ def test_a_cupy_without_stream_capture_falls_back(gpu, monkeypatch):
 
 @pytest.mark.standin
 def test_signature_cache_is_bounded(gpu, monkeypatch):
-    monkeypatch.setattr(training_graph, "WARMUP_STEPS", 1)
+    monkeypatch.setattr(training_graph, "WARMUP_STEPS", 0)  # still one eager step
     monkeypatch.setattr(training_graph, "MAX_GRAPHS", 2)
     model = _compiled(_mlp, _adam, True)
     for samples in (8, 8, 9, 9, 10, 10):  # one warm-up step, then a capture, per signature
