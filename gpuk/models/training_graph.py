@@ -227,6 +227,12 @@ class GraphTrainStep:
     def _capture(self, batch):
         model = self.model
         optimizer = model.optimizer
+        for layer in model._flatten_layers():
+            if getattr(layer, "stateful", False) is True:
+                raise graphs.CaptureUnsupported(
+                    f"layer {layer.name!r} is stateful: it keeps its state between steps in "
+                    "Python attributes, not in variables the graph writes back"
+                )
         leaves = flatten(batch)
         static_leaves, static = [], []
         for leaf in leaves:

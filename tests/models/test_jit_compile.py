@@ -269,6 +269,25 @@ def test_a_second_optimizer_in_a_custom_step_falls_back(gpu):
 
 
 @pytest.mark.standin
+def test_stateful_recurrent_layers_fall_back(gpu):
+    def build():
+        return gpuk.Sequential(
+            [
+                gpuk.Input((5, 8), batch_size=32),
+                gpuk.layers.GRU(6, stateful=True),
+                gpuk.layers.Dense(4),
+            ]
+        )
+
+    x, y = _data((5, 8), 4, samples=32)
+    eager, jit = (_compiled(build, _adam, jit) for jit in (False, True))
+    with pytest.warns(RuntimeWarning, match="is stateful"):
+        for _ in range(training_graph.WARMUP_STEPS + 2):
+            assert jit.train_on_batch(x, y) == eager.train_on_batch(x, y)
+    _assert_same_state(eager, jit)
+
+
+@pytest.mark.standin
 def test_optimizers_keeping_host_state_fall_back(gpu):
     x, y = _data()
     model = _compiled(_mlp, lambda: gpuk.optimizers.Adam(gradient_accumulation_steps=2), True)
