@@ -231,6 +231,34 @@ def test_other_optimizers_replay_equal_eager(gpu, name):
 
 @pytest.mark.standin
 @pytest.mark.parametrize(
+    "optimizer",
+    [
+        lambda: gpuk.optimizers.Adam(global_clipnorm=0.1, amsgrad=True, loss_scale_factor=8.0),
+        lambda: gpuk.optimizers.SGD(0.1, clipnorm=0.1, decay=0.1),
+        lambda: gpuk.optimizers.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+        lambda: gpuk.optimizers.RMSprop(clipvalue=0.01, centered=True, momentum=0.5),
+    ],
+    ids=["adam-gclip-amsgrad-scale", "sgd-clipnorm-legacy-decay", "nesterov-wd", "rmsprop-clip"],
+)
+def test_clipping_decay_constraints_and_regularizers_replay_equal_eager(gpu, optimizer):
+    def build():
+        return gpuk.Sequential(
+            [
+                gpuk.Input((16,)),
+                gpuk.layers.Dense(32, "relu", kernel_constraint=gpuk.constraints.MaxNorm(1.0)),
+                gpuk.layers.Dense(10, kernel_regularizer="l2"),
+            ]
+        )
+
+    x, y = _data()
+    eager, jit = (_compiled(build, optimizer, jit) for jit in (False, True))
+    assert _fit(jit, x, y, batch_size=16, epochs=2) == _fit(eager, x, y, batch_size=16, epochs=2)
+    assert _runner(jit).disabled is None
+    _assert_same_state(eager, jit)
+
+
+@pytest.mark.standin
+@pytest.mark.parametrize(
     "name, reason",
     [("nadam", "reads the step count on the host"), ("adamax", "to a host value"), ("ftrl", "")],
 )
