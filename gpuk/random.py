@@ -98,7 +98,8 @@ class _Draw:
     """The generator methods gpuk needs, on NumPy's Generator or CuPy's RandomState."""
 
     def __init__(self, xp, seed):
-        refuse_in_capture("a random draw")
+        if seed is not None:
+            refuse_in_capture("a seeded random draw")
         self.xp = xp
         if seed is None:
             self.rng = generator(xp)

@@ -177,3 +177,43 @@ def test_views_and_copies_made_in_a_capture_follow_their_source(standin):
     np.testing.assert_array_equal(flat.get(), host.T.ravel())
     np.testing.assert_array_equal(column.get(), host[:, 1])
     np.testing.assert_array_equal(joined.get(), np.concatenate([host.ravel(), host.T.ravel()]))
+
+
+def test_gpuk_dropout_in_a_captured_graph_draws_new_masks_every_launch(standin):
+    from gpuk import _array, ops
+    from gpuk._array import graphs
+    from gpuk._array import random as array_random
+
+    previous = _array.device()
+    _array.set_device("gpu")
+    try:
+        array_random.prepare_graph_random(standin)
+        x = standin.ones((200, 50), dtype=np.float32)
+        graph, y = graphs.capture(lambda: ops.dropout(x, 0.3).data)
+        masks = []
+        for _ in range(3):
+            graph.launch()
+            out = y.get()
+            assert set(np.unique(out)) == {np.float32(0), np.float32(1 / 0.7)}
+            assert abs((out == 0).mean() - 0.3) < 0.02
+            masks.append(out == 0)
+        assert not np.array_equal(masks[0], masks[1]) and not np.array_equal(masks[1], masks[2])
+        np.testing.assert_array_equal(x.get(), 1)
+    finally:
+        _array.set_device(previous)
+
+
+def test_device_random_stream_distributions_and_reseeding():
+    from gpuk._array.graphs import CaptureUnsupported, GraphRandom
+
+    stream = GraphRandom(np, seed=7)
+    u = stream.uniform(size=(100_000,))
+    assert 0 <= u.min() and u.max() < 1 and abs(u.mean() - 0.5) < 0.01
+    assert abs(u.var() - 1 / 12) < 0.002
+    z = stream.normal(2.0, 3.0, size=(100_000,))
+    assert abs(z.mean() - 2) < 0.05 and abs(z.std() - 3) < 0.05
+    assert not np.array_equal(stream.random_sample(8), stream.random_sample(8))
+    stream.reseed(7)
+    np.testing.assert_array_equal(stream.uniform(size=(100_000,)), u)
+    with pytest.raises(CaptureUnsupported, match="'gamma'"):
+        stream.gamma(1.0)

@@ -14,6 +14,8 @@ same numbers every step). Callers fall back to running the function eagerly.
 
 import contextlib
 
+import numpy as np
+
 from gpuk._array.device import cupy_module
 
 _state = {"capturing": 0}
@@ -117,3 +119,78 @@ def _describe(error):
             "device value)"
         )
     return f"{type(error).__name__}: {text}".rstrip(".")
+
+
+_SPLITMIX = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB)
+
+
+def _splitmix64(z):
+    """SplitMix64's finaliser on uint64 arrays (wrapping arithmetic, NumPy or CuPy)."""
+    z = z + np.uint64(_SPLITMIX[0])
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(_SPLITMIX[1])
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(_SPLITMIX[2])
+    return z ^ (z >> np.uint64(31))
+
+
+class GraphRandom:
+    """The unseeded generator (``gpuk._array.generator``) inside a captured step.
+
+    CuPy's generators take their offsets as kernel arguments, which a graph would replay
+    unchanged. This stream is counter-based instead: a draw of ``n`` numbers hashes
+    ``(counter << 32 | i) ^ key`` for ``i < n`` with SplitMix64 on the device and increments the
+    device ``counter`` inside the graph, so every replay draws new numbers. The numbers differ
+    from the eager generator's (CuPy's); the distributions are the same. ``uniform``,
+    ``random_sample``, ``normal`` and ``standard_normal`` (float64, like CuPy's defaults).
+    """
+
+    def __init__(self, xp, seed):
+        self.xp = xp
+        self.key = xp.zeros((), dtype=np.uint64)
+        self.counter = xp.zeros((), dtype=np.uint64)
+        self.reseed(seed)
+
+    def reseed(self, seed):
+        """Restart the stream from ``seed`` (a fill of two device scalars, no upload)."""
+        key = _splitmix64(np.asarray([int(seed) & (2**64 - 1)], dtype=np.uint64))[0]
+        self.key.fill(key)
+        self.counter.fill(np.uint64(0))
+
+    def _unit(self, size):
+        """``size`` float64 numbers in [0, 1), 53 random bits each."""
+        xp = self.xp
+        z = xp.arange(size, dtype=np.uint64) | (self.counter << np.uint64(32))
+        z = _splitmix64(z ^ self.key)
+        self.counter += np.uint64(1)
+        return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 2.0**53)
+
+    @staticmethod
+    def _shape(size):
+        if size is None:
+            return ()
+        return (int(size),) if np.ndim(size) == 0 else tuple(int(s) for s in size)
+
+    def random_sample(self, size=None, dtype=np.float64):
+        shape = self._shape(size)
+        return self._unit(int(np.prod(shape))).reshape(shape).astype(dtype, copy=False)
+
+    def uniform(self, low=0.0, high=1.0, size=None, dtype=np.float64):
+        return (low + (high - low) * self.random_sample(size)).astype(dtype, copy=False)
+
+    def standard_normal(self, size=None, dtype=np.float64):
+        shape = self._shape(size)
+        n = int(np.prod(shape))
+        u1, u2 = self._unit(n), self._unit(n)
+        radius = self.xp.sqrt(-2.0 * self.xp.log(1.0 - u1))  # 1 - u1 in (0, 1]
+        z = radius * self.xp.cos((2.0 * np.pi) * u2)
+        return z.reshape(shape).astype(dtype, copy=False)
+
+    def normal(self, loc=0.0, scale=1.0, size=None, dtype=np.float64):
+        return (loc + scale * self.standard_normal(size)).astype(dtype, copy=False)
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise CaptureUnsupported(
+            f"random {name!r} draws inside the captured step (the device random stream has "
+            "uniform/random_sample/normal/standard_normal)"
+        )

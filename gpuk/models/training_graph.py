@@ -38,6 +38,7 @@ import warnings
 import numpy as np
 
 from gpuk._array import get_array_module, graphs
+from gpuk._array import random as array_random
 from gpuk.autograd import Tensor
 from gpuk.layers.base import flatten, pack_like
 from gpuk.models import training_distributed as distributed
@@ -246,6 +247,7 @@ class GraphTrainStep:
         static_batch = pack_like(batch, static_leaves)
         xp = get_array_module(*static)
         scalars = self._device_scalars(xp)
+        array_random.prepare_graph_random(xp)
         state = [(variable, variable.data) for variable in self._state_variables()]
         host_iterations = optimizer._iterations.data
 

@@ -15,9 +15,9 @@ from gpuk.ops._util import xp_of
 
 
 def _generator(xp, seed):
-    refuse_in_capture("a random draw")
     if seed is None:
-        return generator(xp)
+        return generator(xp)  # in a captured step: the graph's device random stream
+    refuse_in_capture("a seeded random draw")
     if xp is np:
         return np.random.default_rng(int(seed))
     return xp.random.RandomState(int(seed))

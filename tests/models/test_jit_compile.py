@@ -35,10 +35,10 @@ def _data(shape=(16,), outputs=10, samples=64, seed=0):
     return x, y
 
 
-def _mlp(dropout=None):
+def _mlp(dropout=None, seed=None):
     layers = [gpuk.Input((16,)), gpuk.layers.Dense(32, activation="relu")]
     if dropout:
-        layers.append(gpuk.layers.Dropout(dropout))
+        layers.append(gpuk.layers.Dropout(dropout, seed=seed))
     return gpuk.Sequential([*layers, gpuk.layers.Dense(10)])
 
 
@@ -186,16 +186,36 @@ def test_weights_set_between_replays_are_used(gpu):
 
 
 @pytest.mark.standin
-def test_random_draws_fall_back_to_eager_with_one_warning(gpu):
+def test_seeded_random_draws_fall_back_to_eager_with_one_warning(gpu):
     x, y = _data()
     eager_history, _ = _fit(
-        _compiled(lambda: _mlp(0.5), _adam, False), x, y, batch_size=16, epochs=2
+        _compiled(lambda: _mlp(0.5, seed=3), _adam, False), x, y, batch_size=16, epochs=2
     )
-    jit = _compiled(lambda: _mlp(0.5), _adam, True)
+    jit = _compiled(lambda: _mlp(0.5, seed=3), _adam, True)
     history, jit_warnings = _fit(jit, x, y, batch_size=16, epochs=2)
-    assert len(jit_warnings) == 1 and "random draw" in jit_warnings[0], jit_warnings
+    assert len(jit_warnings) == 1 and "seeded random draw" in jit_warnings[0], jit_warnings
     assert history == eager_history  # the refused capture drew nothing
     assert _runner(jit).disabled is not None
+
+
+@pytest.mark.standin
+def test_dropout_is_captured_with_a_device_random_stream(gpu):
+    """Unseeded dropout draws from a counter-based device stream advanced inside the graph:
+    new masks every replayed step (other numbers than the eager generator's), reproducible
+    from the seed."""
+    x, y = _data()
+
+    def run():
+        model = _compiled(lambda: _mlp(0.5), lambda: gpuk.optimizers.SGD(0.0), True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no fallback
+            return [model.train_on_batch(x, y) for _ in range(8)], model
+
+    losses, model = run()
+    assert _runner(model).disabled is None and len(_runner(model).graphs) == 1
+    replayed = [loss for loss, _ in losses[training_graph.WARMUP_STEPS :]]
+    assert len(set(replayed)) == len(replayed)  # fixed weights: only the masks differ
+    assert run()[0] == losses  # set_random_seed reproduces the replayed draws too
 
 
 @pytest.mark.standin
