@@ -74,11 +74,12 @@ def _signature(batch):
 class _Graph:
     """One captured step: its graph, static inputs, state arrays and returned logs."""
 
-    def __init__(self, captured, static, state, logs, device_schedule):
+    def __init__(self, captured, static, state, logs, scalars, device_schedule):
         self.captured = captured
         self.static = static  # the static batch's arrays, written before each launch
         self.state = state  # [(variable, array the graph reads and writes)]
         self.logs = logs
+        self.scalars = scalars  # the _DeviceScalars the graph reads
         self.device_schedule = device_schedule  # the rate is computed inside the graph
 
 
@@ -87,6 +88,28 @@ class _DeviceScalars(dict):
     the rate read during the capture is the schedule computed from the device counter."""
 
     schedule = None
+
+    def __init__(self, xp, rate_dtype):
+        super().__init__(
+            iterations=xp.zeros((), dtype=np.int64),
+            learning_rate=xp.zeros((), dtype=rate_dtype),
+        )
+        self.rate_dtype = rate_dtype
+        self.host_values = {}  # what the device scalars hold, as host values
+
+    def refresh(self, optimizer, rate=True):
+        """Refill the step counter (and the rate, unless the graph computes it) where the host
+        values moved: a fill with a scalar argument, no upload, no sync."""
+        iterations = int(optimizer._iterations.data)
+        if self.host_values.get("iterations") != iterations:
+            dict.__getitem__(self, "iterations").fill(np.int64(iterations))
+            self.host_values["iterations"] = iterations
+        if rate:
+            value = np.asarray(optimizer._learning_rate_value(host=True))
+            value = value.astype(self.rate_dtype)[()]
+            if self.host_values.get("learning_rate") != value:
+                dict.__getitem__(self, "learning_rate").fill(value)
+                self.host_values["learning_rate"] = value
 
     def __getitem__(self, key):
         if key == "learning_rate" and self.schedule is not None:
@@ -102,8 +125,7 @@ class GraphTrainStep:
         self.graphs = collections.OrderedDict()
         self.calls = collections.Counter()
         self.disabled = None  # the reason, once the model fell back to eager steps
-        self.scalars = None  # {"iterations", "learning_rate"} device scalars, made once
-        self.host_values = {}  # what the device scalars hold, as host values
+        self.scalars = {}  # rate dtype -> _DeviceScalars (shared by the graphs)
 
     # ------------------------------------------------------------------ entry point
     def __call__(self, batch):
@@ -193,36 +215,18 @@ class GraphTrainStep:
 
     def _device_scalars(self, xp):
         optimizer = self.model.optimizer
-        rate = np.asarray(optimizer._learning_rate_value(host=True))
-        if self.scalars is None or self.scalars.rate_dtype != rate.dtype:
-            self.scalars = _DeviceScalars(
-                iterations=xp.zeros((), dtype=np.int64),
-                learning_rate=xp.zeros((), dtype=rate.dtype),
-            )
-            self.scalars.rate_dtype = rate.dtype
-            self.host_values = {}
+        dtype = np.asarray(optimizer._learning_rate_value(host=True)).dtype
+        scalars = self.scalars.get(dtype)
+        if scalars is None:
+            scalars = self.scalars[dtype] = _DeviceScalars(xp, dtype)
         learning_rate = optimizer._learning_rate
-        self.scalars.schedule = (
+        scalars.schedule = (
             schedules.device_rate(learning_rate)
             if isinstance(learning_rate, schedules.LearningRateSchedule) and not optimizer.decay
             else None
         )
-        self._refresh_scalars(optimizer, self.scalars.schedule is None)
-        return self.scalars
-
-    def _refresh_scalars(self, optimizer, rate=True):
-        """Refill the device step counter (and the rate, unless the graph computes it) where
-        the host values moved: a fill with a scalar argument, no upload, no sync."""
-        iterations = int(optimizer._iterations.data)
-        if self.host_values.get("iterations") != iterations:
-            dict.__getitem__(self.scalars, "iterations").fill(np.int64(iterations))
-            self.host_values["iterations"] = iterations
-        if rate:
-            value = np.asarray(optimizer._learning_rate_value(host=True))
-            value = value.astype(self.scalars.rate_dtype)[()]
-            if self.host_values.get("learning_rate") != value:
-                dict.__getitem__(self.scalars, "learning_rate").fill(value)
-                self.host_values["learning_rate"] = value
+        scalars.refresh(optimizer, rate=scalars.schedule is None)
+        return scalars
 
     # ------------------------------------------------------------------ capture
     def _capture(self, batch):
@@ -275,7 +279,7 @@ class GraphTrainStep:
             optimizer._iterations.data = host_iterations
         if not isinstance(logs, dict):
             raise graphs.CaptureUnsupported("train_step did not return a dict of logs")
-        return _Graph(captured, static, state, logs, device_schedule)
+        return _Graph(captured, static, state, logs, scalars, device_schedule)
 
     # ------------------------------------------------------------------ replay
     def _launch(self, graph, batch):
@@ -289,10 +293,10 @@ class GraphTrainStep:
             if variable.data is not array:  # rebound between steps (reset_state, set_weights)
                 array[...] = variable.data
                 variable.data = array
-        self._refresh_scalars(optimizer, rate=not graph.device_schedule)
+        graph.scalars.refresh(optimizer, rate=not graph.device_schedule)
         graph.captured.launch()
         optimizer._iterations.data = np.asarray(optimizer._iterations.data + 1, dtype=np.int64)
-        self.host_values["iterations"] += 1
+        graph.scalars.host_values["iterations"] += 1
         return dict(graph.logs)
 
 
