@@ -15,6 +15,7 @@ Everything is drawn on the device in use (NumPy's ``Generator`` on the CPU, CuPy
 import numpy as np
 
 from gpuk._array import default_module, fresh_seed, generator
+from gpuk._array.graphs import refuse_in_capture
 from gpuk._config import floatx
 from gpuk.autograd import Tensor, as_tensor
 from gpuk.ops._util import xp_of
@@ -97,6 +98,8 @@ class _Draw:
     """The generator methods gpuk needs, on NumPy's Generator or CuPy's RandomState."""
 
     def __init__(self, xp, seed):
+        if seed is not None:
+            refuse_in_capture("a seeded random draw")
         self.xp = xp
         if seed is None:
             self.rng = generator(xp)

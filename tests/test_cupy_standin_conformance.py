@@ -40,7 +40,40 @@ def _launch(cp):
     return x
 
 
+def _capture_and_launch(cp):
+    x = cp.arange(4, dtype=np.float32)
+    stream, pool = cp.cuda.Stream(), cp.cuda.MemoryPool()
+    with cp.cuda.using_allocator(pool.malloc), stream:
+        stream.begin_capture()
+        y = x * 2 + 1
+        graph = stream.end_capture()
+    graph.launch(stream=stream)
+    x[...] = 1
+    graph.launch(stream=stream)
+    stream.synchronize()
+    return y
+
+
+def _sync_during_capture(cp, end=False):
+    x = cp.arange(4, dtype=np.float32)
+    stream = cp.cuda.Stream()
+    with stream:
+        stream.begin_capture()
+        try:
+            return float(x.sum())
+        finally:
+            try:
+                stream.end_capture()
+            except Exception as error:
+                if end:
+                    raise error from None
+
+
 PROBES = {
+    "capture and launch a graph": _capture_and_launch,
+    "host sync during capture": _sync_during_capture,
+    "end of a capture invalidated by a sync": lambda cp: _sync_during_capture(cp, end=True),
+    "null stream cannot capture": lambda cp: cp.cuda.Stream.null.begin_capture(),
     "implicit conversion": lambda cp: np.asarray(cp.arange(3)),
     "numpy operand in operator": lambda cp: cp.arange(3.0) + np.ones(3),
     "numpy operand in ufunc": lambda cp: cp.add(cp.arange(3.0), np.ones(3)),

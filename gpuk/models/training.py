@@ -21,14 +21,17 @@ import inspect
 import warnings
 import weakref
 
+import numpy as np
+
 from gpuk import ops
 from gpuk import optimizers as optimizers_module
-from gpuk._array import get_array_module
+from gpuk._array import default_module, get_array_module
 from gpuk.autograd import GradientTape, Tensor, is_recording, no_grad
 from gpuk.layers.base import flatten
 from gpuk.layers.layer_tracking import structure_version
 from gpuk.metrics.base import Mean
 from gpuk.models import data_adapters
+from gpuk.models.training_graph import GraphTrainStep
 from gpuk.models.training_loops import TrainingLoops
 from gpuk.models.training_losses import CompiledLoss, CompiledMetrics
 from gpuk.utils.packing import unpack_x_y_sample_weight
@@ -105,12 +108,28 @@ class Trainer(TrainingLoops):
                 resolves to binary, categorical or sparse accuracy from the loss and shapes),
                 functions or Metric objects.
             weighted_metrics: metrics that take ``sample_weight``/``class_weight`` into account.
-            run_eagerly, steps_per_execution, jit_compile, auto_scale_loss: accepted for
-                compatibility; gpuk always runs eagerly.
+            jit_compile: ``True`` captures the training step as a CUDA graph on the GPU and
+                replays it (docs/jit-compile.md); ``False`` and ``"auto"`` (the default) run
+                eagerly, as does ``True`` on the CPU. With ``run_eagerly=True`` it is disabled
+                with Keras's warning.
+            run_eagerly, steps_per_execution, auto_scale_loss: accepted for compatibility;
+                gpuk runs eagerly unless ``jit_compile=True``.
         """
         unknown = sorted(set(kwargs) - {"sample_weight_mode", "target_tensors", "distribute"})
         if unknown:
             raise TypeError(f"compile() got unexpected keyword arguments {unknown}")
+        if jit_compile not in (None, True, False, "auto"):
+            raise ValueError(
+                f"compile(): `jit_compile` must be True, False or 'auto'; received "
+                f"jit_compile={jit_compile!r}"
+            )
+        if jit_compile and jit_compile != "auto" and run_eagerly:
+            warnings.warn(
+                "If `run_eagerly` is True, then `jit_compile` cannot also be True. Disabling "
+                "`jit_compile`.",
+                stacklevel=2,
+            )
+            jit_compile = False
         if metrics is None and _looks_like_metrics(loss_weights):
             # tf.keras 2's positional order was (optimizer, loss, metrics, loss_weights).
             metrics, loss_weights = loss_weights, None
@@ -150,9 +169,32 @@ class Trainer(TrainingLoops):
             "loss_weights": loss_weights,
             "weighted_metrics": weighted_metrics,
         }
+        self.jit_compile = jit_compile
         self.compiled = True
         self._is_compiled = True
         self.stop_training = False
+
+    @property
+    def jit_compile(self):
+        """Whether ``fit``/``train_on_batch`` capture the training step as a CUDA graph
+        (``compile(jit_compile=True)``; see docs/jit-compile.md). Settable."""
+        return self.__dict__.get("_jit_compile", False)
+
+    @jit_compile.setter
+    def jit_compile(self, value):
+        self.__dict__["_jit_compile"] = value != "auto" and bool(value)
+        self.__dict__["_graph_train_step"] = None
+
+    def _train_function(self):
+        """What ``fit`` and ``train_on_batch`` call per batch: ``train_step``, or with
+        ``jit_compile=True`` on the GPU the CUDA-graph runner (on the CPU there is nothing to
+        capture: the steps run eagerly, silently, as Keras's jit_compile does on the CPU)."""
+        if not self.jit_compile or default_module() is np:
+            return self.train_step
+        runner = self.__dict__.get("_graph_train_step")
+        if runner is None:
+            runner = self.__dict__["_graph_train_step"] = GraphTrainStep(self)
+        return runner
 
     def _known_output_names(self):
         """``(output names, dict keys of the outputs or None)`` for graph models, else

@@ -128,7 +128,9 @@ class TrainingLoops:
         self._initial_epoch = None
         initial_epoch = distributed.start(self, initial_epoch)
         # Decided once per fit, not per batch: the step function and the distribution.
-        step_function = self._distributed_train_step if distributed.active() else self.train_step
+        step_function = (
+            self._distributed_train_step if distributed.active() else self._train_function()
+        )
         batches = distributed.shard if distributed.active() else EpochIterator.epoch
         training_logs = None
         for epoch in range(initial_epoch, epochs):
@@ -377,7 +379,7 @@ class TrainingLoops:
         """One ``train_step`` on one batch; returns the loss (and metrics) like evaluate."""
         self._require_compiled("train_on_batch")
         return self._on_batch(
-            self.train_step, x, y, sample_weight, class_weight, reset_metrics, return_dict
+            self._train_function(), x, y, sample_weight, class_weight, reset_metrics, return_dict
         )
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):

@@ -8,6 +8,7 @@ equal draws.
 import numpy as np
 
 from gpuk._array import default_module, generator
+from gpuk._array.graphs import refuse_in_capture
 from gpuk._config import floatx
 from gpuk.autograd import Function, Tensor, as_tensor
 from gpuk.ops._util import xp_of
@@ -15,7 +16,8 @@ from gpuk.ops._util import xp_of
 
 def _generator(xp, seed):
     if seed is None:
-        return generator(xp)
+        return generator(xp)  # in a captured step: the graph's device random stream
+    refuse_in_capture("a seeded random draw")
     if xp is np:
         return np.random.default_rng(int(seed))
     return xp.random.RandomState(int(seed))

@@ -1,7 +1,7 @@
 """Adadelta, Keras 3's update."""
 
 from gpuk._array import get_array_module
-from gpuk.optimizers.base import Optimizer, resolve_epsilon
+from gpuk.optimizers.base import Optimizer, cast_scalar, resolve_epsilon
 
 
 class Adadelta(Optimizer):
@@ -32,7 +32,7 @@ class Adadelta(Optimizer):
 
     def update_step(self, gradient, variable, learning_rate):
         xp = get_array_module(variable.data)
-        lr = variable.data.dtype.type(learning_rate)
+        lr = cast_scalar(learning_rate, variable.data.dtype)
         rho = self.rho
         index = self._get_variable_index(variable)
         acc_grad = self._accumulated_grads[index]

@@ -1,7 +1,7 @@
 """Adagrad, Keras 3's update."""
 
 from gpuk._array import get_array_module
-from gpuk.optimizers.base import Optimizer, resolve_epsilon
+from gpuk.optimizers.base import Optimizer, cast_scalar, resolve_epsilon
 
 
 class Adagrad(Optimizer):
@@ -31,7 +31,7 @@ class Adagrad(Optimizer):
 
     def update_step(self, gradient, variable, learning_rate):
         xp = get_array_module(variable.data)
-        lr = variable.data.dtype.type(learning_rate)
+        lr = cast_scalar(learning_rate, variable.data.dtype)
         accumulator = self._accumulators[self._get_variable_index(variable)]
         accumulator.data = accumulator.data + xp.square(gradient)
         variable.assign(variable.data - (lr * gradient) / xp.sqrt(accumulator.data + self.epsilon))

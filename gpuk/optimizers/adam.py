@@ -21,7 +21,7 @@ import numpy as np
 from gpuk._array import get_array_module
 from gpuk.ops.fused import adam as fused_adam
 from gpuk.ops.fused import registry as fused_registry
-from gpuk.optimizers.base import Optimizer, resolve_epsilon
+from gpuk.optimizers.base import Optimizer, cast_scalar, resolve_epsilon
 
 
 def adam_alpha(lr, beta_1, beta_2, step, dtype):
@@ -32,7 +32,17 @@ def adam_alpha(lr, beta_1, beta_2, step, dtype):
         beta_1, beta_2: the decay rates.
         step: ``t = iterations + 1``.
         dtype: the parameter's dtype; Keras computes these scalars in it.
+
+    ``step`` (and ``lr``) may be 0-d device arrays (a step captured as a CUDA graph): the same
+    operations then run on the device and the result is a 0-d device array.
     """
+    if not isinstance(step, (int, np.integer)):
+        xp = get_array_module(step)
+        t = step.astype(dtype)
+        one = dtype.type(1)
+        beta_1_power = xp.power(dtype.type(beta_1), t)
+        beta_2_power = xp.power(dtype.type(beta_2), t)
+        return cast_scalar(lr, dtype) * xp.sqrt(one - beta_2_power) / (one - beta_1_power)
     t = dtype.type(step)
     one = dtype.type(1)
     beta_1_power = np.power(dtype.type(beta_1), t)
@@ -235,7 +245,7 @@ class Adam(Optimizer):
             self.beta_2,
             self.epsilon,
             self.amsgrad,
-            self._step_count() + 1,
+            self._step_number(),
         )
         if vhat is not None:
             vhat.data = new_vhat
@@ -250,7 +260,7 @@ class Adam(Optimizer):
         # In place into arrays this optimizer allocated (an array a caller assigned is first
         # replaced by a fresh one, so arrays the caller holds are never written): all variables
         # at once through flat slot buffers, else one variable at a time.
-        step = self._step_count() + 1
+        step = self._step_number()
         flat = self.__dict__.get("_flat_slots")
         if flat is not None and flat.valid_for(trainable_variables):
             alpha = adam_alpha(learning_rate, self.beta_1, self.beta_2, step, flat.dtype)
@@ -300,7 +310,10 @@ class Adam(Optimizer):
 
     def _fused_update(self, grads, variables, learning_rate):
         """Update every variable with the fused kernel and return True, or touch nothing and
-        return False when :func:`gpuk.ops.fused.registry.select` declines a dtype group."""
+        return False when :func:`gpuk.ops.fused.registry.select` declines a dtype group (or a
+        step is captured: the kernel takes the bias correction as a host argument)."""
+        if self._device_scalars is not None:
+            return False
         groups = {}
         for grad, variable in zip(grads, variables):
             groups.setdefault(variable.data.dtype, []).append((grad, variable))

@@ -16,7 +16,8 @@ One call of :meth:`Optimizer.apply` does, as Keras 3 does:
 Where the state lives: slot variables sit on the device of the variable they belong to, and the
 update math runs there on the ``xp`` arrays. ``iterations`` and the ``learning_rate`` variable are
 host (NumPy) scalars, so the step count and the bias corrections are plain host numbers passed to
-the device as kernel arguments: no host-device copy and no synchronisation per step.
+the device as kernel arguments: no host-device copy and no synchronisation per step. In a step
+captured as a CUDA graph ``_device_scalars`` holds them on the device (``_step_number``).
 
 A new rule is a small subclass: ``__init__`` (call ``super().__init__`` first), ``build``
 (``super().build(variables)`` then ``add_optimizer_variables``), ``update_step(gradient,
@@ -30,11 +31,13 @@ import numpy as np
 
 from gpuk import distribution
 from gpuk._array import get_array_module, is_array, to_numpy
+from gpuk._array.graphs import CaptureUnsupported, capturing
 from gpuk._config import epsilon as _backend_epsilon
 from gpuk._config import floatx
 from gpuk.autograd import Tensor, Variable, as_array, no_grad
 from gpuk.optimizers import schedules as schedules_module
 from gpuk.optimizers.clipping import clip_by_global_norm, global_norm  # noqa: F401 (re-export)
+from gpuk.optimizers.scalars import cast_scalar
 from gpuk.utils.naming import auto_name
 
 # Keys that tf.keras / Keras 2 configs and scripts carry and that mean nothing here.
@@ -219,8 +222,15 @@ class Optimizer:
             return schedules_module.call_learning_rate(learning_rate, self._iterations)
         return learning_rate
 
-    def _learning_rate_value(self):
-        """The rate of this step as a host scalar, legacy ``decay`` included."""
+    _device_scalars = None  # device scalars of a step being captured (see the module notes)
+
+    def _learning_rate_value(self, host=False):
+        """The rate of this step as a host scalar, legacy ``decay`` included (while captured,
+        unless ``host``: the device scalar the graph reads)."""
+        if not host and (self._device_scalars is not None or capturing()):
+            if self._device_scalars is None:  # its host step and rate would be baked in
+                raise CaptureUnsupported(f"optimizer {self.name!r} is not the model's optimizer")
+            return self._device_scalars["learning_rate"]
         value = _host_scalar(self._get_current_learning_rate())
         if value.dtype.kind != "f":
             value = value.astype(floatx())
@@ -242,8 +252,15 @@ class Optimizer:
         return self._iterations
 
     def _step_count(self):
-        """``iterations`` as a Python int (a host read, free: the counter lives on the host)."""
+        """``iterations`` as a Python int (a host read); refused while a step is captured."""
+        if self._device_scalars is not None:
+            raise CaptureUnsupported(f"{type(self).__name__} reads the step count on the host")
         return int(self._iterations.data) // (self.gradient_accumulation_steps or 1)
+
+    def _step_number(self):
+        """``t = iterations + 1``: a Python int, or a 0-d device array while captured."""
+        scalars = self._device_scalars
+        return self._step_count() + 1 if scalars is None else scalars["iterations"] + 1
 
     # ------------------------------------------------------------------ variables
     @property
@@ -479,6 +496,8 @@ class Optimizer:
                     _constrain(variable)
         # Kept a host array (not ``assign``, which would route a NumPy scalar via the device).
         self._iterations.data = np.asarray(self._iterations.data + 1, dtype=np.int64)
+        if self._device_scalars is not None:  # the captured step's counter, on the device
+            self._device_scalars["iterations"] += 1
 
     def minimize(self, loss, var_list, tape=None):
         """tf.keras's ``minimize``: gradients of ``loss`` (a Tensor with ``tape``, or a callable
@@ -604,7 +623,7 @@ class Optimizer:
         for variable in variables:
             if self._use_weight_decay(variable):
                 dtype = variable.data.dtype.type
-                lr, wd = dtype(learning_rate), dtype(self.weight_decay)
+                lr, wd = cast_scalar(learning_rate, dtype), dtype(self.weight_decay)
                 variable.assign(variable.data - variable.data * wd * lr)
 
     def _update_model_variables_moving_average(self, trainable_variables):

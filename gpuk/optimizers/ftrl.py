@@ -1,7 +1,7 @@
 """FTRL-Proximal (McMahan et al., 2013), Keras 3's update with its shrinkage variant."""
 
 from gpuk._array import get_array_module
-from gpuk.optimizers.base import Optimizer
+from gpuk.optimizers.base import Optimizer, cast_scalar
 
 
 class Ftrl(Optimizer):
@@ -69,7 +69,7 @@ class Ftrl(Optimizer):
         dtype = variable.data.dtype.type
         index = self._get_variable_index(variable)
         accum, linear = self._accumulators[index], self._linears[index]
-        lr = dtype(learning_rate)
+        lr = cast_scalar(learning_rate, dtype)
         power = -self.learning_rate_power
         l2 = self.l2_regularization_strength + self.beta / (2.0 * lr)
         grad = gradient + 2 * self.l2_shrinkage_regularization_strength * variable.data

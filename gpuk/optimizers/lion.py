@@ -1,7 +1,7 @@
 """Lion (Chen et al., 2023), Keras 3's update: the sign of an interpolated momentum."""
 
 from gpuk._array import get_array_module
-from gpuk.optimizers.base import Optimizer
+from gpuk.optimizers.base import Optimizer, cast_scalar
 
 
 class Lion(Optimizer):
@@ -36,7 +36,7 @@ class Lion(Optimizer):
         m = self._momentums[self._get_variable_index(variable)]
         beta_1, beta_2 = dtype(self.beta_1), dtype(self.beta_2)
         direction = xp.sign(m.data * beta_1 + gradient * (dtype(1) - beta_1))
-        variable.assign(variable.data - dtype(learning_rate) * direction)
+        variable.assign(variable.data - cast_scalar(learning_rate, dtype) * direction)
         m.data = m.data * beta_2 + gradient * (dtype(1) - beta_2)
 
     def get_config(self):

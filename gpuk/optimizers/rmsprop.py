@@ -1,7 +1,7 @@
 """RMSprop (optionally centered, with momentum), Keras 3's update."""
 
 from gpuk._array import get_array_module
-from gpuk.optimizers.base import Optimizer, resolve_epsilon
+from gpuk.optimizers.base import Optimizer, cast_scalar, resolve_epsilon
 
 
 class RMSprop(Optimizer):
@@ -43,7 +43,7 @@ class RMSprop(Optimizer):
 
     def update_step(self, gradient, variable, learning_rate):
         xp = get_array_module(variable.data)
-        lr = variable.data.dtype.type(learning_rate)
+        lr = cast_scalar(learning_rate, variable.data.dtype)
         index = self._get_variable_index(variable)
         velocity = self._velocities[index]
         rho = self.rho

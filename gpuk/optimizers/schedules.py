@@ -3,7 +3,9 @@
 A schedule is called with the optimizer's step (``iterations``: a Variable, Tensor, array or
 int) and returns the rate as a 0-d float32 Tensor. The arithmetic runs on the host in float32,
 as Keras computes it (its Python-float arguments become float32 tensors), so the rate that reaches
-the device is one scalar kernel argument.
+the device is one scalar kernel argument. In a training step captured as a CUDA graph the
+branch-free formulas run on the device step counter instead (:func:`device_rate`), with the same
+float32 operations.
 """
 
 import inspect
@@ -120,10 +122,13 @@ class ExponentialDecay(LearningRateSchedule):
         _check_decay_steps(decay_steps)
 
     def __call__(self, step):
-        p = _F(_step(step)) / _F(self.decay_steps)
+        return _out(self._rate(_F(_step(step))))
+
+    def _rate(self, step):  # float32 step, host scalar or device array
+        p = step / _F(self.decay_steps)
         if self.staircase:
             p = np.floor(p)
-        return _out(_F(self.initial_learning_rate) * np.power(_F(self.decay_rate), p))
+        return _F(self.initial_learning_rate) * np.power(_F(self.decay_rate), p)
 
     def get_config(self):
         return {
@@ -194,13 +199,16 @@ class PolynomialDecay(LearningRateSchedule):
         initial, end = _F(self.initial_learning_rate), _F(self.end_learning_rate)
         step = _F(_step(step))
         decay_steps = _F(self.decay_steps)
-        if self.cycle:
-            multiplier = _F(1.0) if step == 0 else np.ceil(step / decay_steps)
-            decay_steps = decay_steps * multiplier
-        else:
-            step = np.minimum(step, decay_steps)
-        p = step / decay_steps
+        if not self.cycle:
+            return _out(self._rate(step))
+        multiplier = _F(1.0) if step == 0 else np.ceil(step / decay_steps)
+        p = step / (decay_steps * multiplier)
         return _out((initial - end) * np.power(_F(1) - p, _F(self.power)) + end)
+
+    def _rate(self, step):  # without cycle: float32 step, host scalar or device array
+        initial, end = _F(self.initial_learning_rate), _F(self.end_learning_rate)
+        p = np.minimum(step, _F(self.decay_steps)) / _F(self.decay_steps)
+        return (initial - end) * np.power(_F(1) - p, _F(self.power)) + end
 
     def get_config(self):
         return {
@@ -233,10 +241,13 @@ class InverseTimeDecay(LearningRateSchedule):
         _check_decay_steps(decay_steps)
 
     def __call__(self, step):
-        p = _F(_step(step)) / _F(self.decay_steps)
+        return _out(self._rate(_F(_step(step))))
+
+    def _rate(self, step):  # float32 step, host scalar or device array
+        p = step / _F(self.decay_steps)
         if self.staircase:
             p = np.floor(p)
-        return _out(_F(self.initial_learning_rate) / (_F(1) + _F(self.decay_rate) * p))
+        return _F(self.initial_learning_rate) / (_F(1) + _F(self.decay_rate) * p)
 
     def get_config(self):
         return {
@@ -285,12 +296,18 @@ class CosineDecay(LearningRateSchedule):
         decay_steps = _F(self.decay_steps)
         step = _F(_step(step))
         if self.warmup_target is None:
-            return _out(self._decay(np.minimum(step, decay_steps), decay_steps, initial))
+            return _out(self._rate(step))
         target, warmup_steps = _F(self.warmup_target), _F(self.warmup_steps)
         step = np.minimum(step, decay_steps + warmup_steps)
         if step < warmup_steps:
             return _out((target - initial) * (step / warmup_steps) + initial)
         return _out(self._decay(step - warmup_steps, decay_steps, target))
+
+    def _rate(self, step):  # without warmup: float32 step, host scalar or device array
+        decay_steps = _F(self.decay_steps)
+        return self._decay(
+            np.minimum(step, decay_steps), decay_steps, _F(self.initial_learning_rate)
+        )
 
     def get_config(self):
         return {
@@ -360,6 +377,20 @@ _BUILTINS = {
         PolynomialDecay,
     )
 }
+
+
+def device_rate(schedule):
+    """``rate(step)`` computing ``schedule``'s rate from a 0-d int64 device step with the
+    float32 operations of ``schedule(step)``, for a training step captured as a CUDA graph; None
+    for schedules that branch on the host (warmup, cycle, piecewise, restarts, custom)."""
+    kind = type(schedule)
+    if (
+        kind in (ExponentialDecay, InverseTimeDecay)
+        or (kind is PolynomialDecay and not schedule.cycle)
+        or (kind is CosineDecay and schedule.warmup_target is None)
+    ):
+        return lambda step: schedule._rate(step.astype(_F))
+    return None
 
 
 def serialize(learning_rate_schedule):

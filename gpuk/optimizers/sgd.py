@@ -1,6 +1,6 @@
 """SGD with optional (Nesterov) momentum, Keras 3's update."""
 
-from gpuk.optimizers.base import Optimizer
+from gpuk.optimizers.base import Optimizer, cast_scalar
 
 
 def sgd_update(param, grad, m, lr, momentum, nesterov):
@@ -52,7 +52,7 @@ class SGD(Optimizer):
             variable.data,
             gradient,
             None if m is None else m.data,
-            dtype(learning_rate),
+            cast_scalar(learning_rate, dtype),
             dtype(self.momentum),
             self.nesterov,
         )

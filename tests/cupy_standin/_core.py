@@ -11,6 +11,7 @@ import builtins
 import numpy as np
 
 from tests.cupy_standin._counters import note
+from tests.cupy_standin._graph import allocated, launch
 
 IMPLICIT = (
     "Implicit conversion to a NumPy array is not allowed. "
@@ -154,10 +155,18 @@ def _method(name, host_ok=True):
     convert = unwrap_host_ok if host_ok else unwrap
 
     def method(self, *args, **kwargs):
-        note("launches")
         args = [convert(a) for a in args]
         kwargs = {k: convert(v) for k, v in kwargs.items()}
-        return wrap(getattr(self._a, name)(*args, **kwargs))
+        a = self._a
+        out = kwargs.get("out")
+        writes = [a] if name == "put" else ([out] if isinstance(out, np.ndarray) else [])
+        return wrap(
+            launch(
+                lambda: getattr(a, name)(*args, **kwargs),
+                [a, *args, *kwargs.values()],
+                writes,
+            )
+        )
 
     method.__name__ = name
     return method
@@ -204,6 +213,7 @@ class ndarray:  # noqa: N801  (CuPy's name)
             raise NotImplementedError("the CuPy stand-in does not take memptr/strides")
         self._a = np.empty(shape, dtype=dtype, order=order)
         self._a.view(np.uint8).fill(0xFF)  # uninitialised memory reads as NaN / -1
+        allocated(self._a)
 
     # -- refusals ----------------------------------------------------------------------
     def __array__(self, dtype=None, copy=None):
@@ -340,8 +350,8 @@ class ndarray:  # noqa: N801  (CuPy's name)
     # -- indexing ----------------------------------------------------------------------
     def __getitem__(self, key):
         key = _wrap_indices(key, self._a.shape)
-        note("launches")
-        return wrap(self._a[key])
+        a = self._a
+        return wrap(launch(lambda: a[key], [a, *key]))
 
     def __setitem__(self, key, value):
         key = _wrap_indices(key, self._a.shape)
@@ -351,8 +361,12 @@ class ndarray:  # noqa: N801  (CuPy's name)
         elif kind is np.ndarray or kind is list or kind is tuple:
             note("uploads")
             value = np.asarray(value)
-        note("launches")
-        self._a[key] = value
+        a = self._a
+
+        def compute():
+            a[key] = value
+
+        launch(compute, [a, value], [a])
 
     def take(self, indices, axis=None, out=None):
         indices = unwrap_host_ok(indices)
@@ -361,12 +375,16 @@ class ndarray:  # noqa: N801  (CuPy's name)
         length = self._a.size if axis is None else self._a.shape[axis]
         if length:
             indices = np.mod(indices, length)
-        note("launches")
-        result = np.take(self._a, indices, axis=axis)
+        a = self._a
         if out is not None:
-            out._a[...] = result
+            target = out._a
+
+            def compute():
+                target[...] = np.take(a, indices, axis=axis)
+
+            launch(compute, [a, indices], [target])
             return out
-        return wrap(np.asarray(result))
+        return wrap(launch(lambda: np.asarray(np.take(a, indices, axis=axis)), [a, indices]))
 
     def nonzero(self):
         note("syncs")
@@ -374,35 +392,37 @@ class ndarray:  # noqa: N801  (CuPy's name)
 
     def argsort(self, axis=-1, kind=None):
         _check_kind(kind)
-        note("launches")
-        return wrap(self._a.argsort(axis=axis, kind="stable"))
+        a = self._a
+        return wrap(launch(lambda: a.argsort(axis=axis, kind="stable"), [a]))
 
     def sort(self, axis=-1, kind=None):
         _check_kind(kind)
-        note("launches")
-        self._a.sort(axis=axis, kind="stable")
+        a = self._a
+        launch(lambda: a.sort(axis=axis, kind="stable"), [a], [a])
 
     def astype(self, dtype, order="K", casting=None, subok=None, copy=True):
-        note("launches")
         kwargs = {} if casting is None else {"casting": casting}
-        return wrap(self._a.astype(dtype, order=order, copy=copy, **kwargs))
+        a = self._a
+        return wrap(launch(lambda: a.astype(dtype, order=order, copy=copy, **kwargs), [a]))
 
     def copy(self, order="C"):
-        note("launches")
-        return wrap(self._a.copy(order=order))
+        a = self._a
+        return wrap(launch(lambda: a.copy(order=order), [a]))
 
     def fill(self, value):
         if type(value) is np.ndarray:
             raise unsupported(value)
-        note("launches")
-        self._a.fill(value._a if type(value) is ndarray else value)
+        a = self._a
+        value = value._a if type(value) is ndarray else value
+        launch(lambda: a.fill(value), [a, value], [a])
 
     def view(self, dtype=None, array_class=None):
         return wrap(self._a.view() if dtype is None else self._a.view(dtype))
 
     def reshape(self, *shape, order="C"):
-        shape = shape[0] if len(shape) == 1 else shape
-        return wrap(self._a.reshape(unwrap_host_ok(shape), order=order))
+        shape = unwrap_host_ok(shape[0] if len(shape) == 1 else shape)
+        a = self._a
+        return wrap(launch(lambda: a.reshape(shape, order=order), [a], count=False))
 
     def __dlpack__(self, *args, **kwargs):
         raise NotImplementedError("the CuPy stand-in has no DLPack export")
@@ -450,7 +470,7 @@ for _name in (
     setattr(ndarray, _name, _method(_name, host_ok=_name not in ("dot", "clip", "searchsorted")))
 
 ndarray.ptp = lambda self, axis=None, out=None, keepdims=False: wrap(
-    np.ptp(self._a, axis=axis, keepdims=keepdims)
+    launch(lambda: np.ptp(self._a, axis=axis, keepdims=keepdims), [self._a], count=False)
 )
 
 _OPERATORS = {
@@ -535,11 +555,17 @@ class ufunc:  # noqa: N801  (CuPy's name)
         if dtype is not None:
             kwargs["dtype"] = dtype
         target = _out(out, self.__name__)
+        function = self._f
         if target is not None:
             kwargs["out"] = target
-        note("launches")
-        result = self._f(*operands, **kwargs)
-        return out if out is not None else wrap(result)
+            writes = target if isinstance(target, tuple) else (target,)
+
+            def compute():
+                function(*operands, **kwargs)
+
+            launch(compute, operands, writes)
+            return out
+        return wrap(launch(lambda: function(*operands, **kwargs), operands))
 
     def _array(self, value, what):
         if type(value) is not ndarray:
@@ -550,26 +576,34 @@ class ufunc:  # noqa: N801  (CuPy's name)
         target = self._array(a, "a")
         key = _wrap_indices(indices, target.shape)[:-1] if indices is not None else ()
         key = key[0] if len(key) == 1 else key
-        note("launches")
+        function = self._f
         if b is None:
-            self._f.at(target, key)
+            launch(lambda: function.at(target, key), [target], [target])
         else:
-            self._f.at(target, key, _ufunc_operand(b, self.__name__))
+            b = _ufunc_operand(b, self.__name__)
+            launch(lambda: function.at(target, key, b), [target, b], [target])
 
     def reduce(self, array, axis=0, dtype=None, out=None, keepdims=False):
-        note("launches")
-        result = self._f.reduce(
-            self._array(array, "array"), axis=axis, dtype=dtype, keepdims=keepdims
-        )
+        a = self._array(array, "array")
+        function = self._f
+
+        def compute():
+            return function.reduce(a, axis=axis, dtype=dtype, keepdims=keepdims)
+
         if out is not None:
-            out._a[...] = result
+            target = out._a
+
+            def compute_into():
+                target[...] = compute()
+
+            launch(compute_into, [a], [target])
             return out
-        return wrap(result)
+        return wrap(launch(compute, [a]))
 
     def accumulate(self, array, axis=0, dtype=None, out=None):
-        note("launches")
-        return wrap(self._f.accumulate(self._array(array, "array"), axis=axis, dtype=dtype))
+        a = self._array(array, "array")
+        return wrap(launch(lambda: self._f.accumulate(a, axis=axis, dtype=dtype), [a]))
 
     def outer(self, A, B, **kwargs):
-        note("launches")
-        return wrap(self._f.outer(_ufunc_operand(A, "A"), _ufunc_operand(B, "B")))
+        a, b = _ufunc_operand(A, "A"), _ufunc_operand(B, "B")
+        return wrap(launch(lambda: self._f.outer(a, b), [a, b]))

@@ -1,4 +1,4 @@
-"""What the stand-in counts: host syncs, host-to-device copies and kernel launches.
+"""What the stand-in counts: host syncs, host-to-device copies, launches and graph launches.
 
 Counting is one integer increment per event. Call sites (``file:line`` of the first frame
 outside the stand-in) are recorded only while a :func:`counting` block asks for them, because
@@ -11,7 +11,9 @@ import os
 import sys
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-KINDS = ("syncs", "uploads", "launches", "kernel_launches")
+KINDS = ("syncs", "uploads", "launches", "kernel_launches", "graph_launches")
+#: the stream capture in progress (``_graph``), checked by every :func:`note`
+CAPTURE = [None]
 
 
 class Counts:
@@ -25,6 +27,7 @@ class Counts:
         self.uploads = 0
         self.launches = 0
         self.kernel_launches = 0
+        self.graph_launches = 0
         self.sites = {kind: collections.Counter() for kind in KINDS}
 
     def snapshot(self):
@@ -58,7 +61,17 @@ def _site(depth=5):
 
 
 def note(kind):
-    """Count one event of ``kind`` (one of :data:`KINDS`)."""
+    """Count one event of ``kind`` (one of :data:`KINDS`); during a stream capture, host
+    transfers raise as CUDA does (``_graph.event``)."""
+    if CAPTURE[0] is not None:
+        from tests.cupy_standin._graph import event
+
+        event(kind)
+    bump(kind)
+
+
+def bump(kind):
+    """Count one event without the capture check (launches recorded by ``_graph.launch``)."""
     setattr(TOTAL, kind, getattr(TOTAL, kind) + 1)
     if _active:
         site = _site() if _trace["sites"] else None

@@ -1,10 +1,15 @@
 """``cupy.cuda``: one emulated H200 (compute capability 9.0, 132 SMs, 227 KiB opt-in shared
-memory per block), its runtime, and the exception types gpuk catches."""
+memory per block), its runtime, streams with stream capture (``_graph``), memory pools, and the
+exception types gpuk catches."""
 
+import itertools
 import time
 import types
 
+from tests.cupy_standin import _graph
 from tests.cupy_standin._core import MemoryPointer
+
+_stream_ids = itertools.count(1)
 
 COMPUTE_CAPABILITY = "90"
 MAX_THREADS_PER_BLOCK = 1024
@@ -75,7 +80,7 @@ class Device:
         pass
 
     def synchronize(self):
-        pass
+        _graph.refuse_sync_while_capturing()
 
     def __enter__(self):
         return self
@@ -94,22 +99,47 @@ class Device:
 
 
 class Stream:
+    """A stream: ``with stream:`` makes it current; ``begin_capture``/``end_capture`` record
+    the work issued on it into a ``Graph`` (see ``_graph``)."""
+
     null = None
 
     def __init__(self, null=False, non_blocking=False, ptds=False):
-        self.ptr = 0
+        self.ptr = 0 if null else next(_stream_ids)
+        self.is_non_blocking = bool(non_blocking)
+        self.ptds = bool(ptds)
+        self.priority = 0
 
     def synchronize(self):
-        pass
+        _graph.refuse_sync_while_capturing(self)
 
     def use(self):
+        _graph.use_stream(self)
         return self
 
+    def begin_capture(self, mode=None):
+        _graph.begin_capture(self, mode)
+
+    def end_capture(self):
+        return _graph.end_capture(self)
+
+    def is_capturing(self):
+        return _graph.is_capturing(self)
+
+    @property
+    def done(self):
+        return not _graph.is_capturing(self)
+
     def __enter__(self):
+        _graph.push_stream(self)
         return self
 
     def __exit__(self, *exc):
+        _graph.pop_stream()
         return False
+
+    def __repr__(self):
+        return f"<Stream {self.ptr} (device 0)>"
 
 
 Stream.null = Stream(null=True)
@@ -136,7 +166,13 @@ def _runtime():
     module.getDeviceCount = lambda: 1
     module.getDevice = lambda: 0
     module.setDevice = lambda device: Device(device) and None
-    module.deviceSynchronize = lambda: None
+    module.deviceSynchronize = _graph.refuse_sync_while_capturing
+    module.streamCaptureModeGlobal = 0
+    module.streamCaptureModeThreadLocal = 1
+    module.streamCaptureModeRelaxed = 2
+    module.streamCaptureStatusNone = 0
+    module.streamCaptureStatusActive = 1
+    module.streamCaptureStatusInvalidated = 2
     module.runtimeGetVersion = lambda: 12090
     module.driverGetVersion = lambda: 12090
     module.memGetInfo = lambda: (140 * 2**30, 141 * 2**30)
@@ -161,6 +197,15 @@ def _memory():
     module = types.ModuleType("cupy.cuda.memory")
     module.OutOfMemoryError = OutOfMemoryError
     module.MemoryPointer = MemoryPointer
+    module.MemoryPool = _graph.MemoryPool
+    module.get_allocator = _graph.get_allocator
+    module.set_allocator = _graph.set_allocator
+    return module
+
+
+def _graph_module():
+    module = types.ModuleType("cupy.cuda.graph")
+    module.Graph = _graph.Graph
     return module
 
 
@@ -184,7 +229,13 @@ def modules():
         get_elapsed_time=get_elapsed_time,
         get_device_id=lambda: 0,
         is_available=lambda: True,
-        get_current_stream=lambda device_id=None: Stream.null,
+        get_current_stream=lambda device_id=None: _graph.current_stream(),
+        Graph=_graph.Graph,
+        MemoryPool=_graph.MemoryPool,
+        using_allocator=_graph.using_allocator,
+        get_allocator=_graph.get_allocator,
+        set_allocator=_graph.set_allocator,
+        graph=_graph_module(),
         get_local_runtime_version=lambda: 12090,
     )
     for name, value in values.items():

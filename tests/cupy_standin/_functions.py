@@ -27,6 +27,7 @@ from tests.cupy_standin._core import (
     wrap,
 )
 from tests.cupy_standin._counters import note
+from tests.cupy_standin._graph import allocated, launch
 
 NAMES = json.loads((pathlib.Path(__file__).parent / "cupy_names.json").read_text())
 _KINDS = {
@@ -101,14 +102,19 @@ def generic(name, numpy_function):
             for value in args[:2]:
                 if type(value) is not ndarray:
                     raise ValueError("Scalar operands are not allowed, use '*' instead")
-        note("launches")
         out = kwargs.get("out")
-        result = numpy_function(
-            *[unwrap(a) for a in args], **{k: unwrap(v) for k, v in kwargs.items()}
-        )
+        operands = [unwrap(a) for a in args]
+        keywords = {k: unwrap(v) for k, v in kwargs.items()}
         if type(out) is ndarray:
+
+            def compute():
+                numpy_function(*operands, **keywords)
+
+            launch(compute, [*operands, *keywords.values()], [out._a])
             return out
-        return wrap(result)
+        return wrap(
+            launch(lambda: numpy_function(*operands, **keywords), [*operands, *keywords.values()])
+        )
 
     call.__name__ = name
     return call
@@ -121,18 +127,20 @@ def asarray(a, dtype=None, order=None, *, copy=None, blocking=False):
             return a
         return a.astype(dtype, order=order or "K")
     if isinstance(a, (list, tuple)) and builtins.any(type(v) is ndarray for v in a):
-        note("launches")
-        return wrap(np.asarray([unwrap(v) for v in a], dtype=dtype))
+        values = [unwrap(v) for v in a]
+        return wrap(launch(lambda: np.asarray(values, dtype=dtype), values))
     return upload(a, dtype=dtype)
 
 
 def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, *, blocking=False):
     if type(obj) is ndarray:
-        note("launches")
-        return wrap(np.array(obj._a, dtype=dtype, copy=True, order=order, ndmin=ndmin))
+        a = obj._a
+        return wrap(
+            launch(lambda: np.array(a, dtype=dtype, copy=True, order=order, ndmin=ndmin), [a])
+        )
     if isinstance(obj, (list, tuple)) and builtins.any(type(v) is ndarray for v in obj):
-        note("launches")
-        return wrap(np.array([unwrap(v) for v in obj], dtype=dtype, ndmin=ndmin))
+        values = [unwrap(v) for v in obj]
+        return wrap(launch(lambda: np.array(values, dtype=dtype, ndmin=ndmin), values))
     note("uploads")
     return wrap(np.array(obj, dtype=dtype, copy=True, order=order, ndmin=ndmin))
 
@@ -146,15 +154,15 @@ def ascontiguousarray(a, dtype=None):
         raise unsupported(a)
     if a.flags.c_contiguous and (dtype is None or np.dtype(dtype) == a.dtype):
         return a
-    note("launches")
-    return wrap(np.ascontiguousarray(a._a, dtype=dtype))
+    source = a._a
+    return wrap(launch(lambda: np.ascontiguousarray(source, dtype=dtype), [source]))
 
 
 def asfortranarray(a, dtype=None):
     if type(a) is not ndarray:
         raise unsupported(a)
-    note("launches")
-    return wrap(np.asfortranarray(a._a, dtype=dtype))
+    source = a._a
+    return wrap(launch(lambda: np.asfortranarray(source, dtype=dtype), [source]))
 
 
 def asnumpy(a, stream=None, order="C", out=None, *, blocking=True):
@@ -179,6 +187,7 @@ def empty_like(prototype, dtype=None, order="K", subok=None, shape=None):
         raise unsupported(prototype)
     out = np.empty_like(prototype._a, dtype=dtype, order=order, shape=shape)
     out.view(np.uint8).fill(0xFF)
+    allocated(out)
     return wrap(out)
 
 
@@ -196,9 +205,12 @@ def take_along_axis(a, indices, axis):
     else:
         source = a._a
     length = source.shape[axis]
-    note("launches")
+    index = indices._a
     return wrap(
-        np.take_along_axis(source, np.mod(indices._a, length) if length else indices._a, axis)
+        launch(
+            lambda: np.take_along_axis(source, np.mod(index, length) if length else index, axis),
+            [source, index],
+        )
     )
 
 
@@ -212,16 +224,16 @@ def sort(a, axis=-1, kind=None):
     _check_kind(kind)
     if type(a) is not ndarray:
         raise unsupported(a)
-    note("launches")
-    return wrap(np.sort(a._a, axis=axis, kind="stable"))
+    source = a._a
+    return wrap(launch(lambda: np.sort(source, axis=axis, kind="stable"), [source]))
 
 
 def bincount(x, weights=None, minlength=None):
     if type(x) is not ndarray:
         raise unsupported(x)
     note("syncs")  # CuPy reads max(x) back to size the output
-    note("launches")
-    return wrap(np.bincount(x._a, None if weights is None else unwrap(weights), minlength or 0))
+    source, w = x._a, None if weights is None else unwrap(weights)
+    return wrap(launch(lambda: np.bincount(source, w, minlength or 0), [source, w]))
 
 
 def nonzero(a):
@@ -233,8 +245,8 @@ def nonzero(a):
 def _syncing(name, numpy_function):
     def call(*args, **kwargs):
         note("syncs")  # the output size depends on the values
-        note("launches")
-        return wrap(numpy_function(*[unwrap(a) for a in args], **kwargs))
+        operands = [unwrap(a) for a in args]
+        return wrap(launch(lambda: numpy_function(*operands, **kwargs), operands))
 
     call.__name__ = name
     return call
@@ -243,15 +255,16 @@ def _syncing(name, numpy_function):
 def where(condition, x=None, y=None):
     if x is None and y is None:
         return nonzero(condition)
-    note("launches")
-    return wrap(np.where(unwrap(condition), unwrap(x), unwrap(y)))
+    operands = [unwrap(condition), unwrap(x), unwrap(y)]
+    return wrap(launch(lambda: np.where(*operands), operands))
 
 
 def copyto(dst, src, casting="same_kind", where=None):
     if type(dst) is not ndarray:
         raise unsupported(dst)
-    note("launches")
-    np.copyto(dst._a, unwrap(src), casting=casting, where=True if where is None else unwrap(where))
+    target, source = dst._a, unwrap(src)
+    mask = True if where is None else unwrap(where)
+    launch(lambda: np.copyto(target, source, casting=casting, where=mask), [source, mask], [target])
 
 
 def transpose(a, axes=None):

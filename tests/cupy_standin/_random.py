@@ -5,7 +5,7 @@ PCG64 stream seeded the same way, generated "on the device" (no upload counted).
 import numpy as np
 
 from tests.cupy_standin._core import ndarray, unsupported, wrap
-from tests.cupy_standin._counters import note
+from tests.cupy_standin._graph import launch
 
 
 def _param(value):
@@ -40,8 +40,9 @@ class RandomState:
         self._rng = np.random.Generator(np.random.PCG64(None if seed is None else int(seed)))
 
     def _draw(self, values, dtype):
-        note("launches")
-        return wrap(np.asarray(values, dtype=dtype))
+        # In a capture the numbers drawn now are replayed by every launch (cuRAND's offsets
+        # are kernel arguments, baked in as well).
+        return wrap(launch(lambda: np.array(values, dtype=dtype, copy=True)))
 
     def random_sample(self, size=None, dtype=float):
         return self._draw(self._rng.random(_size(size)), _float_dtype(dtype))
@@ -98,8 +99,8 @@ class RandomState:
     def shuffle(self, a):
         if type(a) is not ndarray:
             raise TypeError("The array must be cupy.ndarray")
-        note("launches")
-        self._rng.shuffle(a._a)
+        target, rng = a._a, self._rng
+        launch(lambda: rng.shuffle(target), [target], [target])
 
     def choice(self, a, size=None, replace=True, p=None):
         if type(a) is np.ndarray or type(p) is np.ndarray:
@@ -116,8 +117,9 @@ class Generator:
         self._rng = np.random.Generator(np.random.PCG64(seed))
 
     def _draw(self, values, dtype):
-        note("launches")
-        return wrap(np.asarray(values, dtype=dtype))
+        # In a capture the numbers drawn now are replayed by every launch (cuRAND's offsets
+        # are kernel arguments, baked in as well).
+        return wrap(launch(lambda: np.array(values, dtype=dtype, copy=True)))
 
     def random(self, size=None, dtype=np.float64, out=None):
         return self._draw(self._rng.random(_size(size)), _float_dtype(dtype))

@@ -27,7 +27,6 @@ import numpy as np
 
 from tests import cuda_emulator
 from tests.cupy_standin._core import ndarray, unsupported
-from tests.cupy_standin._counters import note
 from tests.cupy_standin._cuda import (
     COMPUTE_CAPABILITY,
     DEFAULT_SHARED_BYTES,
@@ -35,6 +34,7 @@ from tests.cupy_standin._cuda import (
     CompileException,
     CUDADriverError,
 )
+from tests.cupy_standin._graph import launch
 
 #: What CuPy 14's ``_compile_with_cache_cuda`` / ``compile_using_nvrtc`` append to the options.
 CUPY_OPTIONS = (
@@ -242,9 +242,9 @@ class RawKernel:
         signature = self._signature()
         if signature is not None:
             self._check(signature, values)
-        note("launches")
-        note("kernel_launches")
-        kernel(grid, block, tuple(v for _, v in values), shared_mem)
+        arguments = tuple(v for _, v in values)
+        pointers = [v for kind, v in values if kind == "pointer"]
+        launch(lambda: kernel(grid, block, arguments, shared_mem), pointers, pointers, kernel=True)
 
     def _check(self, signature, values):
         if len(signature) != len(values):
