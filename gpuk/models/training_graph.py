@@ -159,7 +159,7 @@ class GraphTrainStep:
         self.graphs[key] = graph
         if len(self.graphs) > MAX_GRAPHS:
             self.graphs.popitem(last=False)
-        return self._launch(graph, batch)
+        return self._first_launch(graph, batch)
 
     def _trainable_key(self):
         return tuple(id(v) for v in self.model.trainable_weights)
@@ -282,6 +282,32 @@ class GraphTrainStep:
         return _Graph(captured, static, state, logs, scalars, device_schedule)
 
     # ------------------------------------------------------------------ replay
+    def _first_launch(self, graph, batch):
+        """Launch a new graph, checking once (two host reads per capture, none per replay)
+        that the capture executed nothing and the launch ran the step: the device step counter
+        must be unchanged by the capture and one higher after the launch. A CuPy (or a
+        stand-in) whose capture runs the step, or whose graph replays nothing, would otherwise
+        train wrong without a word; such a model falls back to eager steps instead."""
+        optimizer = self.model.optimizer
+        counter = dict.__getitem__(graph.scalars, "iterations")
+        before = graph.scalars.host_values["iterations"]
+        if int(counter) != before:  # the "capture" ran the step: it has happened, once
+            self._fall_back("the stream capture executed the step instead of recording it")
+            optimizer._iterations.data = np.asarray(before + 1, dtype=np.int64)
+            return dict(graph.logs)
+        logs = self._launch(graph, batch)
+        after = int(counter)
+        if after == before + 1:
+            return logs
+        if after == before:  # the launch replayed nothing: run the step eagerly instead
+            self._fall_back("a launch of the captured CUDA graph did not run the step")
+            optimizer._iterations.data = np.asarray(before, dtype=np.int64)
+            return self.model.train_step(batch)
+        raise RuntimeError(
+            f"jit_compile=True: model {self.model.name!r}: one launch of the captured step "
+            f"moved the device step counter from {before} to {after}"
+        )
+
     def _launch(self, graph, batch):
         model = self.model
         optimizer = model.optimizer

@@ -7,6 +7,7 @@ back to eager steps with one warning. On the NumPy backend ``jit_compile=True`` 
 runs eagerly, as Keras's jit_compile does where there is nothing to compile for.
 """
 
+import types
 import warnings
 
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 
 import gpuk
 from gpuk import _array
+from gpuk._array import graphs
 from gpuk.models import training_graph
 from tests import cupy_standin
 
@@ -351,6 +353,53 @@ def test_a_cupy_without_stream_capture_falls_back(gpu, monkeypatch):
     with pytest.warns(RuntimeWarning, match="has no stream capture"):
         for _ in range(training_graph.WARMUP_STEPS + 2):
             assert jit.train_on_batch(x, y) == eager.train_on_batch(x, y)
+    _assert_same_state(eager, jit)
+
+
+class _NoOpLaunch:
+    def __init__(self, captured):
+        self.pool = captured.pool
+
+    def launch(self):
+        pass
+
+
+def _capture_that_runs_the_step(function):
+    """A CuPy whose "capture" executes the step and whose graph replays nothing."""
+    result = function()
+    return _NoOpLaunch(types.SimpleNamespace(pool=None)), result
+
+
+_REAL_CAPTURE = graphs.capture
+
+
+def _capture_whose_graph_does_nothing(function):
+    captured, result = _REAL_CAPTURE(function)
+    return _NoOpLaunch(captured), result
+
+
+@pytest.mark.standin
+@pytest.mark.parametrize(
+    "fake_capture, reason",
+    [
+        (_capture_that_runs_the_step, "executed the step instead of recording it"),
+        (_capture_whose_graph_does_nothing, "did not run the step"),
+    ],
+    ids=["capture-runs-the-step", "launch-runs-nothing"],
+)
+def test_a_capture_that_does_not_record_falls_back_after_one_check(
+    gpu, monkeypatch, fake_capture, reason
+):
+    # an independent CuPy or stand-in may take the capture calls without recording: the first
+    # launch checks the device step counter, so the model trains eagerly instead of wrongly
+    monkeypatch.setattr(training_graph.graphs, "capture", fake_capture)
+    x, y = _data()
+    eager, jit = (_compiled(_mlp, _adam, jit) for jit in (False, True))
+    with pytest.warns(RuntimeWarning, match=reason):
+        for _ in range(training_graph.WARMUP_STEPS + 3):
+            assert jit.train_on_batch(x, y) == eager.train_on_batch(x, y)
+    assert _runner(jit).disabled is not None
+    assert int(jit.optimizer.iterations.numpy()) == int(eager.optimizer.iterations.numpy())
     _assert_same_state(eager, jit)
 
 
