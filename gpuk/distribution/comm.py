@@ -3,6 +3,8 @@ buffers. mpi4py is imported only when a job was launched by ``mpiexec``."""
 
 import os
 import sys
+import time
+import traceback
 
 import numpy as np
 
@@ -101,13 +103,26 @@ def mpi_communicator():
     return MpiCommunicator(MPI.COMM_WORLD, MPI)
 
 
+#: Seconds an aborting process waits after writing its traceback: MPI_Abort ends the job at
+#: once, and ``mpiexec`` may drop output it has not forwarded yet (seen: a traceback cut after
+#: its first line).
+ABORT_GRACE = 0.5
+
+
 def install_abort_on_exception(communicator):
     """An unhandled exception on any process aborts the whole job, so no other process waits
-    forever in a collective (what ``python -m mpi4py`` does; this covers plain ``python``)."""
+    forever in a collective (what ``python -m mpi4py`` does; this covers plain ``python``).
+    The traceback is written in one piece and given :data:`ABORT_GRACE` to reach the
+    launcher before the abort."""
     previous = sys.excepthook
 
-    def hook(kind, value, traceback):
-        previous(kind, value, traceback)
+    def hook(kind, value, tb):
+        if previous is sys.__excepthook__:
+            sys.stderr.write("".join(traceback.format_exception(kind, value, tb)))
+        else:  # someone else's hook (IPython, a logger): theirs prints
+            previous(kind, value, tb)
+        sys.stderr.flush()
+        time.sleep(ABORT_GRACE)
         communicator.abort(1)
 
     sys.excepthook = hook
