@@ -79,6 +79,15 @@ def standin():
     return cupy_standin.install()
 
 
+@pytest.fixture
+def gpu(standin):
+    """The stand-in, with gpuk's device set to the GPU for the test."""
+    previous = _array.device()
+    _array.set_device("gpu")
+    yield standin
+    _array.set_device(previous)
+
+
 @pytest.fixture(autouse=True)
 def _reset_floatx():
     from gpuk import _config

@@ -44,14 +44,6 @@ class StepCounter(gpuk.callbacks.Callback):
         self._last = now
 
 
-@pytest.fixture
-def gpu(standin):
-    previous = _array.device()
-    _array.set_device("gpu")
-    yield standin
-    _array.set_device(previous)
-
-
 def _data(samples=24, steps=6):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(samples, steps, 42)).astype("float32")

@@ -22,14 +22,6 @@ from tests import cupy_standin
 REAL_GPU = _array.gpu_unavailable_reason() is None and not cupy_standin.installed()
 
 
-@pytest.fixture
-def gpu(standin):
-    previous = _array.device()
-    _array.set_device("gpu")
-    yield standin
-    _array.set_device(previous)
-
-
 def _data(shape=(16,), outputs=10, samples=64, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(samples, *shape)).astype("float32")

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 import gpuk
-from gpuk import _array
 from tests import cupy_standin
 
 
@@ -74,14 +73,6 @@ def test_mean_result_is_zero_before_updates_and_exact_after():
     weighted = gpuk.metrics.Mean()
     weighted.update_state([1.0, 5.0], sample_weight=[1.0, -1.0])  # weights sum to 0
     assert float(weighted.result()) == 0.0
-
-
-@pytest.fixture
-def gpu(standin):
-    previous = _array.device()
-    _array.set_device("gpu")
-    yield standin
-    _array.set_device(previous)
 
 
 @pytest.mark.standin
