@@ -414,8 +414,8 @@ class TrainingLoops:
         else:
             outputs = self.predict_step(batch)
         if isinstance(outputs, Tensor):
-            return to_numpy(outputs.data)
-        return pack_like(outputs, [to_numpy(_raw(o)) for o in flatten(outputs)])
+            return _host_array(outputs.data)
+        return pack_like(outputs, [_host_array(_raw(o)) for o in flatten(outputs)])
 
     def _format_logs(self, logs, return_dict):
         """A dict, or Keras's value: a scalar for one value, else a list in
@@ -434,10 +434,19 @@ def _raw(value):
     return value.data if isinstance(value, Tensor) else value
 
 
+def _host_array(array):
+    """A C-contiguous NumPy array, as Keras returns (a recurrent layer's sequence output is a
+    transposed view of its states on the CPU)."""
+    array = to_numpy(array)
+    if isinstance(array, np.ndarray) and not array.flags.c_contiguous:
+        return array.copy(order="C")
+    return array
+
+
 def _concatenate(chunks):
     xp = get_array_module(*chunks)
     joined = chunks[0] if len(chunks) == 1 else xp.concatenate(chunks, axis=0)
-    return np.asarray(to_numpy(joined))
+    return np.asarray(_host_array(joined))
 
 
 def _should_validate(epoch, validation_freq):

@@ -118,3 +118,16 @@ def test_a_step_frees_its_autograd_graph_without_the_garbage_collector(recurrent
         assert alive == []
     finally:
         gc.enable()
+
+
+def test_predict_returns_c_contiguous_arrays_for_sequence_outputs():
+    # the CPU GRU returns its sequence output as a transposed view of its states
+    rng = np.random.default_rng(0)
+    inputs = gpuk.Input((5, 3))
+    sequence = gpuk.layers.GRU(4, return_sequences=True)(inputs)
+    model = gpuk.Model(inputs, [sequence, gpuk.layers.Dense(2)(sequence)])
+    x = rng.standard_normal((6, 5, 3)).astype("float32")
+    for outputs in (model.predict_on_batch(x), model.predict(x, verbose=0)):
+        assert all(o.flags.c_contiguous for o in outputs)
+        assert outputs[0].shape == (6, 5, 4) and outputs[1].shape == (6, 5, 2)
+    np.testing.assert_allclose(model.predict_on_batch(x)[0], model(x)[0].numpy(), rtol=1e-6)
