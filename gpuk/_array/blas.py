@@ -16,7 +16,7 @@ PyTorch's GRU ~1.5x faster than its one-thread run, so no fixed choice is right 
 machine. Each loop shape keeps the per-step time of both choices, runs threads only when
 clearly faster, and now and then measures the other choice over a few steps of a call (more
 rarely while it keeps losing, and stopping early when it is far slower). The large products
-next to such a loop (its input projection, its weight gradients: 1-3 ms each on one core)
+next to such a loop (its input projection, its weight gradients: 1-9 ms each on one core)
 are timed the same way, each on its own (:func:`timed_threads`): on free cores two threads
 halve them even where the loop gains little from a second thread.
 
