@@ -121,7 +121,8 @@ def test_compile_wraps_the_optimizer_for_mixed_float16_only():
     assert isinstance(m.optimizer, keras.optimizers.SGD)
 
 
-def test_bfloat16_is_refused_clearly_without_a_numpy_type():
+def test_bfloat16_is_refused_clearly_without_a_numpy_type(on_cpu):
+    # on the CPU the missing piece is ml_dtypes (the GPU message names CuPy instead)
     pytest.importorskip("numpy")
     try:
         import ml_dtypes  # noqa: F401
@@ -131,6 +132,13 @@ def test_bfloat16_is_refused_clearly_without_a_numpy_type():
         pass
     mixed_precision.set_global_policy("mixed_bfloat16")
     with pytest.raises(ValueError, match=r"mixed_bfloat16.*bfloat16.*ml_dtypes"):
+        keras.layers.Dense(2)
+
+
+@pytest.mark.standin
+def test_bfloat16_is_refused_clearly_on_the_gpu(gpu):
+    mixed_precision.set_global_policy("mixed_bfloat16")
+    with pytest.raises(ValueError, match=r"mixed_bfloat16.*bfloat16.*CuPy has no bfloat16"):
         keras.layers.Dense(2)
 
 

@@ -21,6 +21,7 @@ MODULES = (
     "cupy",
     "cupy.random",
     "cupy.linalg",
+    "cupy.fft",
     "cupy.cuda",
     "cupy.cuda.runtime",
     "cupy.cuda.compiler",

@@ -183,7 +183,10 @@ def reduce_to_samplewise(xp, values, sample_weight, reduce_fn):
         if vdim > wdim:
             values = reduce_fn(values, axis=tuple(range(wdim, vdim)))
         try:
-            sample_weight = xp.broadcast_to(sample_weight, values.shape)
+            if isinstance(sample_weight, np.generic):  # a number: a fill, not an upload
+                sample_weight = xp.full(values.shape, sample_weight, dtype=sample_weight.dtype)
+            else:
+                sample_weight = xp.broadcast_to(sample_weight, values.shape)
         except ValueError:
             raise ValueError(
                 f"sample_weight of shape {tuple(sample_weight.shape)} cannot be broadcast to "

@@ -147,7 +147,8 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
 
 def _sparse_setup(name, target, output, axis):
     output = as_tensor(output)
-    labels = target.data if isinstance(target, Tensor) else as_array(target)
+    # the labels follow the output's device (host labels meet device predictions in metrics)
+    labels = as_array(target.data if isinstance(target, Tensor) else target, output.data)
     if output.ndim < 1:
         raise ValueError(f"{name}: output must have rank >= 1, got shape {output.shape}")
     (axis,) = normalize_axis(axis, output.ndim)
@@ -178,7 +179,7 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """
     name = "sparse_categorical_crossentropy"
     labels, output = _sparse_setup(name, target, output, axis)
-    mask = one_hot(labels, output.shape[-1], dtype=output.dtype)
+    mask = one_hot(Tensor(labels), output.shape[-1], dtype=output.dtype)
     if not from_logits and output.dtype.kind == "f":
         return SparseCrossentropyOfProbabilities.apply(output, mask=mask.data, eps=epsilon())
     if from_logits:
@@ -197,5 +198,5 @@ def legacy_sparse_categorical_crossentropy(target, output, from_logits=False, ax
     if not from_logits:
         eps = epsilon()
         output = log(clip(output, eps, 1.0 - eps))
-    mask = one_hot(labels, output.shape[-1], dtype=output.dtype)
+    mask = one_hot(Tensor(labels), output.shape[-1], dtype=output.dtype)
     return -reduce_sum(mask * log_softmax(output, axis=-1), axis=-1)

@@ -1,11 +1,11 @@
 """A strict CuPy stand-in: gpuk's CuPy branch, run on the CPU.
 
-``install()`` puts modules named ``cupy``, ``cupy.random``, ``cupy.linalg``, ``cupy.cuda``
-(and its ``runtime``, ``driver``, ``compiler``, ``memory``), ``cupyx``, ``cupyx.scipy`` and
-``cupyx.scipy.special`` into ``sys.modules`` and resets ``gpuk._array``'s device choice, so
-``gpuk._array.gpu_unavailable_reason()`` answers None and the ``xp`` fixture runs the stand-in
-too. The test run switches it on with ``pytest --cupy=standin`` (or ``GPUK_TEST_CUPY=standin``);
-see ``docs/gpu-standin.md``.
+``install()`` puts modules named ``cupy``, ``cupy.random``, ``cupy.linalg``, ``cupy.fft``,
+``cupy.cuda`` (and its ``runtime``, ``driver``, ``compiler``, ``memory``), ``cupyx``,
+``cupyx.scipy`` and ``cupyx.scipy.special`` into ``sys.modules`` and resets ``gpuk._array``'s
+device choice, so ``gpuk._array.gpu_unavailable_reason()`` answers None and the ``xp`` fixture
+runs the stand-in too. The test run switches it on with ``pytest --cupy=standin`` (or
+``GPUK_TEST_CUPY=standin``); see ``docs/gpu-standin.md``.
 
 What it mirrors of CuPy 14 (and refuses where CuPy refuses): a device ``ndarray`` of its own
 type (``_core``), module functions with CuPy's names and signatures (``_functions``, names
@@ -61,9 +61,10 @@ def _build():
     modules = {
         "cupy.random": _module("cupy.random", _random.namespace()),
         "cupy.linalg": _module("cupy.linalg", _functions.linalg_namespace()),
+        "cupy.fft": _module("cupy.fft", _functions.fft_namespace()),
     }
     modules.update(_cuda.modules())
-    for attribute in ("random", "linalg", "cuda"):
+    for attribute in ("random", "linalg", "fft", "cuda"):
         cupy_values[attribute] = modules[f"cupy.{attribute}"]
     modules["cupy"] = _module("cupy", cupy_values)
 

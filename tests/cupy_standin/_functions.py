@@ -302,6 +302,8 @@ SPECIAL = {
     "copyto": copyto,
     "transpose": transpose,
     "reshape": reshape,
+    # a ufunc in CuPy, a plain function in NumPy
+    "i0": generic("i0", np.i0),
 }
 
 
@@ -351,4 +353,12 @@ def cupy_namespace():
 def linalg_namespace():
     namespace = {}
     populate(namespace, "cupy.linalg", np.linalg, registry=LINALG)
+    return namespace
+
+
+def fft_namespace():
+    """``cupy.fft``: NumPy's FFTs on device arrays (single precision stays single, as in
+    CuPy and NumPy 2)."""
+    namespace = {}
+    populate(namespace, "cupy.fft", np.fft)
     return namespace

@@ -84,6 +84,14 @@ class RandomState:
     def binomial(self, n, p, size=None, dtype=int):
         return self._draw(self._rng.binomial(_param(n), _param(p), _size(size)), dtype)
 
+    def beta(self, a, b, size=None, dtype=float):
+        values = self._rng.beta(_param(a), _param(b), _size(size))
+        return self._draw(values, _float_dtype(dtype))
+
+    def gamma(self, shape, scale=1.0, size=None, dtype=float):
+        values = self._rng.gamma(_param(shape), _param(scale), _size(size))
+        return self._draw(values, _float_dtype(dtype))
+
     def randint(self, low, high=None, size=None, dtype="l"):
         if high is None:
             low, high = 0, low
@@ -203,6 +211,8 @@ def namespace():
         "exponential",
         "gumbel",
         "binomial",
+        "beta",
+        "gamma",
         "randint",
         "permutation",
         "shuffle",

@@ -20,6 +20,10 @@ from gpuk.models import data_adapters
 from gpuk.models import epoch_iterator as epoch_iterator_module
 from gpuk.models.epoch_iterator import EpochIterator, single_batch
 
+# The batches are compared as host arrays, and "no copy" means the caller's own array: on the
+# CPU. The device side of the data path has its own tests (tests/models/test_gpu_budgets.py).
+pytestmark = pytest.mark.usefixtures("on_cpu")
+
 FIXTURE = pathlib.Path(__file__).resolve().parents[1] / "fixtures/keras/data_path/batches.json"
 KERAS = json.loads(FIXTURE.read_text())
 
