@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from gpuk._array import get_array_module
+from gpuk._array import asarray, get_array_module
 from gpuk._config import epsilon as _epsilon
 from gpuk.autograd import Tensor
 from gpuk.layers.preprocessing.base import PreprocessingLayer, host, iterate_batches, raw, to_device
@@ -179,12 +179,13 @@ class Normalization(PreprocessingLayer):
     def call(self, inputs):
         if self.mean is None:
             raise ValueError("You must call `.build(input_shape)` on the layer before using it.")
-        x = raw(inputs)
-        xp = get_array_module(x)
+        # computed where the statistics live: host inputs meet device statistics on the GPU
+        xp = get_array_module(self.mean.data)
+        x = asarray(raw(inputs), xp=xp)
         if x.dtype.name != self.compute_dtype:
             x = x.astype(self.compute_dtype)
-        mean = xp.asarray(self.mean.data)
-        variance = xp.asarray(self.variance.data)
+        mean = self.mean.data
+        variance = self.variance.data
         std = xp.maximum(xp.sqrt(variance), float(_epsilon())).astype(x.dtype)
         if self.invert:
             return Tensor(mean + x * std)
