@@ -289,7 +289,7 @@ class GraphTrainStep:
         stand-in) whose capture runs the step, or whose graph replays nothing, would otherwise
         train wrong without a word; such a model falls back to eager steps instead."""
         optimizer = self.model.optimizer
-        counter = dict.__getitem__(graph.scalars, "iterations")
+        counter = graph.scalars["iterations"]
         before = graph.scalars.host_values["iterations"]
         if int(counter) != before:  # the "capture" ran the step: it has happened, once
             self._fall_back("the stream capture executed the step instead of recording it")

@@ -157,11 +157,18 @@ def _zeros_state(inputs, batch, units):
     return Tensor(xp.zeros((batch, units), dtype=dtype))
 
 
-def _time_major(xp, x, go_backwards):
-    """``x (B, T, D)`` as a contiguous time-major ``(T * B, D)`` matrix, in processing order."""
+def _time_major(xp, x, go_backwards, ones_column=False):
+    """``x (B, T, D)`` as a contiguous time-major ``(T * B, D)`` matrix, in processing order;
+    with ``ones_column``, ``(T * B, D + 1)`` ending in a column of ones, so that one product
+    also adds a bias (the ones' weights)."""
     batch, timesteps, features = x.shape
-    xs = x[:, ::-1] if go_backwards else x
-    return xp.ascontiguousarray(xs.transpose(1, 0, 2)).reshape(timesteps * batch, features)
+    xs = (x[:, ::-1] if go_backwards else x).transpose(1, 0, 2)
+    if not ones_column:
+        return xp.ascontiguousarray(xs).reshape(timesteps * batch, features)
+    out = xp.empty((timesteps, batch, features + 1), dtype=x.dtype)
+    out[..., :features] = xs
+    out[..., features] = 1
+    return out.reshape(timesteps * batch, features + 1)
 
 
 def _project(xp, x, kernel, go_backwards):

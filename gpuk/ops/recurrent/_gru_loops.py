@@ -51,16 +51,6 @@ def _sigmoid_from_half(xp, zr):
     return zr
 
 
-def _time_major_with_ones(xp, x, go_backwards):
-    """``x (B, T, D)`` time-major in processing order with a column of ones appended:
-    ``(T * B, D + 1)``, so that one product also adds a bias (the ones' weights)."""
-    batch, timesteps, features = x.shape
-    out = xp.empty((timesteps, batch, features + 1), dtype=x.dtype)
-    out[..., :features] = (x[:, ::-1] if go_backwards else x).transpose(1, 0, 2)
-    out[..., features] = 1
-    return out.reshape(timesteps * batch, features + 1)
-
-
 def forward(
     xp, x, go_backwards, kernel, recurrent_kernel, bias, h0, activation, recurrent_activation, keep
 ):
@@ -92,7 +82,7 @@ def forward(
         folded = b_in.astype(dtype, copy=True)
         folded[:2] += b_rec[:2]
         rec_bias_h = b_rec[2, 0].astype(dtype, copy=False)
-        x_ones = _time_major_with_ones(xp, x, go_backwards)
+        x_ones = _time_major(xp, x, go_backwards, ones_column=True)
         x_tm = x_ones[:, :features]
         # the folded bias as the weights of the ones column: no pass over the projection
         k3 = xp.concatenate([k3, folded * scale], axis=1)
